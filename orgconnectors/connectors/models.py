@@ -1,0 +1,119 @@
+from django.conf import settings
+from django.db import models
+
+
+class Connector(models.Model):
+    """A remote MCP server registered for an organization."""
+
+    class Transport(models.TextChoices):
+        AUTO = "auto", "Automatic (Streamable HTTP, then SSE)"
+        STREAMABLE_HTTP = "streamable_http", "Streamable HTTP"
+        SSE = "sse", "HTTP+SSE (legacy)"
+
+    class Auth(models.TextChoices):
+        NONE = "none", "None"
+        OAUTH = "oauth", "OAuth 2.1"
+
+    class ToolDefault(models.TextChoices):
+        ALLOW = "allow", "Allow every tool unless blocked"
+        BLOCK = "block", "Block every tool unless allowed"
+
+    class Status(models.TextChoices):
+        UNCHECKED = "unchecked", "Not checked yet"
+        HEALTHY = "healthy", "Healthy"
+        DEGRADED = "degraded", "Degraded"
+        AUTH_REQUIRED = "auth_required", "Needs authorization"
+        UNREACHABLE = "unreachable", "Unreachable"
+        MISCONFIGURED = "misconfigured", "Misconfigured"
+        DOWN = "down", "Down"
+
+    organization = models.ForeignKey(
+        "organizations.Organization", on_delete=models.CASCADE, related_name="connectors"
+    )
+    name = models.CharField(max_length=100)
+    url = models.URLField(max_length=500)
+    transport = models.CharField(max_length=16, choices=Transport.choices, default=Transport.AUTO)
+    auth = models.CharField(max_length=8, choices=Auth.choices, default=Auth.NONE)
+    oauth_client_id = models.CharField(max_length=255, blank=True)
+    # MultiFernet ciphertext; never rendered, never sent back.
+    oauth_client_secret_encrypted = models.TextField(blank=True)
+    tool_default = models.CharField(
+        max_length=8, choices=ToolDefault.choices, default=ToolDefault.ALLOW
+    )
+    directory_slug = models.SlugField(max_length=64, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.UNCHECKED)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    # Tools as last discovered on the server: [{name, title, description, annotations}].
+    discovered_tools = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "url"], name="one_connector_per_url")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def has_client_secret(self) -> bool:
+        return bool(self.oauth_client_secret_encrypted)
+
+
+class ToolOverride(models.Model):
+    """An owner's decision for one tool, overriding the connector's default."""
+
+    connector = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="tool_overrides")
+    tool_name = models.CharField(max_length=128)
+    enabled = models.BooleanField()
+
+    class Meta:
+        ordering = ["tool_name"]
+        constraints = [
+            models.UniqueConstraint(fields=["connector", "tool_name"], name="one_override_per_tool")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tool_name}: {'allowed' if self.enabled else 'blocked'}"
+
+
+class Connection(models.Model):
+    """A member's own use of an organization's connector."""
+
+    class State(models.TextChoices):
+        ENABLED = "enabled", "Connected"
+        DISABLED = "disabled", "Disconnected"
+        NEEDS_AUTHORIZATION = "needs_authorization", "Needs authorization"
+        SUSPENDED = "suspended", "Suspended by a plan change"
+
+    # These count against the plan's limit: the member asked for them and has not let go.
+    IN_USE = (State.ENABLED, State.NEEDS_AUTHORIZATION)
+
+    membership = models.ForeignKey(
+        "organizations.Membership", on_delete=models.CASCADE, related_name="connections"
+    )
+    connector = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="connections")
+    state = models.CharField(max_length=24, choices=State.choices, default=State.DISABLED)
+    enabled_at = models.DateTimeField(null=True, blank=True)
+    state_reason = models.CharField(max_length=300, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["membership", "connector"], name="one_connection_per_member"
+            )
+        ]
+        indexes = [models.Index(fields=["membership", "state"], name="connection_member_state")]
+
+    def __str__(self) -> str:
+        return f"{self.membership.user} · {self.connector} ({self.state})"
+
+    @property
+    def in_use(self) -> bool:
+        return self.state in self.IN_USE

@@ -1,0 +1,390 @@
+"""Connectors (owners) and connections (members): every write goes through here."""
+
+import re
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from orgconnectors.audit.context import Actor
+from orgconnectors.audit.redaction import field_changes
+from orgconnectors.audit.services import audit_record
+from orgconnectors.connectors.directory import directory_entry
+from orgconnectors.connectors.errors import ConnectionLimitReached, ConnectorError
+from orgconnectors.connectors.models import Connection, Connector, ToolOverride
+from orgconnectors.connectors.urls_canonical import canonical_url
+from orgconnectors.egress.guard import EgressRefused, check_url
+from orgconnectors.encryption import encrypt
+from orgconnectors.organizations.models import Membership, Organization
+
+_TOOL_NAME = re.compile(r"^[A-Za-z0-9_.\-/]{1,128}$")
+_AUDITED_FIELDS = (
+    "name", "url", "transport", "auth", "oauth_client_id", "oauth_client_secret_encrypted",
+    "tool_default", "directory_slug",
+)
+_SECRET_FIELDS = frozenset({"oauth_client_secret_encrypted"})
+
+
+def _snapshot(connector: Connector) -> dict:
+    return {name: getattr(connector, name) for name in _AUDITED_FIELDS}
+
+
+def _audit_changes(before: dict, after: dict) -> dict:
+    changes = field_changes(before, after, secret_fields=_SECRET_FIELDS)
+    if "oauth_client_secret_encrypted" in changes:
+        changes["oauth_client_secret"] = changes.pop("oauth_client_secret_encrypted")
+    return changes
+
+
+def _clean_url(url: str) -> str:
+    url = (url or "").strip()
+    if not url:
+        raise ConnectorError("Enter the server's URL, starting with https://.", field="url")
+    try:
+        check_url(url)
+    except EgressRefused as refused:
+        raise ConnectorError(f"This URL cannot be used: {refused}.", field="url") from None
+    return canonical_url(url)
+
+
+def _check_choice(value: str, choices, field: str) -> str:
+    if value not in choices.values:
+        allowed = ", ".join(choices.values)
+        raise ConnectorError(f"{value!r} is not valid here; choose one of: {allowed}.", field=field)
+    return value
+
+
+def _check_plan_allows_another(organization: Organization) -> None:
+    plan = organization.plan
+    if plan.owners_register_connectors:
+        return
+    limit = plan.max_custom_connectors
+    if limit is None:
+        return
+    count = Connector.objects.filter(organization=organization).count()
+    if count >= limit:
+        raise ConnectorError(
+            f"The {plan.name} plan allows {limit} custom connector{'s' if limit != 1 else ''}, "
+            f"and this account has {count}. Remove one or upgrade the plan to add another."
+        )
+
+
+def connector_register(
+    *,
+    organization: Organization,
+    actor: Actor,
+    name: str,
+    url: str,
+    transport: str = Connector.Transport.AUTO,
+    auth: str = Connector.Auth.NONE,
+    oauth_client_id: str = "",
+    oauth_client_secret: str = "",
+    tool_default: str = Connector.ToolDefault.ALLOW,
+    directory_slug: str = "",
+) -> Connector:
+    entry = None
+    if directory_slug:
+        entry = directory_entry(directory_slug)
+        if entry is None:
+            raise ConnectorError(
+                f"{directory_slug!r} is not in the directory.", field="directory_slug"
+            )
+    name = (name or (entry.name if entry else "")).strip()
+    if not name:
+        raise ConnectorError("Give the connector a name members will recognise.", field="name")
+    if len(name) > 100:
+        raise ConnectorError("Keep the name under 100 characters.", field="name")
+    url = _clean_url(url or (entry.url if entry else ""))
+    _check_choice(transport, Connector.Transport, "transport")
+    _check_choice(auth, Connector.Auth, "auth")
+    _check_choice(tool_default, Connector.ToolDefault, "tool_default")
+    if (oauth_client_id or oauth_client_secret) and auth != Connector.Auth.OAUTH:
+        raise ConnectorError(
+            "OAuth client settings only apply when authentication is OAuth.", field="auth"
+        )
+    if oauth_client_secret and not oauth_client_id:
+        raise ConnectorError(
+            "A client secret needs its client ID; enter both or neither.", field="oauth_client_id"
+        )
+    with transaction.atomic():
+        # Serialises registrations per organization so the custom-connector cap holds.
+        organization = Organization.objects.select_for_update().select_related("plan").get(
+            pk=organization.pk
+        )
+        _check_plan_allows_another(organization)
+        existing = Connector.objects.filter(organization=organization, url=url).first()
+        if existing is not None:
+            raise ConnectorError(
+                f"{url} is already registered in this organization as “{existing.name}”.",
+                field="url",
+            )
+        connector = Connector(
+            organization=organization,
+            name=name,
+            url=url,
+            transport=transport,
+            auth=auth,
+            oauth_client_id=oauth_client_id.strip(),
+            oauth_client_secret_encrypted=encrypt(oauth_client_secret),
+            tool_default=tool_default,
+            directory_slug=directory_slug,
+            created_by=actor.user,
+        )
+        try:
+            with transaction.atomic():
+                connector.save()
+        except IntegrityError:
+            raise ConnectorError(
+                f"{url} is already registered in this organization.", field="url"
+            ) from None
+        audit_record(
+            organization=organization,
+            actor=actor,
+            action="connector.registered",
+            target_type="connector",
+            target_id=connector.pk,
+            target_label=connector.name,
+            changes=_audit_changes({}, _snapshot(connector)),
+        )
+    return connector
+
+
+_UNSET = object()
+
+
+def connector_update(
+    *,
+    connector: Connector,
+    actor: Actor,
+    name=_UNSET,
+    url=_UNSET,
+    transport=_UNSET,
+    auth=_UNSET,
+    oauth_client_id=_UNSET,
+    oauth_client_secret=_UNSET,
+    tool_default=_UNSET,
+) -> Connector:
+    """Change what was given; an omitted argument keeps its value, an empty secret keeps the
+    stored one (secrets are never shown, so forms cannot send them back)."""
+    with transaction.atomic():
+        connector = Connector.objects.select_for_update().get(pk=connector.pk)
+        before = _snapshot(connector)
+        if name is not _UNSET:
+            name = (name or "").strip()
+            if not name:
+                raise ConnectorError("Give the connector a name.", field="name")
+            if len(name) > 100:
+                raise ConnectorError("Keep the name under 100 characters.", field="name")
+            connector.name = name
+        if url is not _UNSET and canonical_url(url or "") != connector.url:
+            raise ConnectorError(
+                "A connector's URL cannot be changed, because members' authorizations are bound "
+                "to it. Remove this connector and add the new URL.",
+                field="url",
+            )
+        if transport is not _UNSET:
+            connector.transport = _check_choice(transport, Connector.Transport, "transport")
+        if auth is not _UNSET:
+            connector.auth = _check_choice(auth, Connector.Auth, "auth")
+        if tool_default is not _UNSET:
+            connector.tool_default = _check_choice(
+                tool_default, Connector.ToolDefault, "tool_default"
+            )
+        if oauth_client_id is not _UNSET:
+            connector.oauth_client_id = (oauth_client_id or "").strip()
+            if not connector.oauth_client_id:
+                connector.oauth_client_secret_encrypted = ""
+        if oauth_client_secret is not _UNSET and oauth_client_secret:
+            if not connector.oauth_client_id:
+                raise ConnectorError(
+                    "A client secret needs its client ID.", field="oauth_client_id"
+                )
+            connector.oauth_client_secret_encrypted = encrypt(oauth_client_secret)
+        if connector.auth != Connector.Auth.OAUTH and connector.oauth_client_id:
+            raise ConnectorError(
+                "OAuth client settings only apply when authentication is OAuth; clear them first.",
+                field="auth",
+            )
+        after = _snapshot(connector)
+        if after == before:
+            return connector
+        connector.save()
+        auth_changed_to_oauth = (
+            before["auth"] != after["auth"] and connector.auth == Connector.Auth.OAUTH
+        )
+        if auth_changed_to_oauth:
+            # Members connected without OAuth must now authorize.
+            Connection.objects.filter(
+                connector=connector, state=Connection.State.ENABLED
+            ).update(
+                state=Connection.State.NEEDS_AUTHORIZATION,
+                state_reason="The owner turned on OAuth for this connector.",
+                updated_at=timezone.now(),
+            )
+        audit_record(
+            organization=connector.organization,
+            actor=actor,
+            action="connector.updated",
+            target_type="connector",
+            target_id=connector.pk,
+            target_label=connector.name,
+            changes=_audit_changes(before, after),
+        )
+    return connector
+
+
+def connector_remove(*, connector: Connector, actor: Actor) -> None:
+    with transaction.atomic():
+        connector = Connector.objects.select_for_update().get(pk=connector.pk)
+        in_use = connector.connections.filter(state__in=Connection.IN_USE).count()
+        audit_record(
+            organization=connector.organization,
+            actor=actor,
+            action="connector.removed",
+            target_type="connector",
+            target_id=connector.pk,
+            target_label=connector.name,
+            changes={
+                **_audit_changes(_snapshot(connector), {}),
+                "members_connected": {"before": in_use, "after": 0},
+            },
+        )
+        connector.delete()
+
+
+def connector_set_tool_policy(
+    *, connector: Connector, actor: Actor, default: str, overrides: dict[str, bool]
+) -> Connector:
+    """Replace the whole policy: the default and the complete set of per-tool overrides."""
+    _check_choice(default, Connector.ToolDefault, "tool_default")
+    for tool_name in overrides:
+        if not _TOOL_NAME.match(tool_name or ""):
+            raise ConnectorError(
+                f"{tool_name!r} is not a valid tool name (1–128 letters, digits, _ . - /).",
+                field="tools",
+            )
+    with transaction.atomic():
+        connector = Connector.objects.select_for_update().get(pk=connector.pk)
+        old_overrides = dict(connector.tool_overrides.values_list("tool_name", "enabled"))
+        before = {"tool_default": connector.tool_default, "overrides": old_overrides}
+        after = {"tool_default": default, "overrides": dict(sorted(overrides.items()))}
+        if before == after:
+            return connector
+        connector.tool_default = default
+        connector.save(update_fields=["tool_default", "updated_at"])
+        connector.tool_overrides.all().delete()
+        ToolOverride.objects.bulk_create(
+            ToolOverride(connector=connector, tool_name=name, enabled=enabled)
+            for name, enabled in sorted(overrides.items())
+        )
+        audit_record(
+            organization=connector.organization,
+            actor=actor,
+            action="connector.tool_policy_changed",
+            target_type="connector",
+            target_id=connector.pk,
+            target_label=connector.name,
+            changes=field_changes(before, after),
+        )
+    return connector
+
+
+def _limit_message(membership: Membership, limit: int, in_use: list[Connection], wanted) -> str:
+    plan = membership.organization.plan
+    names = ", ".join(c.connector.name for c in in_use) or "none"
+    plural = "s" if limit != 1 else ""
+    return (
+        f"The {plan.name} plan allows {limit} enabled connection{plural} at a time, and you "
+        f"already have {len(in_use)}: {names}. Disconnect one before connecting {wanted.name}."
+    )
+
+
+def connection_enable(*, membership: Membership, connector: Connector, actor: Actor) -> Connection:
+    """Connect a member to a connector, within the plan's limit.
+
+    The limit is checked under a row lock on the membership, so concurrent enables by the same
+    member (two tabs, the API and the UI) are serialised and the N+1th is refused.
+    """
+    if connector.organization_id != membership.organization_id:
+        raise ConnectorError("This connector belongs to another organization.", field="connector")
+    with transaction.atomic():
+        membership = (
+            Membership.objects.select_for_update(of=("self",))
+            .select_related("organization__plan", "user")
+            .get(pk=membership.pk)
+        )
+        if not membership.can_connect:
+            raise ConnectorError("Auditors review connectors; they cannot connect them.")
+        connection = (
+            Connection.objects.select_for_update()
+            .filter(membership=membership, connector=connector)
+            .first()
+        )
+        if connection is not None and connection.in_use:
+            return connection
+        limit = membership.organization.max_enabled_connections
+        in_use = list(
+            Connection.objects.filter(membership=membership, state__in=Connection.IN_USE)
+            .select_related("connector")
+            .order_by("-enabled_at", "-id")
+        )
+        if len(in_use) >= limit:
+            raise ConnectionLimitReached(
+                _limit_message(membership, limit, in_use, connector),
+                limit=limit,
+                enabled=[c.connector_id for c in in_use],
+            )
+        before = connection.state if connection else None
+        if connection is None:
+            connection = Connection(membership=membership, connector=connector)
+        if connector.auth == Connector.Auth.OAUTH:
+            connection.state = Connection.State.NEEDS_AUTHORIZATION
+            connection.state_reason = "Authorize with the server to finish connecting."
+        else:
+            connection.state = Connection.State.ENABLED
+            connection.state_reason = ""
+        connection.enabled_at = timezone.now()
+        connection.save()
+        audit_record(
+            organization=membership.organization,
+            actor=actor,
+            action="connection.enabled",
+            target_type="connection",
+            target_id=connection.pk,
+            target_label=f"{membership.user.email} · {connector.name}",
+            changes={"state": {"before": before, "after": connection.state}},
+        )
+    return connection
+
+
+def connection_disable(
+    *, membership: Membership, connector: Connector, actor: Actor
+) -> Connection | None:
+    if connector.organization_id != membership.organization_id:
+        raise ConnectorError("This connector belongs to another organization.", field="connector")
+    with transaction.atomic():
+        membership = (
+            Membership.objects.select_for_update(of=("self",))
+            .select_related("organization", "user")
+            .get(pk=membership.pk)
+        )
+        connection = (
+            Connection.objects.select_for_update()
+            .filter(membership=membership, connector=connector)
+            .first()
+        )
+        if connection is None or connection.state == Connection.State.DISABLED:
+            return connection
+        before = connection.state
+        connection.state = Connection.State.DISABLED
+        connection.state_reason = ""
+        connection.save(update_fields=["state", "state_reason", "updated_at"])
+        audit_record(
+            organization=membership.organization,
+            actor=actor,
+            action="connection.disabled",
+            target_type="connection",
+            target_id=connection.pk,
+            target_label=f"{membership.user.email} · {connector.name}",
+            changes={"state": {"before": before, "after": connection.state}},
+        )
+    return connection

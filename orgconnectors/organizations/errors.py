@@ -1,0 +1,13 @@
+from orgconnectors.errors import ServiceError
+
+
+class OrganizationError(ServiceError):
+    pass
+
+
+class LastOwnerError(OrganizationError):
+    code = "last_owner"
+
+
+class InvitationInvalid(OrganizationError):
+    code = "invitation_invalid"

@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from orgconnectors.api.urls import api
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("api/v1/", api.urls),
+    path("", include("orgconnectors.organizations.urls")),
+    path("", include("orgconnectors.connectors.urls")),
+    path("", include("orgconnectors.audit.urls")),
+]
