@@ -1,0 +1,40 @@
+"""The egress guard: the one door for every outbound HTTP request of the project.
+
+Use `build_async_client` / `build_client` for httpx requests (OAuth discovery, token calls),
+`build_mcp_http_client` for the MCP SDK (httpx2), and `check_url` when a URL is saved.
+"""
+
+from orgconnectors.egress.addresses import blocked_reason, is_public
+from orgconnectors.egress.client import (
+    ResponseTooLarge,
+    afollow_redirects_safely,
+    build_async_client,
+    build_client,
+    build_mcp_http_client,
+    follow_redirects_safely,
+)
+from orgconnectors.egress.guard import (
+    EgressError,
+    EgressPolicy,
+    EgressRefused,
+    aresolve_and_check,
+    check_url,
+    resolve_and_check,
+)
+
+__all__ = [
+    "EgressError",
+    "EgressPolicy",
+    "EgressRefused",
+    "ResponseTooLarge",
+    "afollow_redirects_safely",
+    "aresolve_and_check",
+    "blocked_reason",
+    "build_async_client",
+    "build_client",
+    "build_mcp_http_client",
+    "check_url",
+    "follow_redirects_safely",
+    "is_public",
+    "resolve_and_check",
+]
