@@ -74,13 +74,15 @@ def connector_register(
     actor: Actor,
     name: str,
     url: str,
-    transport: str = Connector.Transport.AUTO,
-    auth: str = Connector.Auth.NONE,
+    transport: str | None = None,
+    auth: str | None = None,
     oauth_client_id: str = "",
     oauth_client_secret: str = "",
     tool_default: str = Connector.ToolDefault.ALLOW,
     directory_slug: str = "",
 ) -> Connector:
+    """Register a connector; transport and auth left as None come from the directory entry, if
+    any, otherwise automatic transport and no authentication."""
     entry = None
     if directory_slug:
         entry = directory_entry(directory_slug)
@@ -94,6 +96,8 @@ def connector_register(
     if len(name) > 100:
         raise ConnectorError("Keep the name under 100 characters.", field="name")
     url = _clean_url(url or (entry.url if entry else ""))
+    transport = transport or (entry.transport if entry else Connector.Transport.AUTO)
+    auth = auth or (entry.auth if entry else Connector.Auth.NONE)
     _check_choice(transport, Connector.Transport, "transport")
     _check_choice(auth, Connector.Auth, "auth")
     _check_choice(tool_default, Connector.ToolDefault, "tool_default")
