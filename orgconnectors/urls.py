@@ -10,4 +10,5 @@ urlpatterns = [
     path("", include("orgconnectors.organizations.urls")),
     path("", include("orgconnectors.connectors.urls")),
     path("", include("orgconnectors.audit.urls")),
+    path("", include("orgconnectors.api.web_urls")),
 ]

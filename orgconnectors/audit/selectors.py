@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.db.models import Q, QuerySet
+from django.http import Http404
 from django.utils import timezone
 
 from orgconnectors.audit.models import AuditEvent
@@ -82,3 +83,11 @@ def audit_actions(*, organization) -> list[str]:
         .values_list("action", flat=True)
         .distinct()
     )
+
+
+def audit_event_get(*, organization, event_id) -> AuditEvent:
+    """One event of the organization; another organization's event is 404 like an absent one."""
+    try:
+        return AuditEvent.objects.get(organization=organization, pk=int(event_id))
+    except (AuditEvent.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such event") from None

@@ -64,3 +64,12 @@ def connection_usage(*, membership: Membership) -> tuple[int, int]:
 
 def connection_for(*, membership: Membership, connector: Connector) -> Connection | None:
     return Connection.objects.filter(membership=membership, connector=connector).first()
+
+
+def connector_members(*, connector: Connector) -> QuerySet[Connection]:
+    """The connections in use of a connector, with their member, for "who uses it"."""
+    return (
+        Connection.objects.filter(connector=connector, state__in=Connection.IN_USE)
+        .select_related("membership__user")
+        .order_by("membership__user__email")
+    )

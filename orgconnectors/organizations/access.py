@@ -1,0 +1,32 @@
+"""Access to the organization pages: who is signed in, whether they belong, and their role."""
+
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+
+from orgconnectors.errors import NotAllowed
+from orgconnectors.organizations.selectors import membership_for, require_role
+
+
+def org_view(*roles: str):
+    """Wrap a view of `/orgs/<slug>/…`: the view receives the caller's membership instead of the
+    slug. Not a member (or no such organization) is 404; a role not in `roles` is 403."""
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapper(request, slug, *args, **kwargs):
+            membership = membership_for(user=request.user, slug=slug)
+            # The layout (switcher, navigation by role) reads it through the context processor.
+            request.membership = membership
+            if roles:
+                try:
+                    require_role(membership, *roles)
+                except NotAllowed as refused:
+                    return render(request, "403.html", {"message": refused.message}, status=403)
+            return view(request, membership, *args, **kwargs)
+
+        return wrapper
+
+    return decorator

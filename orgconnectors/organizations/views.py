@@ -1,0 +1,261 @@
+"""Pages of the organization itself: where to land, members and invitations, the plan."""
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from orgconnectors.audit.context import Actor
+from orgconnectors.connectors.selectors import connection_usage
+from orgconnectors.form_errors import add_service_error
+from orgconnectors.organizations import invitations
+from orgconnectors.organizations.access import org_view
+from orgconnectors.organizations.errors import InvitationInvalid, OrganizationError
+from orgconnectors.organizations.forms import InviteForm, PasswordChoiceForm, PlanForm, RoleForm
+from orgconnectors.organizations.models import Membership
+from orgconnectors.organizations.plan_change import (
+    organization_change_plan,
+    plan_change_preview,
+)
+from orgconnectors.organizations.selectors import (
+    invitation_get,
+    member_get,
+    members_of,
+    memberships_for_user,
+    pending_invitations,
+)
+from orgconnectors.organizations.services import membership_change_role, membership_remove
+
+Role = Membership.Role
+_LANDING = {Role.OWNER: "connector_list", Role.MEMBER: "my_connectors", Role.AUDITOR: "audit_list"}
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+@require_GET
+@login_required
+def home(request):
+    memberships = list(memberships_for_user(user=request.user))
+    # Shared with the context processor, which would otherwise ask again for the switcher.
+    request._all_memberships = memberships
+    wanted = request.GET.get("org")
+    chosen = next((m for m in memberships if m.organization.slug == wanted), None)
+    if chosen is None and memberships:
+        chosen = memberships[0]
+    if chosen is None:
+        return render(request, "organizations/no_organization.html")
+    return redirect("org_home", slug=chosen.organization.slug)
+
+
+@require_GET
+@org_view()
+def org_home(request, membership):
+    return redirect(_LANDING[membership.role], slug=membership.organization.slug)
+
+
+# Members and invitations
+
+
+def _member_page(request, membership, *, invite_form=None, role_errors=None, status=200):
+    organization = membership.organization
+    context = {
+        "members": members_of(organization=organization),
+        "invitations": pending_invitations(organization=organization),
+        "invite_form": invite_form or InviteForm(),
+        "role_choices": Role.choices,
+        "role_errors": role_errors or {},
+        "limit": organization.max_enabled_connections,
+    }
+    return render(request, "organizations/member_list.html", context, status=status)
+
+
+@require_GET
+@org_view(Role.OWNER)
+def member_list(request, membership):
+    return _member_page(request, membership)
+
+
+@require_POST
+@org_view(Role.OWNER)
+def member_invite(request, membership):
+    form = InviteForm(request.POST)
+    if form.is_valid():
+        try:
+            invitation, _token = invitations.invitation_create(
+                organization=membership.organization,
+                email=form.cleaned_data["email"],
+                role=form.cleaned_data["role"],
+                actor=Actor.from_request(request),
+            )
+        except OrganizationError as error:
+            add_service_error(form, error)
+        else:
+            role = invitation.get_role_display().lower()
+            messages.success(
+                request,
+                f"Invitation sent to {invitation.email} as {role}. The link works once and "
+                f"expires on {invitation.expires_at:%Y-%m-%d %H:%M} UTC.",
+            )
+            return redirect("member_list", slug=membership.organization.slug)
+    return _member_page(request, membership, invite_form=form, status=400)
+
+
+@require_POST
+@org_view(Role.OWNER)
+def member_role(request, membership, member_id):
+    target = member_get(organization=membership.organization, member_id=member_id)
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        errors = {target.pk: "Choose owner, member or auditor."}
+        return _member_page(request, membership, role_errors=errors, status=400)
+    try:
+        target = membership_change_role(
+            membership=target, role=form.cleaned_data["role"], actor=Actor.from_request(request)
+        )
+    except OrganizationError as error:
+        return _member_page(request, membership, role_errors={target.pk: error.message}, status=400)
+    messages.success(request, f"{target.user.email} is now {target.get_role_display().lower()}.")
+    if target.pk == membership.pk and target.role != Role.OWNER:
+        # Having stepped down, the caller can no longer see the members page.
+        return redirect("org_home", slug=membership.organization.slug)
+    return redirect("member_list", slug=membership.organization.slug)
+
+
+@require_http_methods(["GET", "POST"])
+@org_view(Role.OWNER)
+def member_remove(request, membership, member_id):
+    target = member_get(organization=membership.organization, member_id=member_id)
+    error = None
+    if request.method == "POST":
+        try:
+            membership_remove(membership=target, actor=Actor.from_request(request))
+        except OrganizationError as refused:
+            error = refused.message
+        else:
+            messages.success(
+                request, f"{target.user.email} was removed from {membership.organization.name}."
+            )
+            if target.pk == membership.pk:
+                return redirect("home")
+            return redirect("member_list", slug=membership.organization.slug)
+    in_use, _limit = connection_usage(membership=target)
+    context = {"target": target, "in_use": in_use, "error": error}
+    return render(
+        request, "organizations/member_remove.html", context, status=400 if error else 200
+    )
+
+
+@require_POST
+@org_view(Role.OWNER)
+def invitation_revoke(request, membership, invitation_id):
+    invitation = invitation_get(organization=membership.organization, invitation_id=invitation_id)
+    invitations.invitation_revoke(invitation=invitation, actor=Actor.from_request(request))
+    messages.success(request, f"The invitation for {invitation.email} no longer works.")
+    return redirect("member_list", slug=membership.organization.slug)
+
+
+# Accepting an invitation (no organization membership yet)
+
+
+def _invalid_invitation(request, error):
+    return render(
+        request, "organizations/invitation_invalid.html", {"message": error.message}, status=400
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def invitation_accept(request, token):
+    try:
+        invitation = invitations.invitation_check(token=token)
+    except InvitationInvalid as error:
+        return _invalid_invitation(request, error)
+    signed_in = request.user.is_authenticated
+    form = None if signed_in else PasswordChoiceForm(email=invitation.email)
+    if request.method == "POST":
+        if not signed_in:
+            form = PasswordChoiceForm(request.POST, email=invitation.email)
+        if signed_in or form.is_valid():
+            try:
+                membership = invitations.invitation_accept(
+                    token=token,
+                    user=request.user if signed_in else None,
+                    password=None if signed_in else form.cleaned_data["password1"],
+                    actor=Actor.from_request(request),
+                )
+            except InvitationInvalid as error:
+                if form is None or error.field == "__all__":
+                    return _invalid_invitation(request, error)
+                add_service_error(form, error)
+            else:
+                if not signed_in:
+                    login(
+                        request,
+                        membership.user,
+                        backend="django.contrib.auth.backends.ModelBackend",
+                    )
+                messages.success(request, f"Welcome to {membership.organization.name}.")
+                return redirect("org_home", slug=membership.organization.slug)
+    email_matches = signed_in and request.user.email.lower() == invitation.email.lower()
+    context = {"invitation": invitation, "form": form, "email_matches": email_matches}
+    status = 400 if form is not None and form.errors else 200
+    return render(request, "organizations/invitation_accept.html", context, status=status)
+
+
+# Plan
+
+
+def _plan_page(request, membership, *, form=None, status=200):
+    context = {"form": form or PlanForm(initial={"plan": membership.organization.plan.code})}
+    return render(request, "organizations/plan.html", context, status=status)
+
+
+@require_GET
+@org_view(Role.OWNER)
+def plan(request, membership):
+    return _plan_page(request, membership)
+
+
+@require_GET
+@org_view(Role.OWNER)
+def plan_preview(request, membership):
+    form = PlanForm(request.GET)
+    if form.is_valid():
+        try:
+            preview = plan_change_preview(
+                organization=membership.organization,
+                plan=form.cleaned_data["plan"],
+                limit_override=form.cleaned_data["limit"],
+            )
+        except OrganizationError as error:
+            add_service_error(form, error)
+        else:
+            context = {"preview": preview, "form": form}
+            return render(request, "organizations/plan_preview.html", context)
+    return _plan_page(request, membership, form=form, status=400)
+
+
+@require_POST
+@org_view(Role.OWNER)
+def plan_change(request, membership):
+    form = PlanForm(request.POST)
+    if form.is_valid():
+        try:
+            result = organization_change_plan(
+                organization=membership.organization,
+                plan=form.cleaned_data["plan"],
+                limit_override=form.cleaned_data["limit"],
+                actor=Actor.from_request(request),
+            )
+        except OrganizationError as error:
+            add_service_error(form, error)
+        else:
+            messages.success(
+                request,
+                f"Moved to {result.plan.name}. "
+                f"{_plural(result.suspended_count, 'connection')} suspended.",
+            )
+            return redirect("plan", slug=membership.organization.slug)
+    return _plan_page(request, membership, form=form, status=400)
