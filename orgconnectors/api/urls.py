@@ -1,3 +1,22 @@
 from ninja import NinjaAPI
 
-api = NinjaAPI(title="orgconnectors API", version="1", docs_url="/docs")
+from orgconnectors.api.auth import api_auth
+from orgconnectors.api.errors import register_error_handlers
+from orgconnectors.api.routers import audit, connections, connectors, members, organizations
+
+api = NinjaAPI(
+    title="orgconnectors API",
+    version="1",
+    description=(
+        "Run an organization's Remote MCP connectors. Authenticate with a personal API token "
+        "(`Authorization: Bearer oc_...`, created on the organization's API tokens page and valid "
+        "for that organization only) or the dashboard's session (unsafe methods then need the "
+        "X-CSRFToken header)."
+    ),
+    docs_url="/docs",
+    auth=api_auth,
+)
+register_error_handlers(api)
+
+for router in (organizations, connectors, connections, members, audit):
+    api.add_router("/orgs", router.router)

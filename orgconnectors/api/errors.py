@@ -1,0 +1,110 @@
+"""Every error the API answers, in the shapes the API promises, registered once on the API."""
+
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from orgconnectors.api.auth import TokenRejected
+from orgconnectors.audit.selectors import InvalidCursor
+from orgconnectors.connectors.errors import ConnectionLimitReached
+from orgconnectors.errors import NotAllowed, ServiceError
+
+NON_FIELD = "__all__"
+_SIGN_IN = (
+    "Sign in to the dashboard, or send a personal API token as `Authorization: Bearer oc_...`."
+)
+_MESSAGES = {
+    "extra_forbidden": "This field is not accepted here; remove it.",
+    "missing": "This field is required.",
+}
+# Where ninja says a value came from; the caller only knows the field's name.
+_SOURCES = frozenset({"body", "query", "path", "header", "cookie", "form", "file"})
+
+
+def _field(loc: tuple) -> str:
+    parts = list(loc)
+    if parts and parts[0] in _SOURCES:
+        source = parts.pop(0)
+        if source == "body" and parts:
+            # Ninja nests the body under the endpoint's parameter name, which callers never see.
+            parts.pop(0)
+    return ".".join(str(part) for part in parts) or NON_FIELD
+
+
+def _message(error: dict, field: str) -> str:
+    kind, ctx = error["type"], error.get("ctx") or {}
+    if field == NON_FIELD and kind == "missing":
+        return "Send a JSON object as the request body."
+    if kind == "value_error" and ctx.get("error"):
+        return str(ctx["error"])
+    if kind == "literal_error":
+        return f"Choose one of {ctx['expected']}."
+    if kind.startswith("date_"):
+        return "Enter a date as YYYY-MM-DD."
+    if kind == "int_parsing":
+        return "Enter a whole number."
+    if kind == "less_than_equal":
+        return f"Enter a number no greater than {ctx['le']}."
+    if kind == "greater_than_equal":
+        return f"Enter a number no less than {ctx['ge']}."
+    return _MESSAGES.get(kind, error["msg"])
+
+
+def validation_errors(errors: list[dict]) -> dict[str, list[str]]:
+    by_field: dict[str, list[str]] = {}
+    for error in errors:
+        field = _field(tuple(error["loc"]))
+        by_field.setdefault(field, []).append(_message(error, field))
+    return by_field
+
+
+def register_error_handlers(api: NinjaAPI) -> None:
+    def respond(request: HttpRequest, body: dict, status: int) -> HttpResponse:
+        return api.create_response(request, body, status=status)
+
+    @api.exception_handler(ServiceError)
+    def service_error(request, exc: ServiceError):
+        return respond(request, {"errors": exc.as_errors()}, exc.status)
+
+    @api.exception_handler(NotAllowed)
+    def not_allowed(request, exc: NotAllowed):
+        return respond(request, {"detail": exc.message}, 403)
+
+    @api.exception_handler(ConnectionLimitReached)
+    def limit_reached(request, exc: ConnectionLimitReached):
+        body = {
+            "error": exc.code,
+            "message": exc.message,
+            "limit": exc.limit,
+            "enabled": exc.enabled,
+        }
+        return respond(request, body, 409)
+
+    @api.exception_handler(Http404)
+    def not_found(request, exc: Http404):
+        # The same answer for absent and not-yours, so nothing leaks through the message.
+        return respond(request, {"detail": "Not found"}, 404)
+
+    @api.exception_handler(ValidationError)
+    def invalid(request, exc: ValidationError):
+        return respond(request, {"errors": validation_errors(exc.errors)}, 400)
+
+    @api.exception_handler(InvalidCursor)
+    def invalid_cursor(request, exc: InvalidCursor):
+        message = "This cursor is not one this server handed out; start again without it."
+        return respond(request, {"errors": {"cursor": [message]}}, 400)
+
+    @api.exception_handler(AuthenticationError)
+    def unauthenticated(request, exc: AuthenticationError):
+        detail = str(exc) if isinstance(exc, TokenRejected) else _SIGN_IN
+        response = respond(request, {"detail": detail}, 401)
+        response["WWW-Authenticate"] = "Bearer"
+        return response
+
+    @api.exception_handler(HttpError)
+    def http_error(request, exc: HttpError):
+        if exc.status_code == 400:
+            # Ninja's only 400 of this kind is a body it could not parse.
+            message = "The request body is not valid JSON; send a JSON object."
+            return respond(request, {"errors": {NON_FIELD: [message]}}, 400)
+        return respond(request, {"detail": str(exc)}, exc.status_code)

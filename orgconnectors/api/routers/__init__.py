@@ -1,0 +1,1 @@
+"""One router per resource; orgconnectors.api.urls mounts them all under /orgs."""

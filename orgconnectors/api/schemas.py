@@ -1,0 +1,245 @@
+"""Every body the API reads or writes, so the OpenAPI document describes the API completely."""
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from ninja import Field, Schema
+from pydantic import ConfigDict, field_validator
+
+from orgconnectors.connectors.models import Connection, Connector
+from orgconnectors.connectors.tool_policy import connector_tools
+from orgconnectors.organizations.models import Membership
+
+# Built from the models' choices so the schema cannot drift from what the services accept.
+TransportName = Literal[tuple(Connector.Transport.values)]
+AuthName = Literal[tuple(Connector.Auth.values)]
+ToolDefaultName = Literal[tuple(Connector.ToolDefault.values)]
+ConnectorStatusName = Literal[tuple(Connector.Status.values)]
+ConnectionStateName = Literal[tuple(Connection.State.values)]
+RoleName = Literal[tuple(Membership.Role.values)]
+
+
+class InputSchema(Schema):
+    # A misspelt field would otherwise be ignored and the caller would think it was applied.
+    model_config = ConfigDict(extra="forbid")
+
+
+# Errors
+
+
+class ErrorsOut(Schema):
+    errors: dict[str, list[str]] = Field(
+        description='Messages by the field that caused them; "__all__" when no single field did.'
+    )
+
+
+class DetailOut(Schema):
+    detail: str
+
+
+class LimitReachedOut(Schema):
+    error: Literal["connection_limit_reached"]
+    message: str
+    limit: int = Field(description="How many connections one member may have enabled at once.")
+    enabled: list[int] = Field(description="Ids of the connectors the caller has enabled.")
+
+
+# Organizations
+
+
+class LimitsOut(Schema):
+    max_enabled_connections: int
+
+
+class UsageOut(Schema):
+    enabled_connections: int = Field(description="The caller's connections in use.")
+
+
+class OrganizationOut(Schema):
+    slug: str
+    name: str
+    plan: str = Field(description="The plan's code.")
+    role: RoleName = Field(description="The caller's role in this organization.")
+    limits: LimitsOut
+    usage: UsageOut
+
+
+# Connectors
+
+
+class ToolOut(Schema):
+    name: str
+    enabled: bool
+
+
+class ConnectorOut(Schema):
+    id: int
+    name: str
+    url: str
+    transport: TransportName
+    auth: AuthName
+    oauth_client_id: str
+    has_client_secret: bool = Field(description="The secret itself is never returned.")
+    tool_default: ToolDefaultName
+    directory_slug: str
+    status: ConnectorStatusName
+    last_checked_at: datetime | None
+    members_connected: int = Field(description="Members with this connector in use.")
+    tools: list[ToolOut]
+    created_at: datetime
+
+    @staticmethod
+    def resolve_members_connected(connector: Connector) -> int:
+        # Annotated by connectors_of; a connector fresh from connector_register has nobody yet.
+        return getattr(connector, "members_connected", 0)
+
+    @staticmethod
+    def resolve_tools(connector: Connector) -> list[dict[str, Any]]:
+        return [{"name": t.name, "enabled": t.enabled} for t in connector_tools(connector)]
+
+
+class ConnectorCreateIn(InputSchema):
+    name: str = Field("", description="Defaults to the directory entry's name.")
+    url: str = Field("", description="https only; defaults to the directory entry's URL.")
+    transport: TransportName | None = Field(
+        None, description="Defaults to the directory entry's, otherwise auto."
+    )
+    auth: AuthName | None = Field(
+        None, description="Defaults to the directory entry's, otherwise none."
+    )
+    oauth_client_id: str = ""
+    oauth_client_secret: str = Field("", description="Stored encrypted; never returned.")
+    tool_default: ToolDefaultName = "allow"
+    directory_slug: str = Field("", description="A directory entry to take defaults from.")
+
+
+class ConnectorUpdateIn(InputSchema):
+    """Only the fields sent are changed."""
+
+    name: str | None = None
+    url: str | None = Field(None, description="Cannot change; sending a different URL is refused.")
+    transport: TransportName | None = None
+    auth: AuthName | None = None
+    oauth_client_id: str | None = Field(None, description="An empty value clears the secret too.")
+    oauth_client_secret: str | None = Field(
+        None, description="An empty value keeps the stored one."
+    )
+    tool_default: ToolDefaultName | None = None
+
+
+class ToolPolicyIn(InputSchema):
+    default: ToolDefaultName
+    overrides: dict[str, bool] = Field(
+        default_factory=dict,
+        description="The complete set of per-tool decisions: true allows, false blocks.",
+    )
+
+
+# Connections
+
+
+class ConnectionStatusOut(Schema):
+    status: ConnectionStateName
+
+
+class MyConnectionOut(Schema):
+    connector_id: int
+    connector_name: str
+    status: ConnectionStateName
+    enabled_at: datetime | None
+    reason: str = Field(description="Why the connection is in this state, when it needs you.")
+
+
+# Members
+
+
+class MemberOut(Schema):
+    id: int
+    email: str
+    role: RoleName
+    connections_in_use: int = Field(description="Connections this member has in use.")
+    joined_at: datetime
+
+    @staticmethod
+    def resolve_email(membership: Membership) -> str:
+        return membership.user.email
+
+    @staticmethod
+    def resolve_joined_at(membership: Membership) -> datetime:
+        return membership.created_at
+
+
+class InvitationIn(InputSchema):
+    email: str
+    role: RoleName = "member"
+
+    @field_validator("email")
+    @classmethod
+    def _email_is_an_address(cls, value: str) -> str:
+        value = value.strip()
+        try:
+            validate_email(value)
+        except DjangoValidationError:
+            raise ValueError("Enter a valid email address, like name@example.com.") from None
+        return value
+
+
+class InvitationOut(Schema):
+    id: int
+    email: str
+    role: RoleName
+    expires_at: datetime
+    accept_url: str = Field(description="The link to send; it works once.")
+
+
+class MemberRoleIn(InputSchema):
+    role: RoleName
+
+
+# Audit
+
+
+class AuditQuery(Schema):
+    actor: str = Field("", description="Part of the actor's email or label.")
+    action: str = Field("", description="An exact action, like connector.registered.")
+    target: str = Field("", description="Part of the target's label, or its exact id.")
+    date_from: date | None = Field(None, description="YYYY-MM-DD, inclusive.")
+    date_to: date | None = Field(None, description="YYYY-MM-DD, inclusive.")
+    cursor: str | None = Field(None, description="next_cursor of the previous page.")
+    limit: int = Field(50, ge=1, le=200)
+
+
+class AuditEventOut(Schema):
+    id: int
+    created_at: datetime
+    actor: str = Field(description="Who acted, as they were known then.")
+    action: str
+    target_type: str
+    target_id: str
+    target: str = Field(description="What was acted on, as it was known then.")
+    ip: str | None
+    user_agent: str
+    changes: dict[str, Any] = Field(description="{field: {before, after}}; secrets redacted.")
+
+    @staticmethod
+    def resolve_actor(event) -> str:
+        return event.actor_label
+
+    @staticmethod
+    def resolve_target(event) -> str:
+        return event.target_label
+
+
+class AuditPageOut(Schema):
+    events: list[AuditEventOut]
+    next_cursor: str | None = Field(
+        description="Pass as cursor for the next page; null at the end."
+    )
+
+
+# What operations may answer besides success: every one checks who calls (401, 403, 404); those
+# that read a body, a query or an id from the path may also find it invalid (400).
+ACCESS_ERRORS = {401: DetailOut, 403: DetailOut, 404: DetailOut}
+INPUT_ERRORS = {400: ErrorsOut, **ACCESS_ERRORS}
