@@ -313,8 +313,13 @@ def connection_enable(*, membership: Membership, connector: Connector, actor: Ac
     with transaction.atomic():
         membership = (
             Membership.objects.select_for_update(of=("self",))
-            .select_related("organization__plan", "user")
+            .select_related("user")
             .get(pk=membership.pk)
+        )
+        # Read after the lock, in a statement of its own: joined to the locking statement, the
+        # organization would be the version from before a plan change this lock waited for.
+        membership.organization = Organization.objects.select_related("plan").get(
+            pk=membership.organization_id
         )
         if not membership.can_connect:
             raise ConnectorError("Auditors review connectors; they cannot connect them.")

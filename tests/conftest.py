@@ -1,0 +1,109 @@
+import threading
+
+import pytest
+from django.db import connection
+
+from orgconnectors.audit.context import Actor
+from orgconnectors.organizations.models import Membership, Plan
+from tests.factories import MembershipFactory, OrganizationFactory
+
+Role = Membership.Role
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # A deliberately slow hasher would make every created user cost a quarter of a second.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def plan(db):
+    """The plans of the data migration, by code: plan("free"), plan("enterprise")."""
+
+    def get(code: str) -> Plan:
+        return Plan.objects.get(code=code)
+
+    return get
+
+
+@pytest.fixture
+def org(db):
+    return OrganizationFactory(slug="acme", name="Acme")
+
+
+@pytest.fixture
+def owner(org):
+    return MembershipFactory(organization=org, role=Role.OWNER, user__email="owner@acme.test")
+
+
+@pytest.fixture
+def member(org):
+    return MembershipFactory(organization=org, role=Role.MEMBER, user__email="member@acme.test")
+
+
+@pytest.fixture
+def auditor(org):
+    return MembershipFactory(organization=org, role=Role.AUDITOR, user__email="auditor@acme.test")
+
+
+@pytest.fixture
+def other_org(db):
+    return OrganizationFactory(slug="globex", name="Globex")
+
+
+@pytest.fixture
+def other_owner(other_org):
+    return MembershipFactory(
+        organization=other_org, role=Role.OWNER, user__email="owner@globex.test"
+    )
+
+
+@pytest.fixture
+def other_member(other_org):
+    return MembershipFactory(
+        organization=other_org, role=Role.MEMBER, user__email="member@globex.test"
+    )
+
+
+@pytest.fixture
+def actor():
+    """actor(membership or user) -> the Actor a request from them would carry."""
+
+    def make(who=None, *, ip: str = "203.0.113.7", user_agent: str = "pytest-browser/1.0"):
+        user = getattr(who, "user", who)
+        return Actor(user=user, ip=ip, user_agent=user_agent)
+
+    return make
+
+
+@pytest.fixture
+def run_concurrently():
+    """Run the calls in threads released together; returns each call's result or exception.
+
+    Each thread opens its own database connection, so the test must commit what the threads
+    read: `django_db(transaction=True, serialized_rollback=True)`. serialized_rollback restores
+    the plans of the data migration, which the flush after a transactional test removes.
+    """
+
+    def run(*calls, timeout: float = 30):
+        barrier = threading.Barrier(len(calls))
+        outcomes: list = [None] * len(calls)
+
+        def work(index, call):
+            try:
+                barrier.wait(timeout=timeout)
+                outcomes[index] = call()
+            except BaseException as exc:  # noqa: BLE001 - handed back for the test to judge
+                outcomes[index] = exc
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=work, args=(i, c)) for i, c in enumerate(calls)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=timeout)
+        assert not any(thread.is_alive() for thread in threads), "a thread is still waiting"
+        return outcomes
+
+    return run
