@@ -21,7 +21,19 @@ ConnectionStateName = Literal[tuple(Connection.State.values)]
 RoleName = Literal[tuple(Membership.Role.values)]
 
 
-class InputSchema(Schema):
+class TextInput(Schema):
+    """PostgreSQL cannot store a null character: refused here, it is a 400 naming the field
+    instead of a server error (Django's form fields refuse it the same way)."""
+
+    @field_validator("*")
+    @classmethod
+    def _no_null_character(cls, value):
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("Null characters are not allowed; remove them.")
+        return value
+
+
+class InputSchema(TextInput):
     # A misspelt field would otherwise be ignored and the caller would think it was applied.
     model_config = ConfigDict(extra="forbid")
 
@@ -201,7 +213,7 @@ class MemberRoleIn(InputSchema):
 # Audit
 
 
-class AuditQuery(Schema):
+class AuditQuery(TextInput):
     actor: str = Field("", description="Part of the actor's email or label.")
     action: str = Field("", description="An exact action, like connector.registered.")
     target: str = Field("", description="Part of the target's label, or its exact id.")

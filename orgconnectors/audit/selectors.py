@@ -57,7 +57,8 @@ def audit_events_filtered(*, organization, filters: AuditFilters) -> QuerySet[Au
     tz = timezone.get_current_timezone()
     if filters.date_from:
         events = events.filter(created_at__gte=datetime.combine(filters.date_from, time.min, tz))
-    if filters.date_to:
+    # The last representable day has no next day to stop before; nothing is later anyway.
+    if filters.date_to and filters.date_to < date.max:
         end = datetime.combine(filters.date_to + timedelta(days=1), time.min, tz)
         events = events.filter(created_at__lt=end)
     return events.order_by("-created_at", "-id")

@@ -43,7 +43,21 @@ def _clean_url(url: str) -> str:
         check_url(url)
     except EgressRefused as refused:
         raise ConnectorError(f"This URL cannot be used: {refused}.", field="url") from None
-    return canonical_url(url)
+    url = canonical_url(url)
+    limit = Connector._meta.get_field("url").max_length
+    if len(url) > limit:
+        raise ConnectorError(f"Keep the URL to at most {limit} characters.", field="url")
+    return url
+
+
+def _clean_client_id(client_id: str | None) -> str:
+    client_id = (client_id or "").strip()
+    limit = Connector._meta.get_field("oauth_client_id").max_length
+    if len(client_id) > limit:
+        raise ConnectorError(
+            f"Keep the OAuth client ID to at most {limit} characters.", field="oauth_client_id"
+        )
+    return client_id
 
 
 def _check_choice(value: str, choices, field: str) -> str:
@@ -101,6 +115,7 @@ def connector_register(
     _check_choice(transport, Connector.Transport, "transport")
     _check_choice(auth, Connector.Auth, "auth")
     _check_choice(tool_default, Connector.ToolDefault, "tool_default")
+    oauth_client_id = _clean_client_id(oauth_client_id)
     if (oauth_client_id or oauth_client_secret) and auth != Connector.Auth.OAUTH:
         raise ConnectorError(
             "OAuth client settings only apply when authentication is OAuth.", field="auth"
@@ -127,7 +142,7 @@ def connector_register(
             url=url,
             transport=transport,
             auth=auth,
-            oauth_client_id=oauth_client_id.strip(),
+            oauth_client_id=oauth_client_id,
             oauth_client_secret_encrypted=encrypt(oauth_client_secret),
             tool_default=tool_default,
             directory_slug=directory_slug,
@@ -194,7 +209,7 @@ def connector_update(
                 tool_default, Connector.ToolDefault, "tool_default"
             )
         if oauth_client_id is not _UNSET:
-            connector.oauth_client_id = (oauth_client_id or "").strip()
+            connector.oauth_client_id = _clean_client_id(oauth_client_id)
             if not connector.oauth_client_id:
                 connector.oauth_client_secret_encrypted = ""
         if oauth_client_secret is not _UNSET and oauth_client_secret:

@@ -43,6 +43,12 @@ def invitation_create(
 ) -> tuple[Invitation, str]:
     """Returns the invitation and the link's secret, which exists nowhere else after this call."""
     email = email.strip().lower()
+    limit = Invitation._meta.get_field("email").max_length
+    if len(email) > limit:
+        raise OrganizationError(
+            f"This address is longer than the {limit} characters an account can have.",
+            field="email",
+        )
     if role not in Membership.Role.values:
         raise OrganizationError(
             f"{role!r} is not a role; choose owner, member or auditor.", field="role"

@@ -1,0 +1,131 @@
+"""Callers of the JSON API: by personal API token, by the dashboard's session, or nobody."""
+
+import json
+from dataclasses import dataclass
+
+import pytest
+from django.middleware.csrf import _get_new_csrf_string
+from django.test import Client
+
+from orgconnectors.api.tokens import api_token_create
+from orgconnectors.connectors.models import Connector
+from orgconnectors.organizations.models import Membership, Organization
+from tests.factories import ConnectorFactory
+
+ROLES = ("owner", "member", "auditor", "outsider", "anonymous")
+
+
+class ApiClient:
+    """A test client that speaks JSON and carries a bearer token, if given."""
+
+    def __init__(self, client: Client, token: str | None = None, headers: dict | None = None):
+        self.client = client
+        self.headers = dict(headers or {})
+        if token is not None:
+            self.headers["Authorization"] = f"Bearer {token}"
+
+    def get(self, path: str, params: dict | None = None, *, headers: dict | None = None):
+        return self.client.get(path, params or {}, headers={**self.headers, **(headers or {})})
+
+    def send(self, method: str, path: str, body=None, *, headers: dict | None = None):
+        data = "" if body is None else json.dumps(body)
+        return self.client.generic(
+            method,
+            path,
+            data,
+            content_type="application/json",
+            headers={**self.headers, **(headers or {})},
+        )
+
+    def post(self, path: str, body=None, **kwargs):
+        return self.send("POST", path, body, **kwargs)
+
+    def put(self, path: str, body=None, **kwargs):
+        return self.send("PUT", path, body, **kwargs)
+
+    def patch(self, path: str, body=None, **kwargs):
+        return self.send("PATCH", path, body, **kwargs)
+
+    def delete(self, path: str, **kwargs):
+        return self.send("DELETE", path, **kwargs)
+
+
+def token_client(membership: Membership, *, actor, name: str = "Test script") -> ApiClient:
+    _api_token, token = api_token_create(membership=membership, name=name, actor=actor(membership))
+    return ApiClient(Client(), token)
+
+
+def session_client(membership: Membership, *, with_csrf: bool = True) -> ApiClient:
+    """Signed in to the dashboard, checking CSRF like a browser would; with_csrf sends the
+    token the dashboard's pages give their scripts (cookie and X-CSRFToken header)."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(membership.user)
+    headers = {}
+    if with_csrf:
+        secret = _get_new_csrf_string()
+        client.cookies["csrftoken"] = secret
+        headers["X-CSRFToken"] = secret
+    return ApiClient(client, headers=headers)
+
+
+@pytest.fixture
+def api_as(world, actor):
+    """api_as("member", auth="token" | "session") -> an ApiClient calling as that person."""
+
+    def make(role: str, auth: str = "token") -> ApiClient:
+        membership = world.people[role]
+        if membership is None:
+            return ApiClient(Client())
+        if auth == "token":
+            return token_client(membership, actor=actor)
+        return session_client(membership)
+
+    return make
+
+
+@dataclass
+class Objects:
+    organization: Organization
+    connector: Connector
+    # The member the owners' member endpoints act on.
+    member: Membership
+
+
+@dataclass
+class World:
+    acme: Objects
+    globex: Objects
+    # The outsider is an owner of Globex, not in Acme; their token is Globex's.
+    people: dict[str, Membership | None]
+
+
+@pytest.fixture
+def world(org, owner, member, auditor, other_org, other_owner, other_member) -> World:
+    return World(
+        acme=Objects(org, ConnectorFactory(organization=org, name="Acme wiki"), member),
+        globex=Objects(
+            other_org, ConnectorFactory(organization=other_org, name="Globex wiki"), other_member
+        ),
+        people={
+            "owner": owner,
+            "member": member,
+            "auditor": auditor,
+            "outsider": other_owner,
+            "anonymous": None,
+        },
+    )
+
+
+@pytest.fixture
+def as_owner(owner, actor) -> ApiClient:
+    return token_client(owner, actor=actor)
+
+
+@pytest.fixture
+def as_member(member, actor) -> ApiClient:
+    return token_client(member, actor=actor)
+
+
+@pytest.fixture
+def as_auditor(auditor, actor) -> ApiClient:
+    return token_client(auditor, actor=actor)

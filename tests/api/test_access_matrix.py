@@ -1,0 +1,146 @@
+"""Who gets what from every operation of the JSON API.
+
+Each row is one path and method, with the status each caller must get:
+- owner, member, auditor: people of Acme, the organization in the path;
+- outsider: an owner of Globex, not in Acme (404: Acme does not exist for them);
+- anonymous: no token, no session (401).
+
+A write's status for the roles allowed to make it is what a valid request answers (the bodies are
+in BODIES). Every row is checked with a personal API token and with the dashboard's session
+(sending the CSRF token, as the dashboard's scripts do).
+
+The operations are read from the ninja API itself, so an operation added without a row here fails
+test_every_operation_has_a_row.
+"""
+
+from typing import NamedTuple
+
+import pytest
+
+from tests.api.conftest import ROLES
+from tests.api.operations import path_for, path_params, routed_paths, schema_operations
+
+
+class Row(NamedTuple):
+    method: str
+    path: str
+    owner: int
+    member: int
+    auditor: int
+    outsider: int
+    anonymous: int
+
+
+ORG = "/api/v1/orgs/{org}"
+CONNECTOR = ORG + "/connectors/{connector_id}"
+MEMBER = ORG + "/members/{member_id}"
+
+# fmt: off
+MATRIX = [
+    #   method    path                           owner member auditor outsider anonymous
+    Row("GET",    ORG,                            200,  200,   200,    404,     401),
+    # Connectors: everyone reads them, owners change them.
+    Row("GET",    ORG + "/connectors",            200,  200,   200,    404,     401),
+    Row("POST",   ORG + "/connectors",            201,  403,   403,    404,     401),
+    Row("GET",    CONNECTOR,                      200,  200,   200,    404,     401),
+    Row("PATCH",  CONNECTOR,                      200,  403,   403,    404,     401),
+    Row("DELETE", CONNECTOR,                      204,  403,   403,    404,     401),
+    Row("PUT",    CONNECTOR + "/tool-policy",     200,  403,   403,    404,     401),
+    # Connections: each person's own; auditors hold none, but may see they have none.
+    Row("PUT",    CONNECTOR + "/connection",      200,  200,   403,    404,     401),
+    Row("DELETE", CONNECTOR + "/connection",      200,  200,   403,    404,     401),
+    Row("GET",    ORG + "/connections",           200,  200,   200,    404,     401),
+    # Members: owners only.
+    Row("GET",    ORG + "/members",               200,  403,   403,    404,     401),
+    Row("POST",   ORG + "/members",               201,  403,   403,    404,     401),
+    Row("PATCH",  MEMBER,                         200,  403,   403,    404,     401),
+    Row("DELETE", MEMBER,                         204,  403,   403,    404,     401),
+    # The audit trail: owners and auditors.
+    Row("GET",    ORG + "/audit-events",          200,  403,   200,    404,     401),
+]
+# fmt: on
+
+BODIES = {
+    ("POST", ORG + "/connectors"): {"name": "Docs search", "url": "https://docs.example.com/mcp"},
+    ("PATCH", CONNECTOR): {"name": "Renamed wiki"},
+    ("PUT", CONNECTOR + "/tool-policy"): {"default": "block", "overrides": {"search": True}},
+    ("POST", ORG + "/members"): {"email": "invitee@example.com", "role": "member"},
+    ("PATCH", MEMBER): {"role": "auditor"},
+}
+
+# Another organization's connector or member behind Acme's path: 404, even for Acme's owner.
+FOREIGN_OBJECT_ROWS = [
+    ("GET", CONNECTOR),
+    ("PATCH", CONNECTOR),
+    ("DELETE", CONNECTOR),
+    ("PUT", CONNECTOR + "/tool-policy"),
+    ("PUT", CONNECTOR + "/connection"),
+    ("DELETE", CONNECTOR + "/connection"),
+    ("PATCH", MEMBER),
+    ("DELETE", MEMBER),
+]
+
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def call(client, method: str, path: str, url: str):
+    if method == "GET":
+        return client.get(url)
+    return client.send(method, url, BODIES.get((method, path)))
+
+
+def test_every_operation_has_a_row():
+    listed = [(row.method, row.path) for row in MATRIX]
+    assert len(listed) == len(set(listed)), "an operation is listed twice"
+    assert set(listed) == schema_operations()
+    assert routed_paths() == {path for _method, path in schema_operations()}
+
+
+def test_every_operation_with_an_object_id_is_in_the_foreign_object_matrix():
+    with_ids = {(row.method, row.path) for row in MATRIX if set(path_params(row.path)) - {"org"}}
+    assert set(FOREIGN_OBJECT_ROWS) == with_ids
+
+
+def _cases():
+    for row in MATRIX:
+        for role in ROLES:
+            auths = ["none"] if role == "anonymous" else ["token", "session"]
+            for auth in auths:
+                yield pytest.param(row, role, auth, id=f"{row.method}-{row.path}-{role}-{auth}")
+
+
+@pytest.mark.parametrize("row, role, auth", list(_cases()))
+def test_each_role_gets_its_status(row, role, auth, world, api_as):
+    url = path_for(row.path, world.acme)
+
+    response = call(api_as(role, auth), row.method, row.path, url)
+
+    expected = getattr(row, role)
+    assert response.status_code == expected, response.content.decode()[:2000]
+    if expected == 404:
+        assert response.json() == {"detail": "Not found"}
+    if expected in (401, 403):
+        assert set(response.json()) == {"detail"}
+
+
+@pytest.mark.parametrize("role", ["owner", "anonymous"])
+def test_a_method_an_operation_does_not_have_is_405(role, world, api_as):
+    client = api_as(role)
+    paths = {path for _method, path in schema_operations()}
+    for path in paths:
+        for method in set(HTTP_METHODS) - {m for m, p in schema_operations() if p == path}:
+            response = call(client, method, path, path_for(path, world.acme))
+            assert response.status_code == 405, f"{method} {path}"
+
+
+@pytest.mark.parametrize("auth", ["token", "session"])
+@pytest.mark.parametrize("method, path", FOREIGN_OBJECT_ROWS)
+def test_another_organizations_object_is_not_found_even_by_an_owner(
+    method, path, auth, world, api_as
+):
+    url = path_for(path, world.globex, org="acme")
+
+    response = call(api_as("owner", auth), method, path, url)
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found"}

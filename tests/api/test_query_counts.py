@@ -1,0 +1,104 @@
+"""A list operation asks the database the same number of questions for 2 rows as for 20."""
+
+import itertools
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from orgconnectors.audit.context import Actor
+from orgconnectors.audit.services import audit_record
+from orgconnectors.connectors.models import Connection, ToolOverride
+from tests.api.conftest import token_client
+from tests.factories import ConnectionFactory, ConnectorFactory, MembershipFactory
+
+ACME = "/api/v1/orgs/acme"
+_serial = itertools.count()
+
+
+def add_connectors(people, count: int) -> None:
+    """Connectors with tools and an override each, used by the member and the owner."""
+    for _ in range(count):
+        connector = ConnectorFactory(
+            organization=people["owner"].organization,
+            discovered_tools=[{"name": "search"}, {"name": "delete_page"}],
+        )
+        ToolOverride.objects.create(connector=connector, tool_name="delete_page", enabled=False)
+        ConnectionFactory(membership=people["member"], connector=connector)
+        ConnectionFactory(
+            membership=people["owner"], connector=connector, state=Connection.State.SUSPENDED
+        )
+
+
+def add_members(people, count: int) -> None:
+    organization = people["owner"].organization
+    for _ in range(count):
+        membership = MembershipFactory(organization=organization)
+        ConnectionFactory(membership=membership, connector__organization=organization)
+
+
+def add_events(people, count: int) -> None:
+    for i in itertools.islice(_serial, count):
+        with transaction.atomic():
+            audit_record(
+                organization=people["owner"].organization,
+                actor=Actor(user=people["owner"].user),
+                action="test.happened",
+                target_type="connector",
+                target_id=i,
+                target_label=f"Connector {i}",
+            )
+
+
+# operation, who calls it, what makes it longer
+LISTS = [
+    ("/connectors", "owner", add_connectors),
+    ("/connectors", "member", add_connectors),
+    ("/connections", "member", add_connectors),
+    ("/members", "owner", add_members),
+    ("/audit-events", "auditor", add_events),
+]
+
+
+@pytest.fixture
+def people(owner, member, auditor):
+    return {"owner": owner, "member": member, "auditor": auditor}
+
+
+def measure(client, path: str) -> tuple[int, int]:
+    """(queries asked, items answered) for one GET."""
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(path)
+    assert response.status_code == 200
+    body = response.json()
+    return len(queries), len(body["events"] if isinstance(body, dict) else body)
+
+
+@pytest.mark.parametrize("path, role, add_rows", LISTS, ids=lambda p: getattr(p, "__name__", p))
+def test_a_list_asks_as_many_queries_for_20_rows_as_for_2(path, role, add_rows, people, actor):
+    client = token_client(people[role], actor=actor)
+    add_rows(people, 2)
+    # Once, so the token's last use (written at most once a minute) does not count.
+    client.get(ACME + path)
+
+    queries_2, items_2 = measure(client, ACME + path)
+    add_rows(people, 18)
+    queries_20, items_20 = measure(client, ACME + path)
+
+    assert items_20 >= items_2 + 18
+    assert queries_2 == queries_20
+
+
+def test_the_connector_list_asks_four_queries(people, actor, django_assert_num_queries):
+    client = token_client(people["member"], actor=actor)
+    add_connectors(people, 20)
+    client.get(ACME + "/connectors")
+
+    with django_assert_num_queries(4):
+        # 1. the API token, with its user and organization
+        # 2. the caller's membership in acme, with its organization and plan
+        # 3. the connectors, each with its count of members using it
+        # 4. their tool overrides, for each connector's tools
+        response = client.get(ACME + "/connectors")
+
+    assert len(response.json()) == 20

@@ -1,0 +1,91 @@
+"""The organizations, people and objects every web page test points its URLs at."""
+
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+
+from orgconnectors.api.models import ApiToken
+from orgconnectors.api.tokens import api_token_create
+from orgconnectors.audit.models import AuditEvent
+from orgconnectors.connectors.models import Connector
+from orgconnectors.organizations.invitations import invitation_create
+from orgconnectors.organizations.models import Invitation, Membership, Organization
+from tests.factories import ConnectorFactory
+
+ROLES = ("owner", "member", "auditor", "outsider", "anonymous")
+
+
+@dataclass
+class Objects:
+    """One of each object a URL can name, all in one organization."""
+
+    organization: Organization
+    connector: Connector
+    # The member the owners' member pages act on.
+    member: Membership
+    invitation: Invitation
+    invitation_token: str
+    event: AuditEvent
+    # Each person's own API token (tokens can only be revoked by whoever holds them).
+    tokens: dict[str, ApiToken]
+
+
+@dataclass
+class World:
+    acme: Objects
+    globex: Objects
+    # Who calls, by role name; the outsider is signed in but belongs to Globex only.
+    people: dict[str, Membership | None]
+
+
+def _objects(organization, memberships: dict[str, Membership], target: Membership, actor):
+    connector = ConnectorFactory(organization=organization, name=f"{organization.name} wiki")
+    owner = memberships["owner"]
+    invitation, token = invitation_create(
+        organization=organization,
+        email=f"newcomer@{organization.slug}.test",
+        role=Membership.Role.MEMBER,
+        actor=actor(owner),
+    )
+    tokens = {
+        role: api_token_create(membership=m, name=f"{role} script", actor=actor(m))[0]
+        for role, m in memberships.items()
+    }
+    return Objects(
+        organization=organization,
+        connector=connector,
+        member=target,
+        invitation=invitation,
+        invitation_token=token,
+        event=AuditEvent.objects.filter(organization=organization).latest("id"),
+        tokens=tokens,
+    )
+
+
+@pytest.fixture
+def world(org, owner, member, auditor, other_org, other_owner, other_member, actor) -> World:
+    acme = _objects(org, {"owner": owner, "member": member, "auditor": auditor}, member, actor)
+    globex = _objects(other_org, {"owner": other_owner}, other_member, actor)
+    people = {
+        "owner": owner,
+        "member": member,
+        "auditor": auditor,
+        "outsider": other_owner,
+        "anonymous": None,
+    }
+    return World(acme=acme, globex=globex, people=people)
+
+
+@pytest.fixture
+def client_as(world):
+    """client_as("member") -> a test client signed in as that person (or nobody)."""
+
+    def make(role: str) -> Client:
+        client = Client()
+        membership = world.people[role]
+        if membership is not None:
+            client.force_login(membership.user)
+        return client
+
+    return make

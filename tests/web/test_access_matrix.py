@@ -1,0 +1,220 @@
+"""Who gets what from every page of the dashboard.
+
+Each row is one URL and one method, with the status each caller must get:
+- owner, member, auditor: people of Acme, the organization the URL names;
+- outsider: signed in, an owner of Globex, not in Acme (404: Acme does not exist for them);
+- anonymous: not signed in (302 to the sign-in page).
+
+A POST row's status for the roles allowed to act is what a valid submission answers (the bodies
+are in POST_BODIES): 302 to the next page after success, except where noted. A GET on a POST-only
+page, or a POST on a read-only page, is 405 for everybody, before anything else is checked.
+
+The URL patterns are read from Django's resolver, so a page added without a row here fails
+test_every_page_has_a_row_for_get_and_post.
+"""
+
+from typing import NamedTuple
+
+import pytest
+from django.conf import settings
+from django.shortcuts import resolve_url
+
+from tests.web.conftest import ROLES
+from tests.web.pages import page_routes, route_params, url_for
+
+
+class Row(NamedTuple):
+    route: str
+    method: str
+    owner: int
+    member: int
+    auditor: int
+    outsider: int
+    anonymous: int
+
+
+# fmt: off
+MATRIX = [
+    #   route                 method  owner member auditor outsider anonymous
+    # Where to land: the outsider lands in their own organization.
+    Row("home",               "GET",  302,  302,   302,    302,     302),
+    Row("home",               "POST", 405,  405,   405,    405,     405),
+    Row("org_home",           "GET",  302,  302,   302,    404,     302),
+    Row("org_home",           "POST", 405,  405,   405,    405,     405),
+    # The inventory: owners run it, auditors read it.
+    Row("connector_list",     "GET",  200,  403,   200,    404,     302),
+    Row("connector_list",     "POST", 405,  405,   405,    405,     405),
+    Row("connector_add",      "GET",  200,  403,   403,    404,     302),
+    Row("connector_add",      "POST", 302,  403,   403,    404,     302),
+    Row("connector_detail",   "GET",  200,  403,   200,    404,     302),
+    Row("connector_detail",   "POST", 405,  405,   405,    405,     405),
+    Row("connector_edit",     "GET",  200,  403,   403,    404,     302),
+    Row("connector_edit",     "POST", 302,  403,   403,    404,     302),
+    Row("connector_tools",    "GET",  405,  405,   405,    405,     405),
+    Row("connector_tools",    "POST", 302,  403,   403,    404,     302),
+    Row("connector_remove",   "GET",  200,  403,   403,    404,     302),
+    Row("connector_remove",   "POST", 302,  403,   403,    404,     302),
+    # Each person's own connections: auditors hold none.
+    Row("my_connectors",      "GET",  200,  200,   403,    404,     302),
+    Row("my_connectors",      "POST", 405,  405,   405,    405,     405),
+    Row("connection_enable",  "GET",  405,  405,   405,    405,     405),
+    Row("connection_enable",  "POST", 302,  302,   403,    404,     302),
+    Row("connection_disable", "GET",  405,  405,   405,    405,     405),
+    Row("connection_disable", "POST", 302,  302,   403,    404,     302),
+    # Members and invitations: owners only.
+    Row("member_list",        "GET",  200,  403,   403,    404,     302),
+    Row("member_list",        "POST", 405,  405,   405,    405,     405),
+    Row("member_invite",      "GET",  405,  405,   405,    405,     405),
+    Row("member_invite",      "POST", 302,  403,   403,    404,     302),
+    Row("member_role",        "GET",  405,  405,   405,    405,     405),
+    Row("member_role",        "POST", 302,  403,   403,    404,     302),
+    Row("member_remove",      "GET",  200,  403,   403,    404,     302),
+    Row("member_remove",      "POST", 302,  403,   403,    404,     302),
+    Row("invitation_revoke",  "GET",  405,  405,   405,    405,     405),
+    Row("invitation_revoke",  "POST", 302,  403,   403,    404,     302),
+    # The link is the credential: anyone may open it. Only a visitor without an account can
+    # take it (302, signed in to the new account); people signed in as someone other than
+    # the invited address are refused with a page that says so (400).
+    Row("invitation_accept",  "GET",  200,  200,   200,    200,     200),
+    Row("invitation_accept",  "POST", 400,  400,   400,    400,     302),
+    # The plan: owners only.
+    Row("plan",               "GET",  200,  403,   403,    404,     302),
+    Row("plan",               "POST", 405,  405,   405,    405,     405),
+    Row("plan_preview",       "GET",  200,  403,   403,    404,     302),
+    Row("plan_preview",       "POST", 405,  405,   405,    405,     405),
+    Row("plan_change",        "GET",  405,  405,   405,    405,     405),
+    Row("plan_change",        "POST", 302,  403,   403,    404,     302),
+    # The audit trail: owners and auditors.
+    Row("audit_list",         "GET",  200,  403,   200,    404,     302),
+    Row("audit_list",         "POST", 405,  405,   405,    405,     405),
+    Row("audit_detail",       "GET",  200,  403,   200,    404,     302),
+    Row("audit_detail",       "POST", 405,  405,   405,    405,     405),
+    # API tokens: everyone manages their own. Creating one answers the page that shows it
+    # once (200), not a redirect that would lose it.
+    Row("api_token_list",     "GET",  200,  200,   200,    404,     302),
+    Row("api_token_list",     "POST", 200,  200,   200,    404,     302),
+    Row("api_token_revoke",   "GET",  405,  405,   405,    405,     405),
+    Row("api_token_revoke",   "POST", 302,  302,   302,    404,     302),
+]
+# fmt: on
+
+# A valid submission for every page that takes a POST.
+POST_BODIES = {
+    "connector_add": {
+        "name": "Docs search",
+        "url": "https://docs.example.com/mcp",
+        "transport": "auto",
+        "auth": "none",
+        "tool_default": "allow",
+    },
+    "connector_edit": {"name": "Renamed wiki", "transport": "auto", "auth": "none"},
+    "connector_tools": {
+        "default": "block",
+        "new_tool": "delete_page",
+        "new_tool_decision": "block",
+    },
+    "member_invite": {"email": "invitee@example.com", "role": "member"},
+    "member_role": {"role": "auditor"},
+    "invitation_accept": {
+        "password1": "Unusual-passphrase-71",
+        "password2": "Unusual-passphrase-71",
+    },
+    "plan_change": {"plan": "enterprise"},
+    "api_token_list": {"name": "Deploy bot"},
+}
+GET_QUERIES = {"plan_preview": {"plan": "enterprise"}}
+
+# Another organization's object behind this organization's URL: the same 404 as an absent one,
+# even for an owner. invitation_accept is not here: its token is not an id within an
+# organization but the credential itself, good for whoever holds the link.
+FOREIGN_OBJECT_ROWS = [
+    ("connector_detail", "GET"),
+    ("connector_edit", "GET"),
+    ("connector_edit", "POST"),
+    ("connector_tools", "POST"),
+    ("connector_remove", "GET"),
+    ("connector_remove", "POST"),
+    ("connection_enable", "POST"),
+    ("connection_disable", "POST"),
+    ("member_role", "POST"),
+    ("member_remove", "GET"),
+    ("member_remove", "POST"),
+    ("invitation_revoke", "POST"),
+    ("audit_detail", "GET"),
+    ("api_token_revoke", "POST"),
+]
+NOT_ORGANIZATION_SCOPED = {"invitation_accept"}
+
+FORM_METHODS = ("GET", "POST")
+OTHER_METHODS = ("PUT", "PATCH", "DELETE")
+
+
+def call(client, method: str, name: str, url: str):
+    if method == "GET":
+        return client.get(url, GET_QUERIES.get(name, {}))
+    if method == "POST":
+        return client.post(url, POST_BODIES.get(name, {}))
+    return client.generic(method, url)
+
+
+def test_every_page_has_a_row_for_get_and_post():
+    listed = [(row.route, row.method) for row in MATRIX]
+    assert len(listed) == len(set(listed)), "a page and method are listed twice"
+    expected = {(name, method) for name in page_routes() for method in FORM_METHODS}
+    assert set(listed) == expected
+
+
+def test_every_page_with_an_object_id_is_in_the_foreign_object_matrix():
+    with_ids = {
+        (row.route, row.method)
+        for row in MATRIX
+        if row.route not in NOT_ORGANIZATION_SCOPED
+        and set(route_params(row.route)) - {"slug"}
+        and row.owner != 405
+    }
+    assert set(FOREIGN_OBJECT_ROWS) == with_ids
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("row", MATRIX, ids=lambda row: f"{row.method}-{row.route}")
+def test_each_role_gets_its_status(row, role, world, client_as):
+    url = url_for(row.route, world.acme, role=role)
+
+    response = call(client_as(role), row.method, row.route, url)
+
+    expected = getattr(row, role)
+    body = response.content.decode()
+    assert response.status_code == expected, body[:2000]
+    if expected == 403:
+        assert "your role in Acme is" in body
+    if expected == 404:
+        # Not found says nothing of what is there.
+        assert "Acme" not in body
+    login = resolve_url(settings.LOGIN_URL)
+    if expected == 302 and role == "anonymous" and row.route != "invitation_accept":
+        assert response["Location"].startswith(login + "?next=")
+    elif expected == 302:
+        assert not response["Location"].startswith(login)
+
+
+@pytest.mark.parametrize("role", ["owner", "anonymous"])
+@pytest.mark.parametrize("method", OTHER_METHODS)
+def test_no_page_takes_put_patch_or_delete(method, role, world, client_as):
+    client = client_as(role)
+    for name in page_routes():
+        response = call(client, method, name, url_for(name, world.acme, role=role))
+        assert response.status_code == 405, name
+
+
+@pytest.mark.parametrize("route, method", FOREIGN_OBJECT_ROWS)
+def test_another_organizations_object_is_not_found_even_by_an_owner(
+    route, method, world, client_as
+):
+    # Acme's URL with the id of Globex's object: Globex's own owner has such an object, so the
+    # 404 comes from the object being foreign, not absent.
+    url = url_for(route, world.globex, role="owner", slug="acme")
+
+    response = call(client_as("owner"), method, route, url)
+
+    assert response.status_code == 404
+    assert "globex" not in response.content.decode().lower()
