@@ -61,7 +61,10 @@ def database_from_url(url: str) -> dict:
             "CONN_HEALTH_CHECKS": True,
         }
     if parts.scheme == "sqlite":
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": unquote(parts.path[1:]) or ":memory:"}
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": unquote(parts.path[1:]) or ":memory:",
+        }
     raise ImproperlyConfiguredEnv(
         f"DATABASE_URL scheme {parts.scheme!r} is not supported; use postgres:// or sqlite:///"
     )

@@ -43,7 +43,9 @@ class MemberConnector:
 
 def connectors_for_member(*, membership: Membership) -> list[MemberConnector]:
     """Every connector of the member's organization, with the member's own connection if any."""
-    connectors = Connector.objects.filter(organization_id=membership.organization_id).prefetch_related(
+    connectors = Connector.objects.filter(
+        organization_id=membership.organization_id
+    ).prefetch_related(
         Prefetch(
             "connections",
             queryset=Connection.objects.filter(membership=membership),

@@ -14,12 +14,22 @@ from orgconnectors.connectors.models import Connection, Connector, ToolOverride
 from orgconnectors.connectors.urls_canonical import canonical_url
 from orgconnectors.egress.guard import EgressRefused, check_url
 from orgconnectors.encryption import encrypt
+from orgconnectors.oauth.revocation import (
+    connection_credential_revoke,
+    connector_credentials_revoke,
+)
 from orgconnectors.organizations.models import Membership, Organization
 
 _TOOL_NAME = re.compile(r"^[A-Za-z0-9_.\-/]{1,128}$")
 _AUDITED_FIELDS = (
-    "name", "url", "transport", "auth", "oauth_client_id", "oauth_client_secret_encrypted",
-    "tool_default", "directory_slug",
+    "name",
+    "url",
+    "transport",
+    "auth",
+    "oauth_client_id",
+    "oauth_client_secret_encrypted",
+    "tool_default",
+    "directory_slug",
 )
 _SECRET_FIELDS = frozenset({"oauth_client_secret_encrypted"})
 
@@ -126,8 +136,8 @@ def connector_register(
         )
     with transaction.atomic():
         # Serialises registrations per organization so the custom-connector cap holds.
-        organization = Organization.objects.select_for_update().select_related("plan").get(
-            pk=organization.pk
+        organization = (
+            Organization.objects.select_for_update().select_related("plan").get(pk=organization.pk)
         )
         _check_plan_allows_another(organization)
         existing = Connector.objects.filter(organization=organization, url=url).first()
@@ -232,9 +242,7 @@ def connector_update(
         )
         if auth_changed_to_oauth:
             # Members connected without OAuth must now authorize.
-            Connection.objects.filter(
-                connector=connector, state=Connection.State.ENABLED
-            ).update(
+            Connection.objects.filter(connector=connector, state=Connection.State.ENABLED).update(
                 state=Connection.State.NEEDS_AUTHORIZATION,
                 state_reason="The owner turned on OAuth for this connector.",
                 updated_at=timezone.now(),
@@ -267,6 +275,8 @@ def connector_remove(*, connector: Connector, actor: Actor) -> None:
                 "members_connected": {"before": in_use, "after": 0},
             },
         )
+        # Members' tokens are revoked at the server after commit, then forgotten.
+        connector_credentials_revoke(connector=connector)
         connector.delete()
 
 
@@ -402,6 +412,8 @@ def connection_disable(
         connection.state = Connection.State.DISABLED
         connection.state_reason = ""
         connection.save(update_fields=["state", "state_reason", "updated_at"])
+        # The member's tokens are revoked at the server after commit, then forgotten.
+        connection_credential_revoke(connection=connection)
         audit_record(
             organization=membership.organization,
             actor=actor,

@@ -141,7 +141,8 @@ def invitation_check(*, token: str) -> Invitation:
 def invitation_accept(
     *, token: str, user=None, password: str | None = None, actor: Actor | None = None
 ) -> Membership:
-    """Accept as the signed-in `user` (whose email must match) or create the account with `password`."""
+    """Accept as the signed-in `user` (whose email must match), or create the account with
+    `password`."""
     with transaction.atomic():
         invitation = invitation_check(token=token)
         invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)

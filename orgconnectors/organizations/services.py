@@ -17,7 +17,9 @@ def plan_get(*, code: str) -> Plan:
         return Plan.objects.get(code=code)
     except Plan.DoesNotExist:
         known = ", ".join(Plan.objects.values_list("code", flat=True))
-        raise OrganizationError(f"There is no plan {code!r}; choose one of: {known}.", field="plan")
+        raise OrganizationError(
+            f"There is no plan {code!r}; choose one of: {known}.", field="plan"
+        ) from None
 
 
 def user_get_or_create(*, email: str, password: str | None = None):
@@ -26,6 +28,11 @@ def user_get_or_create(*, email: str, password: str | None = None):
 
     User = get_user_model()
     email = User.objects.normalize_email(email).lower()
+    if not email or "@" not in email or len(email) > 254:
+        raise OrganizationError(
+            f"{email[:60]!r} is not a usable email address (at most 254 characters).",
+            field="email",
+        )
     user = User.objects.filter(email__iexact=email).first()
     if user is None:
         user = User.objects.create_user(email=email, password=password)
@@ -41,9 +48,7 @@ def user_get_or_create(*, email: str, password: str | None = None):
     return user
 
 
-def organization_create(
-    *, slug: str, name: str, plan: Plan, owner, actor: Actor
-) -> Organization:
+def organization_create(*, slug: str, name: str, plan: Plan, owner, actor: Actor) -> Organization:
     slug = slugify(slug)
     if not slug:
         raise OrganizationError("The slug must contain letters or digits.", field="slug")

@@ -1,0 +1,70 @@
+# orgconnectors. Quick start: `make run` (the demo), `make test` (the suite on PostgreSQL + Redis).
+# Every variable below can be overridden from the environment or the command line.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Touched after each install: pip runs again only when pyproject.toml is newer than this file.
+INSTALLED := $(VENV)/.installed
+PORT ?= 8000
+
+# `make test` uses PostgreSQL and Redis, never the SQLite fallback; an empty value counts as unset.
+TEST_DATABASE_URL := $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/orgconnectors)
+TEST_REDIS_URL := $(or $(REDIS_URL),redis://127.0.0.1:6379/15)
+
+.PHONY: help install run test lint bench
+
+help:
+	@echo "make run    the dashboard with demo data, a Celery worker and beat on http://127.0.0.1:$(PORT)"
+	@echo "make test   the test suite on PostgreSQL and Redis (DATABASE_URL, REDIS_URL)"
+	@echo "make lint   ruff check and ruff format --check"
+	@echo "make bench  every script in bench/"
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
+	  echo "orgconnectors needs Python 3.11 or newer, and '$(PYTHON)' is not. Install one, or run" \
+	       "make with PYTHON=/path/to/python3.11 (or newer)." >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(INSTALLED): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --editable '.[dev]'
+	@touch $@
+
+install: $(INSTALLED)
+
+# Development defaults: a fixed secret key, loopback MCP servers allowed, Django's debug pages
+# (not for bench: debug mode records every SQL query, which would skew the numbers).
+run bench: export ORGCONNECTORS_DEV ?= 1
+run bench: export ORGCONNECTORS_ALLOW_LOOPBACK ?= 1
+run: export DJANGO_DEBUG ?= 1
+run: export PORT := $(PORT)
+run: export ORGCONNECTORS_BASE_URL ?= http://127.0.0.1:$(PORT)
+
+run: $(INSTALLED)
+	$(BIN)/python manage.py migrate --no-input
+	@# Lets the dashboard serve its CSS and JS with DJANGO_DEBUG=0 as well.
+	$(BIN)/python manage.py collectstatic --no-input --verbosity 0
+	$(BIN)/python manage.py seed_demo
+	exec $(BIN)/python manage.py run_dev
+
+test: export DATABASE_URL := $(TEST_DATABASE_URL)
+test: export REDIS_URL := $(TEST_REDIS_URL)
+test: export ORGCONNECTORS_DEV ?= 1
+test: export ORGCONNECTORS_ALLOW_LOOPBACK ?= 1
+
+test: $(INSTALLED)
+	$(BIN)/python -m orgconnectors.preflight
+	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: $(INSTALLED)
+	@shopt -s nullglob; for script in bench/*.py; do \
+	  echo "== $$script"; $(BIN)/python "$$script"; \
+	done
