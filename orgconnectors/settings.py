@@ -14,6 +14,8 @@ from orgconnectors.environment import (
     env_list,
     env_str,
 )
+from orgconnectors.health.schedule import HEALTH_BEAT_SCHEDULE
+from orgconnectors.oauth.schedule import OAUTH_BEAT_SCHEDULE
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("ORGCONNECTORS_VAR_DIR", str(BASE_DIR / "var")))
@@ -64,6 +66,8 @@ INSTALLED_APPS = [
     "orgconnectors.connectors",
     "orgconnectors.audit",
     "orgconnectors.api",
+    "orgconnectors.health",
+    "orgconnectors.oauth",
 ]
 
 MIDDLEWARE = [
@@ -172,13 +176,15 @@ if REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS = {}
 else:
     _broker_dir = VAR_DIR / "broker"
-    for _sub in ("queue", "processed"):
+    for _sub in ("queue", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        # Without this, remote-control messages (inspect, ping) land in the current directory.
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 CELERY_TASK_IGNORE_RESULT = True
@@ -189,6 +195,19 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_BEAT_SCHEDULE = {**HEALTH_BEAT_SCHEDULE, **OAUTH_BEAT_SCHEDULE}
+
+# Health checks. A worker process probes this many servers at once over one pooled client.
+ORGCONNECTORS_PROBE_CONCURRENCY = env_int("ORGCONNECTORS_PROBE_CONCURRENCY", 20)
+# One check (connect, handshake, every page of tools) must finish within this.
+ORGCONNECTORS_PROBE_TIMEOUT_MS = env_int("ORGCONNECTORS_PROBE_TIMEOUT_MS", 10_000)
+# A check that takes longer than this is "degraded (slow)".
+ORGCONNECTORS_PROBE_SLOW_MS = env_int("ORGCONNECTORS_PROBE_SLOW_MS", 2_000)
+# Connectors one sweep task claims at a time, and how long its claim holds should it die.
+ORGCONNECTORS_PROBE_BATCH_SIZE = env_int("ORGCONNECTORS_PROBE_BATCH_SIZE", 100)
+ORGCONNECTORS_PROBE_LEASE_SECONDS = env_int("ORGCONNECTORS_PROBE_LEASE_SECONDS", 600)
+# Individual checks are kept this long, then folded into daily rollups.
+ORGCONNECTORS_HEALTH_HISTORY_DAYS = env_int("ORGCONNECTORS_HEALTH_HISTORY_DAYS", 7)
 
 LOGGING = {
     "version": 1,
@@ -196,5 +215,14 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # One line per request of every health check would drown everything else.
+        "httpx2": {"level": "WARNING"},
+        "mcp": {"level": "WARNING"},
+        # These log a traceback for each malformed answer of a broken server, every few
+        # minutes; the health check records the same failure on the connector instead.
+        "mcp.client.streamable_http": {"level": "CRITICAL"},
+        "mcp.client.sse": {"level": "CRITICAL"},
+    },
 }

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class Connector(models.Model):
@@ -45,6 +46,18 @@ class Connector(models.Model):
     last_checked_at = models.DateTimeField(null=True, blank=True)
     # Tools as last discovered on the server: [{name, title, description, annotations}].
     discovered_tools = models.JSONField(default=list, blank=True)
+    # Health checks (orgconnectors.health) own the fields below; a new connector is due at once.
+    next_check_at = models.DateTimeField(default=timezone.now, db_index=True)
+    check_interval_seconds = models.PositiveIntegerField(default=300)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    detected_transport = models.CharField(max_length=16, choices=Transport.choices, blank=True)
+    protocol_version = models.CharField(max_length=32, blank=True)
+    server_name = models.CharField(max_length=200, blank=True)
+    server_version = models.CharField(max_length=100, blank=True)
+    capabilities = models.JSONField(default=dict, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    last_latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    down_since = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -68,7 +81,9 @@ class Connector(models.Model):
 class ToolOverride(models.Model):
     """An owner's decision for one tool, overriding the connector's default."""
 
-    connector = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="tool_overrides")
+    connector = models.ForeignKey(
+        Connector, on_delete=models.CASCADE, related_name="tool_overrides"
+    )
     tool_name = models.CharField(max_length=128)
     enabled = models.BooleanField()
 

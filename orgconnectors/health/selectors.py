@@ -1,0 +1,132 @@
+"""Health checks, the reading side. Runs are found through their organization (404 otherwise);
+connectors come from `connectors.selectors.connector_get`, which already did that."""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, timedelta
+
+from django.http import Http404
+from django.utils import timezone
+
+from orgconnectors.connectors.models import Connector
+from orgconnectors.health.models import HealthCheck, HealthDailyRollup, HealthRun
+from orgconnectors.health.outcomes import UP, Outcome
+from orgconnectors.health.rollups import percentile
+from orgconnectors.health.transitions import DOWN_AFTER_FAILURES
+from orgconnectors.organizations.models import Organization
+
+
+@dataclass(frozen=True)
+class RunProgress:
+    run: HealthRun
+    checks: list[HealthCheck]  # done so far, newest first, with their connector
+
+    @property
+    def percent(self) -> int:
+        if not self.run.total:
+            return 100
+        return min(100, round(100 * self.run.done / self.run.total))
+
+    @property
+    def finished(self) -> bool:
+        return self.run.finished
+
+
+def health_run_get(*, organization: Organization, run_id) -> HealthRun:
+    try:
+        return HealthRun.objects.get(organization=organization, pk=int(run_id))
+    except (HealthRun.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such health check run") from None
+
+
+def health_run_progress(*, organization: Organization, run_id) -> RunProgress:
+    """How far a "Check all" (or "Check now") has come, and what it found so far."""
+    run = health_run_get(organization=organization, run_id=run_id)
+    checks = list(
+        HealthCheck.objects.filter(run=run)
+        .select_related("connector")
+        .order_by("-checked_at", "-id")
+    )
+    return RunProgress(run=run, checks=checks)
+
+
+def connector_health_history(*, connector: Connector, limit: int = 50) -> list[HealthCheck]:
+    """The connector's latest individual checks, newest first (kept for the retention days)."""
+    return list(
+        HealthCheck.objects.filter(connector=connector).order_by("-checked_at", "-id")[:limit]
+    )
+
+
+def connector_last_check(*, connector: Connector) -> HealthCheck | None:
+    """The latest check: its notes, and for auth_required its OAuth metadata."""
+    return HealthCheck.objects.filter(connector=connector).order_by("-checked_at", "-id").first()
+
+
+@dataclass(frozen=True)
+class DayHealth:
+    day: date
+    checks: int
+    up_checks: int
+    p50_latency_ms: int | None
+    p95_latency_ms: int | None
+
+    @property
+    def uptime_percent(self) -> float:
+        return 100.0 * self.up_checks / self.checks if self.checks else 0.0
+
+
+def connector_health_days(*, connector: Connector, days: int = 30, now=None) -> list[DayHealth]:
+    """One entry per UTC day with checks, newest first: rollups for days already folded,
+    computed from the individual checks for the recent ones."""
+    now = now or timezone.now()
+    first_day = (now - timedelta(days=days - 1)).astimezone(UTC).date()
+    result: dict[date, DayHealth] = {
+        r.day: DayHealth(r.day, r.checks, r.up_checks, r.p50_latency_ms, r.p95_latency_ms)
+        for r in HealthDailyRollup.objects.filter(connector=connector, day__gte=first_day)
+    }
+    live: dict[date, list] = defaultdict(list)
+    rows = HealthCheck.objects.filter(
+        connector=connector, checked_at__date__gte=first_day
+    ).values_list("checked_at", "outcome", "latency_ms")
+    for checked_at, outcome, latency_ms in rows:
+        live[checked_at.astimezone(UTC).date()].append((Outcome(outcome) in UP, latency_ms))
+    for day, entries in live.items():
+        latencies = sorted(ms for up, ms in entries if up and ms is not None)
+        result[day] = DayHealth(
+            day=day,
+            checks=len(entries) + (result[day].checks if day in result else 0),
+            up_checks=sum(up for up, _ in entries)
+            + (result[day].up_checks if day in result else 0),
+            p50_latency_ms=percentile(latencies, 0.50),
+            p95_latency_ms=percentile(latencies, 0.95),
+        )
+    return [result[day] for day in sorted(result, reverse=True)]
+
+
+def health_line(connector: Connector) -> str:
+    """The connector's health in words, as the connector list shows it.
+
+    "Healthy · 120 ms", "Down since 09:14 — connection refused", "Needs authorization",
+    "Healthy · last check failed (1 of 3): connection refused".
+    """
+    status = connector.status
+    label = Connector.Status(status).label if status in Connector.Status.values else status
+    if status == Connector.Status.DOWN:
+        since = timezone.localtime(connector.down_since) if connector.down_since else None
+        text = f"Down since {since:%H:%M}" if since else "Down"
+        return f"{text} — {connector.last_error}" if connector.last_error else text
+    if status in (Connector.Status.UNREACHABLE, Connector.Status.MISCONFIGURED):
+        return f"{label} — {connector.last_error}" if connector.last_error else label
+    if connector.consecutive_failures and connector.last_error:
+        return (
+            f"{label} · last check failed ({connector.consecutive_failures} of "
+            f"{DOWN_AFTER_FAILURES}): {connector.last_error}"
+        )
+    if status in (Connector.Status.HEALTHY, Connector.Status.DEGRADED):
+        parts = [label]
+        if connector.last_latency_ms is not None:
+            parts.append(f"{connector.last_latency_ms} ms")
+        if status == Connector.Status.DEGRADED and connector.last_error:
+            parts.append(connector.last_error)
+        return " · ".join(parts)
+    return label
