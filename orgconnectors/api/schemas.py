@@ -156,6 +156,32 @@ class ConnectionStatusOut(Schema):
     status: ConnectionStateName
 
 
+class ConnectionEnableOut(Schema):
+    status: ConnectionStateName
+    authorize_url: str | None = Field(
+        None,
+        description="OAuth connectors: open it in the member's browser to authorize (valid 10 "
+        "minutes, once). Started with an API token, it completes for the token's user signed in "
+        "to the dashboard in any browser; started with the session, only in that session.",
+    )
+    reason: str | None = Field(
+        None, description="When authorization is needed but cannot start: why, and what to do."
+    )
+
+
+class StepUpIn(InputSchema):
+    scope: str = Field(
+        description="The scope the server demanded (its 403 insufficient_scope `scope`)."
+    )
+
+
+class StepUpOut(Schema):
+    status: ConnectionStateName
+    authorize_url: str = Field(
+        description="Open it in the member's browser to authorize the wider scopes."
+    )
+
+
 class MyConnectionOut(Schema):
     connector_id: int
     connector_name: str

@@ -1,0 +1,362 @@
+"""Refreshing tokens: exactly one refresh per credential at a time, with no transaction open
+while the authorization server is asked.
+
+Whoever refreshes (the beat sweep's task, or a caller that needs a token now) first claims the
+credential: a short transaction takes the row with `skip_locked` and writes a lease (until a
+time, under a random token) unless one is running, and checks the row still has the generation
+the caller saw. Then the token request goes out with no transaction open. Its answer is saved
+first thing, before anything else can fail: with rotating refresh tokens the old one is dead the
+moment the server answered. A caller that finds a lease held waits for that refresh to land.
+"""
+
+import enum
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from orgconnectors.audit.context import Actor
+from orgconnectors.audit.services import audit_record
+from orgconnectors.connectors.models import Connection
+from orgconnectors.connectors.urls_canonical import canonical_url
+from orgconnectors.encryption import DecryptionFailed
+from orgconnectors.oauth.clients import client_auth
+from orgconnectors.oauth.errors import NeedsAuthorization, TokenEndpointError, TokenUnavailable
+from orgconnectors.oauth.lapse import (
+    client_forget,
+    connection_label,
+    credential_lapse,
+    locked_connection,
+)
+from orgconnectors.oauth.models import OAuthClient, OAuthCredential
+from orgconnectors.oauth.token_endpoint import TokenSet, token_request
+from orgconnectors.oauth.vault import (
+    access_token_of,
+    credential_apply_tokens,
+    refresh_token_of,
+    retry_delay,
+)
+from orgconnectors.organizations.models import Membership
+
+logger = logging.getLogger(__name__)
+
+REFRESH_ACTOR = Actor.system("token refresh")
+# Longer than a token request can take (15 s read + 5 s connect), so a lease only runs out
+# when its holder died.
+LEASE = timedelta(seconds=60)
+# How long a credential the sweep handed to a task stays out of other sweeps.
+SWEEP_LEASE = timedelta(minutes=5)
+SWEEP_BATCH_SIZE = 100
+# A caller that finds a refresh running waits this long for it, checking this often.
+WAIT_FOR_REFRESH_SECONDS = 25.0
+POLL_SECONDS = 0.2
+
+
+class Outcome(enum.Enum):
+    REFRESHED = "refreshed"
+    SKIPPED = "skipped"  # someone else refreshed it, or it is gone
+    RETRY_LATER = "retry_later"  # the server was down or slow; the old token stays
+    LAPSED = "lapsed"  # the grant is gone; the member must authorize again
+
+
+@dataclass(frozen=True)
+class Claim:
+    credential_id: int
+    lease_token: str
+    generation: int
+
+
+def credential_claim(credential_id: int, *, generation: int | None = None) -> Claim | None:
+    """The right to refresh this credential now, or None if a refresh is running, or the
+    credential changed from `generation` (already refreshed) or is gone."""
+    now = timezone.now()
+    lease_token = secrets.token_hex(16)
+    with transaction.atomic():
+        credential = (
+            OAuthCredential.objects.select_for_update(skip_locked=True)
+            .filter(pk=credential_id)
+            .first()
+        )
+        if credential is None:
+            return None
+        if credential.refresh_lease_until is not None and credential.refresh_lease_until > now:
+            return None
+        if generation is not None and credential.generation != generation:
+            return None
+        credential.refresh_lease_until = now + LEASE
+        credential.refresh_lease_token = lease_token
+        credential.save(update_fields=["refresh_lease_until", "refresh_lease_token", "updated_at"])
+    return Claim(credential_id, lease_token, credential.generation)
+
+
+def credentials_claim_due(*, batch_size: int = SWEEP_BATCH_SIZE, now=None) -> list[tuple[int, int]]:
+    """(id, generation) of up to `batch_size` due credentials, kept from other sweeps awhile."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        rows = list(
+            OAuthCredential.objects.filter(next_refresh_at__lte=now)
+            .filter(Q(refresh_lease_until__isnull=True) | Q(refresh_lease_until__lte=now))
+            .order_by("next_refresh_at", "id")
+            .select_for_update(skip_locked=True)
+            .values_list("id", "generation")[:batch_size]
+        )
+        OAuthCredential.objects.filter(pk__in=[row[0] for row in rows]).update(
+            next_refresh_at=now + SWEEP_LEASE
+        )
+    return rows
+
+
+def _locked_credential(credential_id: int) -> OAuthCredential | None:
+    return OAuthCredential.objects.select_for_update().filter(pk=credential_id).first()
+
+
+def _save_tokens(claim: Claim, tokens: TokenSet, *, received_at) -> Outcome:
+    with transaction.atomic():
+        credential = _locked_credential(claim.credential_id)
+        if credential is None or credential.generation != claim.generation:
+            # Disconnected, or re-authorized, while the request was out: the row's tokens win.
+            logger.warning("credential %s changed during its refresh", claim.credential_id)
+            return Outcome.SKIPPED
+        before = credential.expires_at
+        credential_apply_tokens(
+            credential, tokens, received_at=received_at, requested_scope=credential.scope
+        )
+        credential.last_refreshed_at = received_at
+        credential.save()  # first: a rotated refresh token must never be lost
+        connection = Connection.objects.select_related(
+            "membership__user", "membership__organization", "connector"
+        ).get(pk=credential.connection_id)
+        audit_record(
+            organization=connection.membership.organization,
+            actor=REFRESH_ACTOR,
+            action="oauth.refreshed",
+            target_type="connection",
+            target_id=connection.pk,
+            target_label=connection_label(connection),
+            changes={
+                "expires_at": {
+                    "before": before.isoformat() if before else None,
+                    "after": credential.expires_at.isoformat() if credential.expires_at else None,
+                },
+                "refresh_token_rotated": {"before": None, "after": bool(tokens.refresh_token)},
+            },
+        )
+    return Outcome.REFRESHED
+
+
+def _retry_later(claim: Claim, failure: TokenEndpointError) -> Outcome:
+    now = timezone.now()
+    with transaction.atomic():
+        credential = _locked_credential(claim.credential_id)
+        if credential is None or credential.refresh_lease_token != claim.lease_token:
+            return Outcome.SKIPPED
+        credential.refresh_failures += 1
+        credential.last_refresh_error = failure.message[:300]
+        credential.next_refresh_at = now + retry_delay(
+            credential.refresh_failures, expires_at=credential.expires_at, now=now
+        )
+        credential.refresh_lease_until = None
+        credential.refresh_lease_token = ""
+        credential.save()
+        connection = Connection.objects.select_related(
+            "membership__user", "membership__organization", "connector"
+        ).get(pk=credential.connection_id)
+        audit_record(
+            organization=connection.membership.organization,
+            actor=REFRESH_ACTOR,
+            action="oauth.refresh_failed",
+            target_type="connection",
+            target_id=connection.pk,
+            target_label=connection_label(connection),
+            changes={
+                "error": {"before": None, "after": failure.error},
+                "permanent": {"before": None, "after": False},
+                "next_attempt_at": {
+                    "before": None,
+                    "after": credential.next_refresh_at.isoformat(),
+                },
+            },
+        )
+    logger.info(
+        "refresh of credential %s failed (%s); next try at %s",
+        claim.credential_id,
+        failure.error,
+        credential.next_refresh_at,
+    )
+    return Outcome.RETRY_LATER
+
+
+def _reason(error: str, client: OAuthClient) -> str:
+    if error == "invalid_client" and client.kind == OAuthClient.Kind.PREREGISTERED:
+        return (
+            "The server no longer accepts the connector's OAuth client ID and secret; an owner "
+            "must check them in the connector's settings, then authorize again."
+        )
+    if error == "no_refresh_token":
+        return "Your authorization expired and the server gives no refresh tokens; authorize again."
+    if error == "undecryptable":
+        return "Your stored authorization can no longer be read; authorize again."
+    return (
+        "The server no longer accepts your authorization (it was revoked or expired); "
+        "authorize again."
+    )
+
+
+def _lapse(claim: Claim, error: str) -> Outcome:
+    with transaction.atomic():
+        connection_id = (
+            OAuthCredential.objects.filter(pk=claim.credential_id)
+            .values_list("connection_id", flat=True)
+            .first()
+        )
+        connection = locked_connection(connection_id) if connection_id else None
+        credential = _locked_credential(claim.credential_id) if connection else None
+        # Re-read under the lock: another worker may have refreshed it meanwhile.
+        if credential is None or credential.generation != claim.generation:
+            return Outcome.SKIPPED
+        client = credential.client
+        reason = _reason(error, client)
+        credential_lapse(
+            connection=connection,
+            credential=credential,
+            error=error,
+            reason=reason,
+            actor=REFRESH_ACTOR,
+        )
+        if error == "invalid_client" and client.kind == OAuthClient.Kind.DYNAMIC:
+            client_forget(client=client, reason=reason, actor=REFRESH_ACTOR)
+    return Outcome.LAPSED
+
+
+def credential_refresh_claimed(claim: Claim) -> Outcome:
+    """Refresh the credential this claim holds: the token request with no transaction open."""
+    credential = (
+        OAuthCredential.objects.select_related("client", "connection__connector")
+        .filter(pk=claim.credential_id)
+        .first()
+    )
+    if credential is None:
+        return Outcome.SKIPPED
+    if not credential.refresh_token_encrypted:
+        return _lapse(claim, "no_refresh_token")
+    try:
+        grant = {
+            "grant_type": "refresh_token",
+            "refresh_token": refresh_token_of(credential),
+            "resource": canonical_url(credential.connection.connector.url),
+        }
+        auth = client_auth(credential.client)
+    except DecryptionFailed:
+        return _lapse(claim, "undecryptable")
+    try:
+        tokens = token_request(
+            token_endpoint=credential.client.token_endpoint, client=auth, grant=grant
+        )
+    except TokenEndpointError as failure:
+        if failure.transient:
+            return _retry_later(claim, failure)
+        return _lapse(claim, failure.error)
+    return _save_tokens(claim, tokens, received_at=timezone.now())
+
+
+def credential_refresh(*, credential_id: int, generation: int | None = None) -> Outcome:
+    """Refresh one credential unless someone else is, or did, for this generation."""
+    claim = credential_claim(credential_id, generation=generation)
+    if claim is None:
+        return Outcome.SKIPPED
+    return credential_refresh_claimed(claim)
+
+
+def _usable_connection(connection: Connection | int) -> Connection:
+    connection_id = connection if isinstance(connection, int) else connection.pk
+    current = Connection.objects.select_related("connector").filter(pk=connection_id).first()
+    if current is None or current.state != Connection.State.ENABLED:
+        reason = current.state_reason if current is not None else ""
+        raise NeedsAuthorization(
+            reason or "This connection is not connected; connect it on My connectors first."
+        )
+    return current
+
+
+def credential_fresh_access_token(
+    *, connection: Connection | int, min_valid_seconds: int = 60
+) -> str:
+    """An access token of the connection valid for at least `min_valid_seconds`, refreshing it
+    first if needed; the one refresh in flight is shared by every caller that wants it.
+
+    Raises NeedsAuthorization when the member must authorize (again), TokenUnavailable when
+    the server cannot be reached and the stored token has expired.
+    """
+    connection = _usable_connection(connection)
+    deadline = time.monotonic() + WAIT_FOR_REFRESH_SECONDS
+    while True:
+        credential = OAuthCredential.objects.filter(connection=connection).first()
+        if credential is None:
+            raise NeedsAuthorization("Authorize this connection with its server first.")
+        now = timezone.now()
+        left = (credential.expires_at - now).total_seconds() if credential.expires_at else None
+        if left is None or left > min_valid_seconds:
+            return access_token_of(credential)
+        claim = credential_claim(credential.pk, generation=credential.generation)
+        if claim is not None:
+            outcome = credential_refresh_claimed(claim)
+            if outcome is Outcome.REFRESHED:
+                return access_token_of(OAuthCredential.objects.get(pk=credential.pk))
+            if outcome is Outcome.LAPSED:
+                raise NeedsAuthorization(_usable_or_reason(connection))
+            if outcome is Outcome.RETRY_LATER:
+                return _still_valid_or_unavailable(credential, left)
+        elif time.monotonic() >= deadline:
+            return _still_valid_or_unavailable(credential, left)
+        else:
+            time.sleep(POLL_SECONDS)  # another worker's refresh is in flight
+
+
+def _still_valid_or_unavailable(credential: OAuthCredential, left: float) -> str:
+    if left > 0:
+        return access_token_of(credential)
+    raise TokenUnavailable(
+        "The connection's token expired and its server cannot renew it right now; try again "
+        "in a few minutes."
+    )
+
+
+def _usable_or_reason(connection: Connection) -> str:
+    reason = Connection.objects.filter(pk=connection.pk).values_list("state_reason", flat=True)
+    return reason.first() or "Authorize this connection again."
+
+
+def oauth_refresh_sweep(*, enqueue, batch_size: int = SWEEP_BATCH_SIZE, on_more_due=None) -> int:
+    """Hand every due credential to `enqueue(credential_id=, generation=)`; how many."""
+    due = credentials_claim_due(batch_size=batch_size)
+    for credential_id, generation in due:
+        enqueue(credential_id=credential_id, generation=generation)
+    if len(due) >= batch_size and on_more_due is not None:
+        on_more_due()
+    return len(due)
+
+
+def connector_probe_token(*, connector) -> str | None:
+    """For the health check of an OAuth connector: a token of an owner's own connection, so
+    the probe sees the tool list members get; None while no owner has authorized it."""
+    connection = (
+        Connection.objects.filter(
+            connector=connector,
+            state=Connection.State.ENABLED,
+            membership__role=Membership.Role.OWNER,
+            oauth_credential__isnull=False,
+        )
+        .order_by("membership__created_at", "pk")
+        .first()
+    )
+    if connection is None:
+        return None
+    try:
+        return credential_fresh_access_token(connection=connection)
+    except (NeedsAuthorization, TokenUnavailable):
+        return None

@@ -1,0 +1,171 @@
+"""Revoking a member's tokens at the server (RFC 7009) when a connection or connector ends.
+
+The tokens must be read before the credential is deleted, and the request must not run inside
+the transaction that ends the connection. So, inside that transaction, the tokens (still
+encrypted) and what revoking needs are moved to a TokenRevocation row, the credential is
+deleted, and on commit a task (given the row's id only) asks the server, records the
+revocation and deletes the row. A server that offers no revocation endpoint is not asked.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from orgconnectors.audit.context import Actor
+from orgconnectors.audit.services import audit_record
+from orgconnectors.connectors.models import Connection, Connector
+from orgconnectors.encryption import DecryptionFailed, decrypt
+from orgconnectors.oauth.errors import TokenEndpointError
+from orgconnectors.oauth.lapse import connection_label
+from orgconnectors.oauth.models import OAuthCredential, TokenRevocation
+from orgconnectors.oauth.token_endpoint import ClientAuth, revoke
+
+logger = logging.getLogger(__name__)
+
+REVOCATION_ACTOR = Actor.system("token revocation")
+# Tried at once, then hourly by the beat; after a day of failures the tokens are let go.
+MAX_ATTEMPTS = 24
+
+
+def _enqueue(revocation_id: int) -> None:
+    # Imported here: the tasks module imports this one.
+    from orgconnectors.oauth.tasks import revoke_tokens
+
+    revoke_tokens.delay(revocation_id=revocation_id)
+
+
+def _queue(credential: OAuthCredential, connection: Connection) -> TokenRevocation | None:
+    client = credential.client
+    revocation = None
+    if client.revocation_endpoint:
+        revocation = TokenRevocation.objects.create(
+            organization_id=connection.membership.organization_id,
+            connection_ref=connection.pk,
+            target_label=connection_label(connection),
+            revocation_endpoint=client.revocation_endpoint,
+            client_id=client.client_id,
+            client_secret_encrypted=client.client_secret_encrypted,
+            token_endpoint_auth_method=client.token_endpoint_auth_method,
+            access_token_encrypted=credential.access_token_encrypted,
+            refresh_token_encrypted=credential.refresh_token_encrypted,
+        )
+        revocation_id = revocation.pk
+        transaction.on_commit(lambda: _enqueue(revocation_id))
+    credential.delete()
+    return revocation
+
+
+def connection_credential_revoke(*, connection: Connection) -> TokenRevocation | None:
+    """Inside the caller's transaction, with `connection` locked: end its credential, if any."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("connection_credential_revoke must run inside the caller's transaction")
+    credential = (
+        OAuthCredential.objects.select_for_update(of=("self",))
+        .select_related("client")
+        .filter(connection=connection)
+        .first()
+    )
+    if credential is None:
+        return None
+    return _queue(credential, connection)
+
+
+def connector_credentials_revoke(*, connector: Connector) -> int:
+    """Inside the caller's transaction, before the connector is deleted: end every member's
+    credential for it. Connections are locked before credentials, as everywhere."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("connector_credentials_revoke must run inside the caller's transaction")
+    connections = list(
+        Connection.objects.select_for_update(of=("self",))
+        .select_related("membership__user", "connector")
+        .filter(connector=connector, oauth_credential__isnull=False)
+        .order_by("pk")
+    )
+    for connection in connections:
+        connection_credential_revoke(connection=connection)
+    return len(connections)
+
+
+def _auth(revocation: TokenRevocation) -> ClientAuth:
+    return ClientAuth(
+        client_id=revocation.client_id,
+        client_secret=decrypt(revocation.client_secret_encrypted),
+        method=revocation.token_endpoint_auth_method,
+    )
+
+
+def _finish(revocation: TokenRevocation, *, action: str, changes: dict) -> None:
+    with transaction.atomic():
+        deleted, _ = TokenRevocation.objects.filter(pk=revocation.pk).delete()
+        if not deleted:
+            return  # another attempt finished first and recorded it
+        audit_record(
+            organization=revocation.organization,
+            actor=REVOCATION_ACTOR,
+            action=action,
+            target_type="connection",
+            target_id=revocation.connection_ref or "",
+            target_label=revocation.target_label,
+            changes=changes,
+        )
+
+
+def token_revocation_send(*, revocation_id: int) -> bool:
+    """Ask the server to revoke the tokens of one queued revocation; True once done (or given
+    up), False when it should be tried again later. Runs with no transaction open."""
+    revocation = (
+        TokenRevocation.objects.select_related("organization").filter(pk=revocation_id).first()
+    )
+    if revocation is None:
+        return True
+    tokens = (
+        ("refresh_token", revocation.refresh_token_encrypted),
+        ("access_token", revocation.access_token_encrypted),
+    )
+    revoked: list[str] = []
+    try:
+        auth = _auth(revocation)
+        for hint, ciphertext in tokens:
+            if ciphertext:
+                revoke(
+                    revocation_endpoint=revocation.revocation_endpoint,
+                    client=auth,
+                    token=decrypt(ciphertext),
+                    hint=hint,
+                )
+                revoked.append(hint)
+    except DecryptionFailed:
+        failure = "the stored tokens can no longer be decrypted"
+        transient = False
+    except TokenEndpointError as error:
+        failure, transient = error.message, error.transient
+    else:
+        _finish(
+            revocation,
+            action="oauth.revoked",
+            changes={"revoked": {"before": None, "after": revoked}},
+        )
+        return True
+    attempts = revocation.attempts + 1
+    if transient and attempts < MAX_ATTEMPTS:
+        TokenRevocation.objects.filter(pk=revocation.pk).update(attempts=attempts)
+        logger.info("revocation %s failed (%s); will try again", revocation.pk, failure)
+        return False
+    _finish(
+        revocation,
+        action="oauth.revoke_failed",
+        changes={"error": {"before": None, "after": failure[:300]}},
+    )
+    return True
+
+
+def revocations_pending() -> list[int]:
+    """Revocations whose first attempt did not finish, oldest first, for the hourly retry."""
+    settled = timezone.now() - timedelta(minutes=5)  # not the ones whose first try is running
+    return list(
+        TokenRevocation.objects.filter(created_at__lte=settled)
+        .order_by("created_at")
+        .values_list("pk", flat=True)
+    )

@@ -1,0 +1,56 @@
+"""Celery tasks of member OAuth: thin, they take ids (never tokens) and call one service each.
+
+Every task is safe to run twice: a refresh claims its credential for one generation, a
+revocation row is deleted once recorded, a notice is only sent while it is still true.
+"""
+
+from smtplib import SMTPException
+
+from celery import shared_task
+
+from orgconnectors.oauth import flow, notify, refresh, revocation
+
+
+@shared_task(name="oauth.refresh_sweep", ignore_result=True)
+def refresh_sweep() -> int:
+    # A full batch means more are due: let another worker start on them at once.
+    return refresh.oauth_refresh_sweep(
+        enqueue=refresh_credential.delay, on_more_due=refresh_sweep.delay
+    )
+
+
+@shared_task(name="oauth.refresh_credential", ignore_result=True)
+def refresh_credential(*, credential_id: int, generation: int) -> str:
+    # A transient failure is not retried here: the credential is due again after a backoff
+    # with jitter, written on its row, and the sweep picks it up then.
+    return refresh.credential_refresh(credential_id=credential_id, generation=generation).value
+
+
+@shared_task(name="oauth.revoke_tokens", ignore_result=True)
+def revoke_tokens(*, revocation_id: int) -> bool:
+    return revocation.token_revocation_send(revocation_id=revocation_id)
+
+
+@shared_task(name="oauth.revocations_retry", ignore_result=True)
+def revocations_retry() -> int:
+    pending = revocation.revocations_pending()
+    for revocation_id in pending:
+        revoke_tokens.delay(revocation_id=revocation_id)
+    return len(pending)
+
+
+@shared_task(name="oauth.purge_pending_authorizations", ignore_result=True)
+def purge_pending_authorizations() -> int:
+    return flow.pending_authorizations_purge()
+
+
+@shared_task(
+    name="oauth.notify_reauthorize",
+    ignore_result=True,
+    autoretry_for=(SMTPException, OSError),
+    retry_backoff=60,
+    retry_jitter=True,
+    max_retries=5,
+)
+def notify_reauthorize(*, connection_id: int) -> int:
+    return notify.reauthorization_notify(connection_id=connection_id)

@@ -1,0 +1,17 @@
+from django.urls import path
+
+from orgconnectors.oauth import views
+
+urlpatterns = [
+    path("oauth/callback", views.oauth_callback, name="oauth_callback"),
+    path(
+        "oauth/client-metadata/<int:pk>.json",
+        views.client_metadata,
+        name="oauth_client_metadata",
+    ),
+    path(
+        "orgs/<slug:slug>/my-connectors/<int:connector_id>/authorize/",
+        views.connection_authorize,
+        name="connection_authorize",
+    ),
+]
