@@ -15,12 +15,15 @@ PORT ?= 8000
 # `make test` uses PostgreSQL and Redis, never the SQLite fallback; an empty value counts as unset.
 TEST_DATABASE_URL := $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/orgconnectors)
 TEST_REDIS_URL := $(or $(REDIS_URL),redis://127.0.0.1:6379/15)
+# The browser tests' Celery worker takes every task on its broker: give it a database of its own.
+TEST_E2E_REDIS_URL := $(or $(REDIS_URL),redis://127.0.0.1:6379/14)
 
-.PHONY: help install run test lint bench
+.PHONY: help install run test test-e2e lint bench
 
 help:
-	@echo "make run    the dashboard with demo data, a Celery worker and beat on http://127.0.0.1:$(PORT)"
+	@echo "make run    the dashboard with demo data, a Celery worker, beat and demo MCP servers on http://127.0.0.1:$(PORT)"
 	@echo "make test   the test suite on PostgreSQL and Redis (DATABASE_URL, REDIS_URL)"
+	@echo "make test-e2e  the browser journeys in Debian's Chromium (/usr/bin/chromium), same servers"
 	@echo "make lint   ruff check and ruff format --check"
 	@echo "make bench  every script in bench/"
 
@@ -58,7 +61,17 @@ test: export ORGCONNECTORS_ALLOW_LOOPBACK ?= 1
 
 test: $(INSTALLED)
 	$(BIN)/python -m orgconnectors.preflight
-	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -p no:cacheprovider --ignore=tests/e2e $(PYTEST_ARGS)
+
+# A live server, a Celery worker and Chromium; screenshots and logs go to test-artifacts/e2e/.
+test-e2e: export DATABASE_URL := $(TEST_DATABASE_URL)
+test-e2e: export REDIS_URL := $(TEST_E2E_REDIS_URL)
+test-e2e: export ORGCONNECTORS_DEV ?= 1
+test-e2e: export ORGCONNECTORS_ALLOW_LOOPBACK ?= 1
+
+test-e2e: $(INSTALLED)
+	$(BIN)/python -m orgconnectors.preflight
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/e2e $(PYTEST_ARGS)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

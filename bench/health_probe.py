@@ -132,7 +132,11 @@ def main() -> None:
     parser.add_argument("--probes", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=20, help="for the comparison")
     parser.add_argument("--connectors", type=int, default=1000)
-    parser.add_argument("--fleet-concurrency", type=int, default=100)
+    parser.add_argument(
+        "--fleet-concurrency",
+        type=int,
+        help="for the 1,000 connectors (default: ORGCONNECTORS_PROBE_CONCURRENCY, as a worker)",
+    )
     args = parser.parse_args()
 
     import logging
@@ -142,10 +146,13 @@ def main() -> None:
     django.setup()
     # One log line per request would be measured along with the probes.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    from django.conf import settings
+
     from orgconnectors.health.pool import ProbeRunner, config_from_settings
     from orgconnectors.health.probe import ProbeTarget
 
     config = config_from_settings()
+    fleet_concurrency = args.fleet_concurrency or settings.ORGCONNECTORS_PROBE_CONCURRENCY
     (url,), processes = start_servers(1, 0.0)
     for concurrency in (1, args.concurrency):
         runner = ProbeRunner(config=config, concurrency=concurrency)
@@ -163,7 +170,7 @@ def main() -> None:
         process.kill()
 
     urls, processes = start_servers(2, 0.1)
-    runner = ProbeRunner(config=config, concurrency=args.fleet_concurrency)
+    runner = ProbeRunner(config=config, concurrency=fleet_concurrency)
     one = runner.probe_many([ProbeTarget(urls[0])] * 5)
     sequential = args.connectors * min(r.latency_ms for r in one) / 1000
     targets = [ProbeTarget(f"{urls[i % 2]}?c={i}") for i in range(args.connectors)]
@@ -173,7 +180,7 @@ def main() -> None:
     runner.close()
     healthy = sum(r.outcome == "healthy" for r in results)
     print(f"2. {args.connectors} connectors answering after 100 ms, concurrency "
-          f"{args.fleet_concurrency}: {elapsed:.1f} s (target <= 10 s), {healthy} healthy, "
+          f"{fleet_concurrency}: {elapsed:.1f} s (target <= 10 s), {healthy} healthy, "
           f"{cpu:.1f} s CPU; one after another ~{sequential:.0f} s: "
           f"{sequential / elapsed:.0f}x")  # fmt: skip
     for process in processes:

@@ -9,7 +9,9 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("", include("orgconnectors.organizations.urls")),
     path("", include("orgconnectors.connectors.urls")),
+    path("", include("orgconnectors.health.urls")),
     path("", include("orgconnectors.oauth.urls")),
     path("", include("orgconnectors.audit.urls")),
     path("", include("orgconnectors.api.web_urls")),
+    path("", include("orgconnectors.messages_api.urls")),
 ]

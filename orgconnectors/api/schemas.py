@@ -8,6 +8,8 @@ from django.core.validators import validate_email
 from ninja import Field, Schema
 from pydantic import ConfigDict, field_validator
 
+from orgconnectors.api.health_schemas import ConnectorHealthOut, connector_health_fields
+from orgconnectors.audit.models import AuditEvent
 from orgconnectors.connectors.models import Connection, Connector
 from orgconnectors.connectors.tool_policy import connector_tools
 from orgconnectors.organizations.models import Membership
@@ -19,6 +21,7 @@ ToolDefaultName = Literal[tuple(Connector.ToolDefault.values)]
 ConnectorStatusName = Literal[tuple(Connector.Status.values)]
 ConnectionStateName = Literal[tuple(Connection.State.values)]
 RoleName = Literal[tuple(Membership.Role.values)]
+AuditOutcomeName = Literal[tuple(AuditEvent.Outcome.values)]
 
 
 class TextInput(Schema):
@@ -100,7 +103,12 @@ class ConnectorOut(Schema):
     last_checked_at: datetime | None
     members_connected: int = Field(description="Members with this connector in use.")
     tools: list[ToolOut]
+    health: ConnectorHealthOut
     created_at: datetime
+
+    @staticmethod
+    def resolve_health(connector: Connector) -> dict[str, Any]:
+        return connector_health_fields(connector)
 
     @staticmethod
     def resolve_members_connected(connector: Connector) -> int:
@@ -113,6 +121,12 @@ class ConnectorOut(Schema):
 
 
 class ConnectorCreateIn(InputSchema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"name": "Docs search", "url": "https://docs.example.com/mcp"}]
+        }
+    )
+
     name: str = Field("", description="Defaults to the directory entry's name.")
     url: str = Field("", description="https only; defaults to the directory entry's URL.")
     transport: TransportName | None = Field(
@@ -125,6 +139,11 @@ class ConnectorCreateIn(InputSchema):
     oauth_client_secret: str = Field("", description="Stored encrypted; never returned.")
     tool_default: ToolDefaultName = "allow"
     directory_slug: str = Field("", description="A directory entry to take defaults from.")
+    confirm_no_zdr: bool = Field(
+        False,
+        description="Required (true) when the organization requires zero data retention: "
+        "confirms that MCP connector traffic is not covered by it.",
+    )
 
 
 class ConnectorUpdateIn(InputSchema):
@@ -210,6 +229,10 @@ class MemberOut(Schema):
 
 
 class InvitationIn(InputSchema):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"email": "new.member@example.com", "role": "member"}]}
+    )
+
     email: str
     role: RoleName = "member"
 
@@ -239,12 +262,20 @@ class MemberRoleIn(InputSchema):
 # Audit
 
 
-class AuditQuery(TextInput):
+class AuditFilterQuery(TextInput):
     actor: str = Field("", description="Part of the actor's email or label.")
     action: str = Field("", description="An exact action, like connector.registered.")
     target: str = Field("", description="Part of the target's label, or its exact id.")
+    connector: int | None = Field(None, description="Events concerning this connector (id).")
+    member: int | None = Field(
+        None, description="Events by or about this member (their user id, as in member_user_id)."
+    )
+    outcome: AuditOutcomeName | None = Field(None, description="success, failure or refused.")
     date_from: date | None = Field(None, description="YYYY-MM-DD, inclusive.")
     date_to: date | None = Field(None, description="YYYY-MM-DD, inclusive.")
+
+
+class AuditQuery(AuditFilterQuery):
     cursor: str | None = Field(None, description="next_cursor of the previous page.")
     limit: int = Field(50, ge=1, le=200)
 
@@ -257,9 +288,24 @@ class AuditEventOut(Schema):
     target_type: str
     target_id: str
     target: str = Field(description="What was acted on, as it was known then.")
+    outcome: AuditOutcomeName
+    connector_id: int | None = Field(description="The connector the event concerns.")
+    member_user_id: int | None = Field(description="The member the event concerns (user id).")
     ip: str | None
     user_agent: str
     changes: dict[str, Any] = Field(description="{field: {before, after}}; secrets redacted.")
+    prev_hash: str = Field(description="The hash of the organization's previous event.")
+    hash: str = Field(
+        description="sha256 of this event's content and prev_hash (see verify_audit_chain)."
+    )
+
+    @staticmethod
+    def resolve_connector_id(event) -> int | None:
+        return event.connector_ref
+
+    @staticmethod
+    def resolve_member_user_id(event) -> int | None:
+        return event.member_ref
 
     @staticmethod
     def resolve_actor(event) -> str:

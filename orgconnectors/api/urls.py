@@ -2,7 +2,17 @@ from ninja import NinjaAPI
 
 from orgconnectors.api.auth import api_auth
 from orgconnectors.api.errors import register_error_handlers
-from orgconnectors.api.routers import audit, connections, connectors, members, organizations
+from orgconnectors.api.routers import (
+    api_tokens,
+    audit,
+    connections,
+    connectors,
+    health,
+    members,
+    messages_api,
+    organizations,
+    usage,
+)
 
 api = NinjaAPI(
     title="orgconnectors API",
@@ -18,5 +28,8 @@ api = NinjaAPI(
 )
 register_error_handlers(api)
 
-for router in (organizations, connectors, connections, members, audit):
+for router in (organizations, connectors, connections, health, members, audit, usage):
     api.add_router("/orgs", router.router)
+api.add_router("/orgs", messages_api.router)
+api.add_router("/orgs", api_tokens.router)
+api.add_router("/tools", messages_api.tools_router)

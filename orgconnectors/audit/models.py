@@ -1,33 +1,265 @@
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class AuditEvent(models.Model):
-    """One change in an organization, written in the same transaction as the change itself."""
+    """One change in an organization, written in the same transaction as the change itself.
 
+    Append-only: database triggers (migration 0004) refuse UPDATE and DELETE, except the
+    retention purge and the one update Django makes when a user is deleted (actor set to NULL;
+    actor_label keeps who it was). Each event carries the hash of the organization's previous
+    event, so an edit made with the triggers switched off shows up in `verify_audit_chain`.
+    """
+
+    class Outcome(models.TextChoices):
+        SUCCESS = "success", "Succeeded"
+        FAILURE = "failure", "Failed"
+        REFUSED = "refused", "Refused"
+
+    # Every index below starts with the organization; one on it alone would only cost writes.
     organization = models.ForeignKey(
-        "organizations.Organization", on_delete=models.PROTECT, related_name="audit_events"
+        "organizations.Organization",
+        on_delete=models.PROTECT,
+        related_name="audit_events",
+        db_index=False,
     )
+    # The only column the triggers let change, and only to NULL (the user was deleted); it is
+    # not part of the hash for that reason.
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     # Kept as text so the trail still reads correctly after the user or target is gone.
     actor_label = models.CharField(max_length=254)
     action = models.CharField(max_length=64)
+    outcome = models.CharField(max_length=8, choices=Outcome.choices, default=Outcome.SUCCESS)
     target_type = models.CharField(max_length=32)
     target_id = models.CharField(max_length=64, blank=True)
     target_label = models.CharField(max_length=300, blank=True)
+    # Plain ids rather than foreign keys: removing a connector or a user must not touch the
+    # trail (a cascade would be a DELETE, SET_NULL an UPDATE, and the triggers refuse both).
+    connector_ref = models.BigIntegerField(
+        null=True, blank=True, help_text="The connector the event concerns."
+    )
+    member_ref = models.BigIntegerField(
+        null=True,
+        blank=True,
+        help_text="The user whose membership, connection or token the event concerns.",
+    )
     ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)
     changes = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=False)
+    # Set by audit_record before hashing (auto_now_add would overwrite it after).
+    created_at = models.DateTimeField(default=timezone.now)
+    # The event's position in its organization's chain (1, 2, 3…): a gap is a removed event,
+    # and two positions a date range apart say how many events it holds without counting.
+    seq = models.BigIntegerField(default=0)
+    prev_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64, blank=True)
 
     class Meta:
+        # Why each index exists, with the plans: docs/audit-indexes.md.
         indexes = [
             models.Index(fields=["organization", "-created_at", "-id"], name="audit_org_time"),
-            models.Index(fields=["organization", "action", "-created_at"], name="audit_org_action"),
+            models.Index(
+                fields=["organization", "action", "-created_at", "-id"], name="audit_org_action"
+            ),
             models.Index(fields=["organization", "actor", "-created_at"], name="audit_org_actor"),
+            models.Index(
+                fields=["organization", "actor_label", "-created_at", "-id"],
+                name="audit_org_actor_label",
+            ),
+            models.Index(
+                fields=["organization", "connector_ref", "-created_at", "-id"],
+                name="audit_org_connector",
+            ),
+            models.Index(
+                fields=["organization", "member_ref", "-created_at", "-id"],
+                name="audit_org_member",
+            ),
+            models.Index(
+                fields=["organization", "-created_at", "-id"],
+                name="audit_org_not_success",
+                condition=~models.Q(outcome="success"),
+            ),
+            # The chain's order: verification and the retention purge walk it by id.
+            models.Index(fields=["organization", "id"], name="audit_org_chain"),
         ]
 
     def __str__(self) -> str:
         return f"{self.actor_label} {self.action} {self.target_label}"
+
+
+class AuditChainHead(models.Model):
+    """The end of an organization's chain. Appends lock this row, so two writers never link to
+    the same predecessor; the purge records here where the remaining chain starts."""
+
+    organization = models.OneToOneField(
+        "organizations.Organization",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="audit_chain_head",
+    )
+    last_event_id = models.BigIntegerField(null=True, blank=True)
+    last_hash = models.CharField(max_length=64, blank=True)
+    # Events appended so far (not reduced by purges): an upper bound for export sizes.
+    appended = models.BigIntegerField(default=0)
+    # The hash the oldest remaining event links to, once older events were purged.
+    purged_through_hash = models.CharField(max_length=64, blank=True)
+    purged_through_id = models.BigIntegerField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"chain of {self.organization_id} at {self.last_event_id}"
+
+
+class UsageEvent(models.Model):
+    """Something a member or a connector did that costs or shows use: the usage logs.
+
+    Written once, never changed, read by time ranges: the references are plain ids without
+    database constraints, so writes take no lock on the rows they name, nothing cascades into
+    millions of rows, and the table can be partitioned by created_at without changes here.
+    """
+
+    class Kind(models.TextChoices):
+        CONFIGURATION = "configuration", "Configuration handed out"
+        AUTHORIZATION = "authorization", "Authorized"
+        TOKEN_REFRESH = "token_refresh", "Token refreshed"
+        HEALTH = "health", "Health changed"
+
+    organization = models.ForeignKey(
+        "organizations.Organization",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    connector = models.ForeignKey(
+        "connectors.Connector",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    api_token = models.ForeignKey(
+        "api.ApiToken",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        # Plus a BRIN index on created_at on PostgreSQL (migration 0005): docs/audit-indexes.md.
+        indexes = [
+            models.Index(fields=["organization", "-created_at", "-id"], name="usage_org_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} in {self.organization_id} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class UsageDay(models.Model):
+    """Usage events counted per organization, UTC day, kind and one dimension (a connector or a
+    member), so the usage page reads days × connectors rows instead of every event."""
+
+    class Dimension(models.TextChoices):
+        CONNECTOR = "connector", "Connector"
+        MEMBER = "member", "Member"
+
+    organization_id = models.BigIntegerField()
+    day = models.DateField()
+    dimension = models.CharField(max_length=10, choices=Dimension.choices)
+    # The connector's or the user's id; 0 when the event named none.
+    key = models.BigIntegerField()
+    kind = models.CharField(max_length=16, choices=UsageEvent.Kind.choices)
+    count = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization_id", "dimension", "day", "key", "kind"],
+                name="one_usage_day_per_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization_id} {self.day} {self.dimension} {self.key}: {self.count}"
+
+
+class UsageRollupState(models.Model):
+    """One row: usage events created before `rolled_through` are counted in UsageDay."""
+
+    rolled_through = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"rolled through {self.rolled_through:%Y-%m-%d %H:%M:%S}"
+
+
+class ExportJob(models.Model):
+    """An export too large to stream in one request, written to a file by a Celery worker."""
+
+    class Source(models.TextChoices):
+        AUDIT = "audit", "Audit trail"
+        USAGE = "usage", "Usage events"
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        JSONL = "jsonl", "JSON Lines"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting for a worker"
+        RUNNING = "running", "Writing"
+        DONE = "done", "Ready"
+        FAILED = "failed", "Failed"
+        EXPIRED = "expired", "Expired"
+
+    organization = models.ForeignKey(
+        "organizations.Organization", on_delete=models.CASCADE, related_name="export_jobs"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    source = models.CharField(max_length=8, choices=Source.choices)
+    format = models.CharField(max_length=8, choices=Format.choices)
+    # The filters as the list's query string had them, so the file matches what was on screen.
+    filters = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    rows_expected = models.BigIntegerField(default=0)
+    rows_written = models.BigIntegerField(default=0)
+    file_name = models.CharField(max_length=200, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "expires_at"], name="export_expiry")]
+
+    def __str__(self) -> str:
+        return f"{self.get_source_display()} export {self.pk} ({self.status})"
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        if not self.rows_expected:
+            return 0
+        return min(99, int(100 * self.rows_written / self.rows_expected))

@@ -1,8 +1,22 @@
 from django.urls import path
 
-from orgconnectors.audit import views
+from orgconnectors.audit import export_views, usage_views, views
 
 urlpatterns = [
     path("orgs/<slug:slug>/audit/", views.audit_list, name="audit_list"),
+    path("orgs/<slug:slug>/audit/export/", views.audit_export, name="audit_export"),
     path("orgs/<slug:slug>/audit/<int:event_id>/", views.audit_detail, name="audit_detail"),
+    path("orgs/<slug:slug>/usage/", usage_views.usage_page, name="usage"),
+    path("orgs/<slug:slug>/usage/events/", usage_views.usage_events, name="usage_events"),
+    path("orgs/<slug:slug>/usage/export/", usage_views.usage_export, name="usage_export"),
+    path(
+        "orgs/<slug:slug>/exports/<int:job_id>/",
+        export_views.export_detail,
+        name="export_detail",
+    ),
+    path(
+        "orgs/<slug:slug>/exports/<int:job_id>/download/",
+        export_views.export_download,
+        name="export_download",
+    ),
 ]

@@ -1,36 +1,77 @@
-"""The audit trail as owners and auditors read it."""
+"""The audit trail as owners and auditors read it, and its exports."""
 
 import json
 
-from django.shortcuts import render
+from django.http import StreamingHttpResponse
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
-from orgconnectors.audit.forms import AuditFilterForm
+from orgconnectors.audit.context import Actor
+from orgconnectors.audit.exports import CONTENT_TYPES, ExportRequest, export_request
+from orgconnectors.audit.forms import AuditFilterForm, ExportFormatForm
 from orgconnectors.audit.selectors import (
     AuditFilters,
     InvalidCursor,
-    audit_actions,
     audit_event_get,
     audit_events_page,
+    audit_filter_choices,
 )
 from orgconnectors.organizations.access import org_view
 from orgconnectors.organizations.models import Membership
 
 Role = Membership.Role
-_FILTERS = ("actor", "action", "target", "date_from", "date_to")
+_FILTERS = (
+    "actor", "action", "target", "connector", "member", "outcome", "date_from", "date_to",
+)  # fmt: skip
+
+
+def _filter_form(request, organization):
+    choices = audit_filter_choices(organization=organization)
+    form = AuditFilterForm(
+        request.GET,
+        actions=choices.actions,
+        connectors=choices.connectors,
+        members=choices.members,
+    )
+    return form, choices
+
+
+def _filters(form) -> AuditFilters:
+    return AuditFilters(**{name: form.cleaned_data[name] for name in _FILTERS})
+
+
+def query_without(request, *names: str) -> str:
+    query = request.GET.copy()
+    for name in names:
+        query.pop(name, None)
+    return query.urlencode()
+
+
+def _list_context(request, form, choices, page) -> dict:
+    return {
+        "form": form,
+        "page": page,
+        "actor_labels": choices.actor_labels,
+        "filtered": any(request.GET.get(name) for name in _FILTERS),
+        "query": query_without(request, "cursor"),
+        "export_query": query_without(request, "cursor", "format"),
+        "older": request.GET.get("cursor"),
+    }
 
 
 @require_GET
 @org_view(Role.OWNER, Role.AUDITOR)
 def audit_list(request, membership):
     organization = membership.organization
-    form = AuditFilterForm(request.GET, actions=audit_actions(organization=organization))
+    form, choices = _filter_form(request, organization)
     page = None
     if form.is_valid():
-        filters = AuditFilters(**{name: form.cleaned_data[name] for name in _FILTERS})
         try:
             page = audit_events_page(
-                organization=organization, filters=filters, cursor=request.GET.get("cursor")
+                organization=organization,
+                filters=_filters(form),
+                cursor=request.GET.get("cursor"),
+                actor_labels=choices.actor_labels,
             )
         except InvalidCursor:
             form.add_error(
@@ -38,16 +79,40 @@ def audit_list(request, membership):
                 "The link to older events is damaged or out of date; "
                 "start again from the newest events.",
             )
-    query = request.GET.copy()
-    query.pop("cursor", None)
-    context = {
-        "form": form,
-        "page": page,
-        "filtered": any(request.GET.get(name) for name in _FILTERS),
-        "query": query.urlencode(),
-        "older": request.GET.get("cursor"),
-    }
+    context = _list_context(request, form, choices, page)
     return render(request, "audit/list.html", context, status=200 if page else 400)
+
+
+def streamed(export: ExportRequest) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(export.stream(), content_type=CONTENT_TYPES[export.fmt])
+    response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@require_GET
+@org_view(Role.OWNER, Role.AUDITOR)
+def audit_export(request, membership):
+    """The filtered trail as a file: streamed, or (past the stream limit) prepared by a worker."""
+    organization = membership.organization
+    form, choices = _filter_form(request, organization)
+    fmt = ExportFormatForm(request.GET)
+    if not (form.is_valid() and fmt.is_valid()):
+        for error in fmt.errors.get("format", []):
+            form.add_error(None, error)
+        return render(
+            request, "audit/list.html", _list_context(request, form, choices, None), status=400
+        )
+    export = export_request(
+        membership=membership,
+        source="audit",
+        fmt=fmt.cleaned_data["format"],
+        filters=_filters(form),
+        actor=Actor.from_request(request),
+    )
+    if export.job is not None:
+        return redirect("export_detail", slug=organization.slug, job_id=export.job.pk)
+    return streamed(export)
 
 
 def _shown(value) -> str | None:

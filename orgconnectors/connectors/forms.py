@@ -55,6 +55,13 @@ class ConnectorForm(_ConnectorSettingsForm):
         initial=Connector.ToolDefault.ALLOW,
         widget=forms.RadioSelect,
     )
+    # Shown only where the organization requires zero data retention; the service enforces it.
+    confirm_no_zdr = forms.BooleanField(
+        label="I understand that this connector's traffic is not covered by zero data retention",
+        required=False,
+        help_text="Tool definitions and tool results sent through the Messages API's MCP "
+        "connector follow standard retention.",
+    )
 
 
 class ConnectorEditForm(_ConnectorSettingsForm):

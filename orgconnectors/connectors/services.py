@@ -104,9 +104,11 @@ def connector_register(
     oauth_client_secret: str = "",
     tool_default: str = Connector.ToolDefault.ALLOW,
     directory_slug: str = "",
+    confirm_no_zdr: bool = False,
 ) -> Connector:
     """Register a connector; transport and auth left as None come from the directory entry, if
-    any, otherwise automatic transport and no authentication."""
+    any, otherwise automatic transport and no authentication. An organization that requires zero
+    data retention registers one only with `confirm_no_zdr` (its traffic is not covered)."""
     entry = None
     if directory_slug:
         entry = directory_entry(directory_slug)
@@ -140,6 +142,7 @@ def connector_register(
             Organization.objects.select_for_update().select_related("plan").get(pk=organization.pk)
         )
         _check_plan_allows_another(organization)
+        _check_retention_confirmed(organization, confirm_no_zdr)
         existing = Connector.objects.filter(organization=organization, url=url).first()
         if existing is not None:
             raise ConnectorError(
@@ -172,9 +175,28 @@ def connector_register(
             target_type="connector",
             target_id=connector.pk,
             target_label=connector.name,
-            changes=_audit_changes({}, _snapshot(connector)),
+            changes={
+                **_audit_changes({}, _snapshot(connector)),
+                **_retention_confirmation(organization),
+            },
         )
     return connector
+
+
+def _check_retention_confirmed(organization: Organization, confirmed: bool) -> None:
+    if organization.requires_zero_data_retention and not confirmed:
+        raise ConnectorError(
+            f"{organization.name} requires zero data retention, and MCP connector traffic is not "
+            "covered by it: tool definitions and results follow standard retention. Confirm that "
+            "you know this to add the connector.",
+            field="confirm_no_zdr",
+        )
+
+
+def _retention_confirmation(organization: Organization) -> dict:
+    if not organization.requires_zero_data_retention:
+        return {}
+    return {"confirmed_not_zero_data_retention": {"before": None, "after": True}}
 
 
 _UNSET = object()

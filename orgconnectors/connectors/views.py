@@ -1,6 +1,7 @@
 """Connector pages: the owners' inventory and settings, and every member's own connections."""
 
 from django.contrib import messages
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -18,6 +19,9 @@ from orgconnectors.connectors.selectors import (
     connectors_of,
 )
 from orgconnectors.form_errors import add_service_error
+from orgconnectors.health.selectors import connector_health, health_run_pending
+from orgconnectors.oauth.services import oauth_connection_enable
+from orgconnectors.oauth.views import browser_session_key
 from orgconnectors.organizations.access import org_view
 from orgconnectors.organizations.models import Membership
 
@@ -86,6 +90,11 @@ def _detail_page(request, membership, connector, *, tool_form=None, status=200):
         "tools": tools,
         "tool_form": tool_form,
         "users": connector_members(connector=connector),
+        "health": connector_health(connector=connector),
+        # After "Check now" (?run=): followed on the page until its result is in.
+        "pending_run": health_run_pending(
+            organization=membership.organization, run_id=request.GET.get("run")
+        ),
     }
     return render(request, "connectors/detail.html", context, status=status)
 
@@ -186,20 +195,34 @@ def my_connectors(request, membership):
     return _my_connectors_page(request, membership)
 
 
+def _to_authorization_server(request, url: str) -> HttpResponse:
+    if request.headers.get("HX-Request"):
+        # htmx would fetch the server's page into this one; the browser itself must go there.
+        return HttpResponse(status=204, headers={"HX-Redirect": url})
+    return HttpResponseRedirect(url)
+
+
 @require_POST
 @org_view(Role.OWNER, Role.MEMBER)
 def connection_enable(request, membership, connector_id):
     connector = connector_get(organization=membership.organization, connector_id=connector_id)
     try:
-        connection = services.connection_enable(
-            membership=membership, connector=connector, actor=Actor.from_request(request)
+        enabled = oauth_connection_enable(
+            membership=membership,
+            connector=connector,
+            session_key=browser_session_key(request),
+            actor=Actor.from_request(request),
         )
     except ConnectionLimitReached as refused:
         return _my_connectors_page(request, membership, error=refused.message, status=409)
     except ConnectorError as refused:
         return _my_connectors_page(request, membership, error=refused.message, status=400)
+    if enabled.authorize_url:
+        return _to_authorization_server(request, enabled.authorize_url)
+    connection = enabled.connection
     if connection.state == Connection.State.NEEDS_AUTHORIZATION:
-        messages.info(request, f"{connector.name}: {connection.state_reason}")
+        # Connected, but the authorization could not start: say why, next to Authorize.
+        messages.error(request, f"{connector.name}: {enabled.reason or connection.state_reason}")
     else:
         messages.success(request, f"{connector.name} is connected.")
     return redirect("my_connectors", slug=membership.organization.slug)

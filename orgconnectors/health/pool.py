@@ -17,6 +17,7 @@ import httpx2
 from django.conf import settings
 
 from orgconnectors.egress import build_async_client
+from orgconnectors.health.bearer import attach_bearer
 from orgconnectors.health.evidence import record_response
 from orgconnectors.health.outcomes import Outcome, ProbeResult
 from orgconnectors.health.probe import ProbeConfig, ProbeTarget, probe
@@ -27,7 +28,8 @@ logger = logging.getLogger(__name__)
 def build_probe_client(
     *, config: ProbeConfig, concurrency: int, max_response_bytes: int | None = None
 ) -> httpx2.AsyncClient:
-    """The pooled httpx2 client behind the egress guard, recording what servers answer."""
+    """The pooled httpx2 client behind the egress guard, recording what servers answer and
+    adding a probe's own token to its server's requests."""
     # A legacy SSE probe holds two connections (the stream and its POSTs).
     limits = httpx2.Limits(
         max_connections=concurrency * 2 + 10,
@@ -40,7 +42,7 @@ def build_probe_client(
         limits=limits,
         timeout=httpx2.Timeout(config.timeout, connect=min(config.timeout, 5.0)),
         headers={"User-Agent": f"{config.client_name}/{config.client_version}"},
-        event_hooks={"response": [record_response]},
+        event_hooks={"request": [attach_bearer], "response": [record_response]},
         **options,
     )
 
@@ -133,3 +135,15 @@ def get_runner() -> ProbeRunner:
             )
             _runner_pid = os.getpid()
         return _runner
+
+
+def probe_once(target: ProbeTarget) -> ProbeResult:
+    """Check one server as a worker process would: a runner built from the settings (its own
+    loop and pooled client behind the egress guard), closed afterwards."""
+    runner = ProbeRunner(
+        config=config_from_settings(), concurrency=settings.ORGCONNECTORS_PROBE_CONCURRENCY
+    )
+    try:
+        return runner.probe_many([target])[0]
+    finally:
+        runner.close()

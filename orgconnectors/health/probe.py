@@ -25,6 +25,7 @@ from mcp.shared.auth import ProtectedResourceMetadata
 from pydantic import ValidationError
 
 from orgconnectors.egress import EgressError, EgressRefused, afollow_redirects_safely, check_url
+from orgconnectors.health.bearer import bearer_for
 from orgconnectors.health.diagnosis import Diagnosis, diagnose, seconds
 from orgconnectors.health.evidence import Answer, Evidence, start_recording
 from orgconnectors.health.outcomes import Outcome, ProbeResult
@@ -49,6 +50,8 @@ class ProbeTarget:
     url: str
     transport: str = "auto"  # the owner's choice: auto, streamable_http or sse
     detected_transport: str = ""  # what answered last time, tried first
+    # An OAuth server's: an owner's own token, read from the vault just before the probe.
+    access_token: str = field(default="", repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -305,16 +308,17 @@ async def probe(
         return ProbeResult(outcome=Outcome.MISCONFIGURED, error=str(refused))
     deadline = time.monotonic() + config.timeout
     failures: list[tuple[str, Diagnosis]] = []
-    for transport in transports_to_try(target):
-        try:
-            found = await _try(target, transport, http, config, deadline)
-        except TimeoutError:
-            found = Diagnosis(Outcome.UNREACHABLE, f"timed out after {seconds(config.timeout)}")
-        if isinstance(found, ProbeResult):
-            return found
-        failures.append((transport, found))
-        if not found.try_other_transport:
-            break
+    with bearer_for(target.url, target.access_token):
+        for transport in transports_to_try(target):
+            try:
+                found = await _try(target, transport, http, config, deadline)
+            except TimeoutError:
+                found = Diagnosis(Outcome.UNREACHABLE, f"timed out after {seconds(config.timeout)}")
+            if isinstance(found, ProbeResult):
+                return found
+            failures.append((transport, found))
+            if not found.try_other_transport:
+                break
     first = failures[0][1]
     error = first.error
     if len(failures) > 1 and failures[1][1].error != first.error:

@@ -31,12 +31,30 @@ class RunProgress:
     def finished(self) -> bool:
         return self.run.finished
 
+    @property
+    def outcome_counts(self) -> list[tuple[str, int]]:
+        """[("Healthy", 3), ("Unreachable", 1)]: what the run found so far, in words."""
+        counts: dict[str, int] = defaultdict(int)
+        for check in self.checks:
+            counts[check.outcome] += 1
+        return [(o.label, counts[o.value]) for o in Outcome if counts[o.value]]
+
 
 def health_run_get(*, organization: Organization, run_id) -> HealthRun:
     try:
         return HealthRun.objects.get(organization=organization, pk=int(run_id))
     except (HealthRun.DoesNotExist, ValueError, TypeError):
         raise Http404("No such health check run") from None
+
+
+def health_run_pending(*, organization: Organization, run_id) -> HealthRun | None:
+    """The organization's run if it is still going; None for anything else (a finished run, a
+    foreign or malformed id): a page only follows a run while there is something to wait for."""
+    try:
+        run = health_run_get(organization=organization, run_id=run_id)
+    except Http404:
+        return None
+    return None if run.finished else run
 
 
 def health_run_progress(*, organization: Organization, run_id) -> RunProgress:
@@ -60,6 +78,26 @@ def connector_health_history(*, connector: Connector, limit: int = 50) -> list[H
 def connector_last_check(*, connector: Connector) -> HealthCheck | None:
     """The latest check: its notes, and for auth_required its OAuth metadata."""
     return HealthCheck.objects.filter(connector=connector).order_by("-checked_at", "-id").first()
+
+
+@dataclass(frozen=True)
+class ConnectorHealth:
+    """What the connector page shows of its health."""
+
+    last_check: HealthCheck | None
+    history: list[HealthCheck]  # newest first
+    days: list["DayHealth"]  # newest first
+
+
+def connector_health(
+    *, connector: Connector, history_limit: int = 20, days: int = 30
+) -> ConnectorHealth:
+    history = connector_health_history(connector=connector, limit=history_limit)
+    return ConnectorHealth(
+        last_check=history[0] if history else None,
+        history=history,
+        days=connector_health_days(connector=connector, days=days),
+    )
 
 
 @dataclass(frozen=True)

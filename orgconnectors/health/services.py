@@ -7,7 +7,7 @@ transaction open, and each result is recorded in its own short transaction.
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from django.conf import settings
@@ -17,12 +17,14 @@ from django.utils import timezone
 
 from orgconnectors.audit.context import Actor
 from orgconnectors.audit.services import audit_record
+from orgconnectors.audit.usage import usage_record
 from orgconnectors.connectors.models import Connector
 from orgconnectors.health.models import HealthCheck, HealthRun
 from orgconnectors.health.outcomes import ProbeResult
 from orgconnectors.health.pool import ProbeRunner, get_runner
 from orgconnectors.health.probe import ProbeTarget
 from orgconnectors.health.transitions import Health, next_check_at, next_health, should_notify
+from orgconnectors.oauth.refresh import connector_probe_token
 from orgconnectors.organizations.models import Organization
 
 logger = logging.getLogger(__name__)
@@ -34,6 +36,7 @@ HEALTH_ACTOR = Actor.system("health check")
 class Claimed:
     connector_id: int
     target: ProbeTarget
+    oauth: bool = False
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,14 @@ def _target(url: str, transport: str, detected_transport: str) -> ProbeTarget:
     return ProbeTarget(url=url, transport=transport, detected_transport=detected_transport)
 
 
-_TARGET_FIELDS = ("id", "url", "transport", "detected_transport")
+_TARGET_FIELDS = ("id", "url", "transport", "detected_transport", "auth")
+
+
+def _claimed(row: tuple) -> Claimed:
+    connector_id, url, transport, detected_transport, auth = row
+    return Claimed(
+        connector_id, _target(url, transport, detected_transport), auth == Connector.Auth.OAUTH
+    )
 
 
 def connectors_claim_due(*, batch_size: int | None = None, now=None) -> list[Claimed]:
@@ -64,11 +74,23 @@ def connectors_claim_due(*, batch_size: int | None = None, now=None) -> list[Cla
         )
         # If this worker dies mid-batch, the lease runs out and another one checks them.
         Connector.objects.filter(pk__in=[row[0] for row in rows]).update(next_check_at=now + lease)
-    return [Claimed(row[0], _target(*row[1:])) for row in rows]
+    return [_claimed(row) for row in rows]
+
+
+def _with_probe_token(item: Claimed) -> ProbeTarget:
+    """An OAuth server is checked with an owner's own token, so the tool list is the one
+    members get; without one, the check sees the server's 401. The token is read from the
+    vault (refreshed if due) here, in the worker, just before the probe: never a task argument.
+    """
+    if not item.oauth:
+        return item.target
+    token = connector_probe_token(connector_id=item.connector_id)
+    return replace(item.target, access_token=token) if token else item.target
 
 
 def _probe_and_record(claimed: list[Claimed], *, runner: ProbeRunner | None, run_id=None) -> int:
-    results = (runner or get_runner()).probe_many([c.target for c in claimed])
+    targets = [_with_probe_token(c) for c in claimed]
+    results = (runner or get_runner()).probe_many(targets)
     recorded = 0
     for item, result in zip(claimed, results, strict=True):
         if health_result_record(connector_id=item.connector_id, result=result, run_id=run_id):
@@ -197,6 +219,12 @@ def health_result_record(
             if before_error != connector.last_error:
                 changes["error"] = {"before": before_error, "after": connector.last_error}
             _audit(connector, "connector.health_changed", changes)
+            usage_record(
+                organization=connector.organization_id,
+                kind="health",
+                connector=connector,
+                details={"before": before_status, "after": health.status},
+            )
             if should_notify(before_status, health.status):
                 _notify_on_commit(connector.pk, before_status, health.status)
     return check
@@ -291,5 +319,5 @@ def health_run_batch(
         gone = len(wanted) - len(rows)
         if gone:  # removed since the run was asked for: nothing to check, but counted
             _count_run_progress(run_id, gone, now)
-    claimed = [Claimed(row[0], _target(*row[1:])) for row in rows]
+    claimed = [_claimed(row) for row in rows]
     return _probe_and_record(claimed, runner=runner, run_id=run_id) if claimed else 0

@@ -21,7 +21,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from orgconnectors.audit.context import Actor
+from orgconnectors.audit.models import UsageEvent
 from orgconnectors.audit.services import audit_record
+from orgconnectors.audit.usage import usage_record
 from orgconnectors.connectors.models import Connection
 from orgconnectors.connectors.urls_canonical import canonical_url
 from orgconnectors.encryption import DecryptionFailed
@@ -145,6 +147,13 @@ def _save_tokens(claim: Claim, tokens: TokenSet, *, received_at) -> Outcome:
                 },
                 "refresh_token_rotated": {"before": None, "after": bool(tokens.refresh_token)},
             },
+        )
+        usage_record(
+            organization=connection.membership.organization,
+            kind=UsageEvent.Kind.TOKEN_REFRESH,
+            user=connection.membership.user_id,
+            connector=connection.connector_id,
+            details={"refresh_token_rotated": bool(tokens.refresh_token)},
         )
     return Outcome.REFRESHED
 
@@ -341,12 +350,12 @@ def oauth_refresh_sweep(*, enqueue, batch_size: int = SWEEP_BATCH_SIZE, on_more_
     return len(due)
 
 
-def connector_probe_token(*, connector) -> str | None:
+def connector_probe_token(*, connector_id: int) -> str | None:
     """For the health check of an OAuth connector: a token of an owner's own connection, so
-    the probe sees the tool list members get; None while no owner has authorized it."""
+    the probe sees the tool list members get; None while no owner has a usable one."""
     connection = (
         Connection.objects.filter(
-            connector=connector,
+            connector_id=connector_id,
             state=Connection.State.ENABLED,
             membership__role=Membership.Role.OWNER,
             oauth_credential__isnull=False,
@@ -358,5 +367,6 @@ def connector_probe_token(*, connector) -> str | None:
         return None
     try:
         return credential_fresh_access_token(connection=connection)
-    except (NeedsAuthorization, TokenUnavailable):
+    except (NeedsAuthorization, TokenUnavailable, DecryptionFailed):
+        # The check then sees the server's 401, as it would with no owner authorized.
         return None

@@ -1,4 +1,5 @@
-"""Revoking a member's tokens at the server (RFC 7009) when a connection or connector ends.
+"""Revoking a member's tokens at the server (RFC 7009) when a connection or connector ends, or
+the member leaves the organization or becomes an auditor.
 
 The tokens must be read before the credential is deleted, and the request must not run inside
 the transaction that ends the connection. So, inside that transaction, the tokens (still
@@ -21,6 +22,7 @@ from orgconnectors.oauth.errors import TokenEndpointError
 from orgconnectors.oauth.lapse import connection_label
 from orgconnectors.oauth.models import OAuthCredential, TokenRevocation
 from orgconnectors.oauth.token_endpoint import ClientAuth, revoke
+from orgconnectors.organizations.models import Membership
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +83,22 @@ def connector_credentials_revoke(*, connector: Connector) -> int:
         Connection.objects.select_for_update(of=("self",))
         .select_related("membership__user", "connector")
         .filter(connector=connector, oauth_credential__isnull=False)
+        .order_by("pk")
+    )
+    for connection in connections:
+        connection_credential_revoke(connection=connection)
+    return len(connections)
+
+
+def membership_credentials_revoke(*, membership: Membership) -> int:
+    """Inside the caller's transaction, with `membership` locked, before its connections end
+    (the person leaves, or becomes an auditor): end every credential they hold."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("membership_credentials_revoke must run inside the caller's transaction")
+    connections = list(
+        Connection.objects.select_for_update(of=("self",))
+        .select_related("membership__user", "connector")
+        .filter(membership=membership, oauth_credential__isnull=False)
         .order_by("pk")
     )
     for connection in connections:

@@ -11,7 +11,9 @@ from django.utils import timezone
 from mcp.client.auth.utils import issuers_match
 
 from orgconnectors.audit.context import Actor
+from orgconnectors.audit.models import UsageEvent
 from orgconnectors.audit.services import audit_record
+from orgconnectors.audit.usage import usage_record
 from orgconnectors.connectors.models import Connection, Connector
 from orgconnectors.connectors.services import connection_enable
 from orgconnectors.errors import NotAllowed
@@ -232,6 +234,14 @@ def oauth_callback_complete(
                 "scope": {"before": None, "after": credential.scope},
                 "purpose": {"before": None, "after": pending.purpose},
             },
+        )
+        usage_record(
+            organization=connection.membership.organization,
+            kind=UsageEvent.Kind.AUTHORIZATION,
+            user=connection.membership.user_id,
+            connector=connector,
+            ip=actor.ip,
+            details={"purpose": pending.purpose, "scope": credential.scope},
         )
     return connection
 

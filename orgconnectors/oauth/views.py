@@ -20,7 +20,8 @@ from orgconnectors.organizations.models import Membership
 Role = Membership.Role
 
 
-def _session_key(request) -> str:
+def browser_session_key(request) -> str:
+    """The browser session an authorization is bound to; created if the browser has none yet."""
     if not request.session.session_key:
         request.session.save()
     return request.session.session_key
@@ -34,7 +35,7 @@ def connection_authorize(request, membership, connector_id):
         url = services.oauth_authorization_start(
             membership=membership,
             connector=connector,
-            session_key=_session_key(request),
+            session_key=browser_session_key(request),
             actor=Actor.from_request(request),
         )
     except OAuthError as failure:

@@ -27,6 +27,11 @@ class Plan(models.Model):
     allows_limit_override = models.BooleanField(
         default=False, help_text="Organizations on this plan may carry their own connection limit."
     )
+    audit_retention_days = models.PositiveIntegerField(
+        default=90,
+        help_text="Days audit and usage events are kept; older ones are purged every night. "
+        "Plans that allow overrides take the organization's own value instead.",
+    )
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
@@ -43,6 +48,12 @@ class Organization(models.Model):
     connection_limit_override = models.PositiveIntegerField(
         null=True, blank=True, help_text="Enterprise only: replaces the plan's connection limit."
     )
+    # When set, owners confirm at each connector registration that MCP connector traffic is not
+    # covered by zero data retention, and members are told so with their API configuration.
+    requires_zero_data_retention = models.BooleanField(default=False)
+    audit_retention_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Enterprise only: replaces the plan's audit retention."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -56,6 +67,13 @@ class Organization(models.Model):
         if self.plan.allows_limit_override and self.connection_limit_override is not None:
             return self.connection_limit_override
         return self.plan.max_enabled_connections
+
+    @property
+    def audit_retention(self) -> int:
+        """Days its audit and usage events are kept."""
+        if self.plan.allows_limit_override and self.audit_retention_days is not None:
+            return self.audit_retention_days
+        return self.plan.audit_retention_days
 
 
 class Membership(models.Model):

@@ -6,6 +6,7 @@ from django.utils.text import slugify
 
 from orgconnectors.audit.context import Actor
 from orgconnectors.audit.services import audit_record
+from orgconnectors.oauth.revocation import membership_credentials_revoke
 from orgconnectors.organizations.errors import LastOwnerError, OrganizationError
 from orgconnectors.organizations.models import Membership, Organization, Plan
 
@@ -155,7 +156,9 @@ def membership_change_role(*, membership: Membership, role: str, actor: Actor) -
         membership.role = role
         membership.save(update_fields=["role"])
         if role == Role.AUDITOR:
-            # Auditors change nothing, so they hold no connections.
+            # Auditors change nothing, so they hold no connections; their tokens are revoked
+            # at the servers after commit.
+            membership_credentials_revoke(membership=membership)
             membership.connections.all().delete()
         audit_record(
             organization=membership.organization,
@@ -177,6 +180,17 @@ def membership_remove(*, membership: Membership, actor: Actor) -> None:
                 f"{membership.user.email} is the only owner of {membership.organization.name}; "
                 "make someone else an owner before removing them."
             )
+        # Locked before its connections, as connect and disconnect do; the tokens it holds
+        # are revoked at the servers after commit.
+        membership = (
+            Membership.objects.select_for_update(of=("self",))
+            .select_related("organization", "user")
+            .filter(pk=membership.pk)
+            .first()
+        )
+        if membership is None:
+            return  # removed meanwhile, by another owner
+        membership_credentials_revoke(membership=membership)
         audit_record(
             organization=membership.organization,
             actor=actor,

@@ -6,10 +6,16 @@ from dataclasses import dataclass
 import pytest
 from django.middleware.csrf import _get_new_csrf_string
 from django.test import Client
+from django.utils import timezone
 
+from orgconnectors.api.models import ApiToken
 from orgconnectors.api.tokens import api_token_create
+from orgconnectors.audit.context import Actor
+from orgconnectors.audit.models import ExportJob
 from orgconnectors.connectors.models import Connector
+from orgconnectors.health.models import HealthRun
 from orgconnectors.organizations.models import Membership, Organization
+from tests.audit.jobs import finished_export
 from tests.factories import ConnectorFactory
 
 ROLES = ("owner", "member", "auditor", "outsider", "anonymous")
@@ -89,6 +95,22 @@ class Objects:
     connector: Connector
     # The member the owners' member endpoints act on.
     member: Membership
+    # A "Check all" of the organization (its tasks never run here).
+    run: HealthRun
+    # Another API token of `member`: only its holder may revoke it.
+    api_token: ApiToken
+    # A finished export, asked for by the organization's owner (only they may see it).
+    export_job: ExportJob
+
+
+def _run(organization: Organization) -> HealthRun:
+    return HealthRun.objects.create(
+        organization=organization, kind=HealthRun.Kind.ALL, total=0, finished_at=timezone.now()
+    )
+
+
+def _spare_token(membership: Membership) -> ApiToken:
+    return api_token_create(membership=membership, name="Spare", actor=Actor.system("tests"))[0]
 
 
 @dataclass
@@ -100,11 +122,26 @@ class World:
 
 
 @pytest.fixture
-def world(org, owner, member, auditor, other_org, other_owner, other_member) -> World:
+def world(
+    org, owner, member, auditor, other_org, other_owner, other_member, settings, tmp_path
+) -> World:
+    settings.ORGCONNECTORS_EXPORT_DIR = tmp_path / "exports"
     return World(
-        acme=Objects(org, ConnectorFactory(organization=org, name="Acme wiki"), member),
+        acme=Objects(
+            org,
+            ConnectorFactory(organization=org, name="Acme wiki"),
+            member,
+            _run(org),
+            _spare_token(member),
+            finished_export(owner),
+        ),
         globex=Objects(
-            other_org, ConnectorFactory(organization=other_org, name="Globex wiki"), other_member
+            other_org,
+            ConnectorFactory(organization=other_org, name="Globex wiki"),
+            other_member,
+            _run(other_org),
+            _spare_token(other_member),
+            finished_export(other_owner),
         ),
         people={
             "owner": owner,

@@ -31,5 +31,12 @@ def path_params(path: str) -> list[str]:
 
 def path_for(path: str, objects, *, org: str = "acme") -> str:
     """The path in organization `org`, naming `objects`' objects (tests/api/conftest.py)."""
-    values = {"org": org, "connector_id": objects.connector.pk, "member_id": objects.member.pk}
+    values = {
+        "org": org,
+        "connector_id": objects.connector.pk,
+        "member_id": objects.member.pk,
+        "run_id": objects.run.pk,
+        "token_id": objects.api_token.pk,
+        "job_id": objects.export_job.pk,
+    }
     return re.sub(r"\{(\w+)\}", lambda match: str(values[match.group(1)]), path)

@@ -19,6 +19,7 @@ import pytest
 
 from tests.api.conftest import ROLES
 from tests.api.operations import path_for, path_params, routed_paths, schema_operations
+from tests.responses import text
 
 
 class Row(NamedTuple):
@@ -34,6 +35,9 @@ class Row(NamedTuple):
 ORG = "/api/v1/orgs/{org}"
 CONNECTOR = ORG + "/connectors/{connector_id}"
 MEMBER = ORG + "/members/{member_id}"
+RUN = ORG + "/health-runs/{run_id}"
+TOKEN = ORG + "/api-tokens/{token_id}"
+EXPORT = ORG + "/exports/{job_id}"
 
 # fmt: off
 MATRIX = [
@@ -46,9 +50,16 @@ MATRIX = [
     Row("PATCH",  CONNECTOR,                      200,  403,   403,    404,     401),
     Row("DELETE", CONNECTOR,                      204,  403,   403,    404,     401),
     Row("PUT",    CONNECTOR + "/tool-policy",     200,  403,   403,    404,     401),
+    # Health checks: owners start them (202, the run's id); owners and auditors follow a run.
+    Row("POST",   CONNECTOR + "/check",           202,  403,   403,    404,     401),
+    Row("POST",   ORG + "/health-runs",           202,  403,   403,    404,     401),
+    Row("GET",    RUN,                            200,  403,   200,    404,     401),
     # Connections: each person's own; auditors hold none, but may see they have none.
     Row("PUT",    CONNECTOR + "/connection",      200,  200,   403,    404,     401),
     Row("DELETE", CONNECTOR + "/connection",      200,  200,   403,    404,     401),
+    # Acme's wiki does not use OAuth: those who may ask for more scopes are told it needs no
+    # authorization (400); tests/oauth/test_step_up.py gets a 200 from a real server.
+    Row("POST",   CONNECTOR + "/connection/step-up", 400, 400, 403,    404,     401),
     Row("GET",    ORG + "/connections",           200,  200,   200,    404,     401),
     # Members: owners only.
     Row("GET",    ORG + "/members",               200,  403,   403,    404,     401),
@@ -57,6 +68,22 @@ MATRIX = [
     Row("DELETE", MEMBER,                         204,  403,   403,    404,     401),
     # The audit trail: owners and auditors.
     Row("GET",    ORG + "/audit-events",          200,  403,   200,    404,     401),
+    Row("GET",    ORG + "/audit-events/export",   200,  403,   200,    404,     401),
+    # Usage events and exports: owners and auditors. The export in the path is the owner's:
+    # nobody else sees it, not even another auditor of Acme.
+    Row("GET",    ORG + "/usage-events",          200,  403,   200,    404,     401),
+    Row("GET",    ORG + "/usage-events/export",   200,  403,   200,    404,     401),
+    Row("GET",    EXPORT,                         200,  403,   404,    404,     401),
+    Row("GET",    EXPORT + "/download",           200,  403,   404,    404,     401),
+    # The Messages API configuration: each person's own connections; auditors hold none.
+    Row("GET",    ORG + "/messages-api-config",   200,  200,   403,    404,     401),
+    # API tokens: everyone manages their own. The token in the path is the member's, so
+    # anyone else gets the 404 of a token that is not theirs.
+    Row("GET",    ORG + "/api-tokens",            200,  200,   200,    404,     401),
+    Row("POST",   ORG + "/api-tokens",            201,  201,   201,    404,     401),
+    Row("DELETE", TOKEN,                          404,  204,   404,    404,     401),
+    # Not about an organization: anyone signed in (the outsider too) may migrate a request.
+    Row("POST",   "/api/v1/tools/migrate-mcp-request", 200, 200, 200,  200,     401),
 ]
 # fmt: on
 
@@ -66,6 +93,11 @@ BODIES = {
     ("PUT", CONNECTOR + "/tool-policy"): {"default": "block", "overrides": {"search": True}},
     ("POST", ORG + "/members"): {"email": "invitee@example.com", "role": "member"},
     ("PATCH", MEMBER): {"role": "auditor"},
+    ("POST", CONNECTOR + "/connection/step-up"): {"scope": "tools:write"},
+    ("POST", ORG + "/api-tokens"): {"name": "Deploy bot", "expires_in_days": 30},
+    ("POST", "/api/v1/tools/migrate-mcp-request"): {
+        "mcp_servers": [{"type": "url", "url": "https://a.example/mcp", "name": "a"}]
+    },
 }
 
 # Another organization's connector or member behind Acme's path: 404, even for Acme's owner.
@@ -74,18 +106,31 @@ FOREIGN_OBJECT_ROWS = [
     ("PATCH", CONNECTOR),
     ("DELETE", CONNECTOR),
     ("PUT", CONNECTOR + "/tool-policy"),
+    ("POST", CONNECTOR + "/check"),
+    ("GET", RUN),
     ("PUT", CONNECTOR + "/connection"),
     ("DELETE", CONNECTOR + "/connection"),
+    ("POST", CONNECTOR + "/connection/step-up"),
     ("PATCH", MEMBER),
     ("DELETE", MEMBER),
+    ("DELETE", TOKEN),
+    ("GET", EXPORT),
+    ("GET", EXPORT + "/download"),
 ]
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
+# Query strings a GET needs to succeed.
+QUERIES = {
+    ("GET", ORG + "/audit-events/export"): {"format": "csv"},
+    ("GET", ORG + "/usage-events/export"): {"format": "jsonl"},
+}
+
+
 def call(client, method: str, path: str, url: str):
     if method == "GET":
-        return client.get(url)
+        return client.get(url, QUERIES.get((method, path)))
     return client.send(method, url, BODIES.get((method, path)))
 
 
@@ -116,7 +161,7 @@ def test_each_role_gets_its_status(row, role, auth, world, api_as):
     response = call(api_as(role, auth), row.method, row.path, url)
 
     expected = getattr(row, role)
-    assert response.status_code == expected, response.content.decode()[:2000]
+    assert response.status_code == expected, text(response)[:2000]
     if expected == 404:
         assert response.json() == {"detail": "Not found"}
     if expected in (401, 403):

@@ -77,9 +77,15 @@ def test_it_answers_the_events_newest_first(reader, trail):
         "target_type": "connector",
         "target_id": "",
         "target": "Wiki",
+        "outcome": "success",
+        "connector_id": None,
+        "member_user_id": None,
         "ip": "198.51.100.4",
         "user_agent": "browser/1",
         "changes": {"name": {"before": None, "after": "Wiki"}},
+        # The first event of Acme's chain links to nothing.
+        "prev_hash": "0" * 64,
+        "hash": trail[0].hash,
     }
 
 

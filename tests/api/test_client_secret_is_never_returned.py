@@ -9,6 +9,7 @@ import pytest
 from orgconnectors.audit.models import AuditEvent
 from orgconnectors.connectors.models import Connector
 from tests.api.operations import path_for, schema_operations
+from tests.responses import text
 
 SECRET = "s3cr3t-value-zzz"
 CONNECTORS = "/api/v1/orgs/acme/connectors"
@@ -50,7 +51,7 @@ def test_no_answer_holds_the_secret(role, auth, registered, world, api_as, logs)
     reads = sorted(path for method, path in schema_operations() if method == "GET")
     for path in reads:
         response = client.get(path_for(path, world.acme))
-        assert SECRET not in response.content.decode(), path
+        assert SECRET not in text(response), path
     assert SECRET not in logs.text
 
 

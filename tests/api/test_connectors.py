@@ -9,7 +9,7 @@ CONNECTORS = "/api/v1/orgs/acme/connectors"
 CONNECTOR_FIELDS = {
     "id", "name", "url", "transport", "auth", "oauth_client_id", "has_client_secret",
     "tool_default", "directory_slug", "status", "last_checked_at", "members_connected", "tools",
-    "created_at",
+    "health", "created_at",
 }  # fmt: skip
 
 
@@ -72,6 +72,16 @@ def test_it_registers_a_connector_and_answers_it(as_owner):
         "last_checked_at": None,
         "members_connected": 0,
         "tools": [],
+        "health": {
+            "outcome": None,
+            "latency_ms": None,
+            "protocol_version": "",
+            "server_name": "",
+            "server_version": "",
+            "last_error": "",
+            "down_since": None,
+            "consecutive_failures": 0,
+        },
         "created_at": None,
     }
 

@@ -186,9 +186,9 @@ def test_health_checks_get_a_token_of_an_owners_own_connection_only(
     owner, member, oauth_connector, provider, authorize
 ):
     authorize(member, oauth_connector)
-    assert connector_probe_token(connector=oauth_connector) is None
+    assert connector_probe_token(connector_id=oauth_connector.pk) is None
 
     authorized = authorize(owner, oauth_connector)
 
-    token = connector_probe_token(connector=oauth_connector)
+    token = connector_probe_token(connector_id=oauth_connector.pk)
     assert token == access_token_of(authorized.connection.oauth_credential)

@@ -1,5 +1,5 @@
-"""Disconnecting, and removing a connector, revoke the members' tokens at the server (RFC 7009)
-after the change is committed, then forget them."""
+"""Disconnecting, removing a connector, removing a member and making a member an auditor revoke
+the tokens at the server (RFC 7009) after the change is committed, then forget them."""
 
 from datetime import timedelta
 
@@ -8,10 +8,13 @@ import time_machine
 from django.utils import timezone
 
 from orgconnectors.audit.models import AuditEvent
+from orgconnectors.connectors.models import Connection
 from orgconnectors.connectors.services import connection_disable, connector_remove
 from orgconnectors.oauth import tasks
 from orgconnectors.oauth.models import OAuthClient, OAuthCredential, TokenRevocation
 from orgconnectors.oauth.vault import access_token_of, refresh_token_of
+from orgconnectors.organizations.services import membership_change_role, membership_remove
+from tests.oauth.conftest import browser_for
 
 pytestmark = pytest.mark.django_db
 
@@ -108,3 +111,51 @@ def test_a_server_without_revocation_is_not_asked_and_the_tokens_are_forgotten(
     assert provider.revoked == []
     assert not OAuthCredential.objects.exists()
     assert not TokenRevocation.objects.exists()
+
+
+def test_removing_a_member_revokes_their_tokens_and_keeps_the_others(
+    owner, member, oauth_connector, provider, authorize, django_capture_on_commit_callbacks
+):
+    owners_tokens = _tokens(authorize(owner, oauth_connector).connection.oauth_credential)
+    authorized = authorize(member, oauth_connector)
+    members_tokens = _tokens(authorized.connection.oauth_credential)
+    page = f"/orgs/acme/members/{member.pk}/remove/"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = browser_for(owner).post(page)
+
+    assert response.status_code == 302
+    assert set(provider.revoked) == members_tokens
+    assert OAuthCredential.objects.get().connection.membership == owner
+    assert _tokens(OAuthCredential.objects.get()) == owners_tokens
+    assert not TokenRevocation.objects.exists()
+    event = AuditEvent.objects.get(action="oauth.revoked")
+    assert event.target_id == str(authorized.connection.pk)
+    assert event.target_label == f"member@acme.test · {oauth_connector.name}"
+
+
+def test_making_a_member_an_auditor_revokes_their_tokens(
+    owner, member, oauth_connector, provider, authorize, actor, django_capture_on_commit_callbacks
+):
+    tokens = _tokens(authorize(member, oauth_connector).connection.oauth_credential)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        membership_change_role(membership=member, role="auditor", actor=actor(owner))
+
+    assert set(provider.revoked) == tokens
+    assert not Connection.objects.filter(membership=member).exists()
+    assert not OAuthCredential.objects.exists()
+    assert AuditEvent.objects.filter(action="oauth.revoked").count() == 1
+
+
+def test_nothing_is_sent_before_the_removal_commits(
+    owner, member, oauth_connector, provider, authorize, actor, django_capture_on_commit_callbacks
+):
+    authorize(member, oauth_connector)
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        membership_remove(membership=member, actor=actor(owner))
+
+    assert provider.revoked == []
+    assert len(callbacks) == 1
+    assert TokenRevocation.objects.count() == 1

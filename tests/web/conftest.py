@@ -7,10 +7,14 @@ from django.test import Client
 
 from orgconnectors.api.models import ApiToken
 from orgconnectors.api.tokens import api_token_create
-from orgconnectors.audit.models import AuditEvent
+from orgconnectors.audit.models import AuditEvent, ExportJob
 from orgconnectors.connectors.models import Connector
+from orgconnectors.health.models import HealthRun
+from orgconnectors.health.services import health_check_all
+from orgconnectors.oauth.models import OAuthClient
 from orgconnectors.organizations.invitations import invitation_create
 from orgconnectors.organizations.models import Invitation, Membership, Organization
+from tests.audit.jobs import finished_export
 from tests.factories import ConnectorFactory
 
 ROLES = ("owner", "member", "auditor", "outsider", "anonymous")
@@ -27,8 +31,14 @@ class Objects:
     invitation: Invitation
     invitation_token: str
     event: AuditEvent
+    # A "Check all" of the organization, asked for by its owner (its tasks never run here).
+    run: HealthRun
     # Each person's own API token (tokens can only be revoked by whoever holds them).
     tokens: dict[str, ApiToken]
+    # A client identified by a Client ID Metadata Document, whose document is public.
+    oauth_client: OAuthClient
+    # Each auditing person's own finished export (only whoever asked for it may see it).
+    export_jobs: dict[str, ExportJob]
 
 
 @dataclass
@@ -52,6 +62,14 @@ def _objects(organization, memberships: dict[str, Membership], target: Membershi
         role: api_token_create(membership=m, name=f"{role} script", actor=actor(m))[0]
         for role, m in memberships.items()
     }
+    oauth_client = OAuthClient.objects.create(
+        connector=connector,
+        issuer=f"https://auth.{organization.slug}.test",
+        kind=OAuthClient.Kind.METADATA_DOCUMENT,
+        authorization_endpoint=f"https://auth.{organization.slug}.test/authorize",
+        token_endpoint=f"https://auth.{organization.slug}.test/token",
+    )
+    run_id = health_check_all(organization=organization, actor=actor(owner))
     return Objects(
         organization=organization,
         connector=connector,
@@ -59,12 +77,20 @@ def _objects(organization, memberships: dict[str, Membership], target: Membershi
         invitation=invitation,
         invitation_token=token,
         event=AuditEvent.objects.filter(organization=organization).latest("id"),
+        run=HealthRun.objects.get(pk=run_id),
         tokens=tokens,
+        oauth_client=oauth_client,
+        export_jobs={
+            role: finished_export(m) for role, m in memberships.items() if m.can_read_audit
+        },
     )
 
 
 @pytest.fixture
-def world(org, owner, member, auditor, other_org, other_owner, other_member, actor) -> World:
+def world(
+    org, owner, member, auditor, other_org, other_owner, other_member, actor, settings, tmp_path
+) -> World:
+    settings.ORGCONNECTORS_EXPORT_DIR = tmp_path / "exports"
     acme = _objects(org, {"owner": owner, "member": member, "auditor": auditor}, member, actor)
     globex = _objects(other_org, {"owner": other_owner}, other_member, actor)
     people = {

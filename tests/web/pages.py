@@ -45,7 +45,10 @@ def url_for(name: str, objects, *, role: str = "owner", slug: str = "acme") -> s
         "member_id": objects.member.pk,
         "invitation_id": objects.invitation.pk,
         "event_id": objects.event.pk,
+        "run_id": objects.run.pk,
         "token_id": objects.tokens.get(role, objects.tokens["owner"]).pk,
+        "job_id": objects.export_jobs.get(role, objects.export_jobs["owner"]).pk,
         "token": objects.invitation_token,
+        "pk": objects.oauth_client.pk,
     }
     return reverse(name, kwargs={param: values[param] for param in route_params(name)})

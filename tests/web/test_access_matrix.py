@@ -19,6 +19,7 @@ import pytest
 from django.conf import settings
 from django.shortcuts import resolve_url
 
+from tests.responses import text
 from tests.web.conftest import ROLES
 from tests.web.pages import page_routes, route_params, url_for
 
@@ -54,6 +55,16 @@ MATRIX = [
     Row("connector_tools",    "POST", 302,  403,   403,    404,     302),
     Row("connector_remove",   "GET",  200,  403,   403,    404,     302),
     Row("connector_remove",   "POST", 302,  403,   403,    404,     302),
+    # Health checks: owners start them (the run's page, or the connector's, follows them);
+    # auditors may watch a run.
+    Row("health_check_all",   "GET",  405,  405,   405,    405,     405),
+    Row("health_check_all",   "POST", 302,  403,   403,    404,     302),
+    Row("health_check_now",   "GET",  405,  405,   405,    405,     405),
+    Row("health_check_now",   "POST", 302,  403,   403,    404,     302),
+    Row("health_run",         "GET",  200,  403,   200,    404,     302),
+    Row("health_run",         "POST", 405,  405,   405,    405,     405),
+    Row("health_run_progress", "GET", 200,  403,   200,    404,     302),
+    Row("health_run_progress", "POST", 405, 405,   405,    405,     405),
     # Each person's own connections: auditors hold none.
     Row("my_connectors",      "GET",  200,  200,   403,    404,     302),
     Row("my_connectors",      "POST", 405,  405,   405,    405,     405),
@@ -61,6 +72,17 @@ MATRIX = [
     Row("connection_enable",  "POST", 302,  302,   403,    404,     302),
     Row("connection_disable", "GET",  405,  405,   405,    405,     405),
     Row("connection_disable", "POST", 302,  302,   403,    404,     302),
+    # Acme's wiki does not use OAuth: those who may authorize are sent back to My connectors
+    # with the reason (tests/oauth/ follow the redirect to a real authorization server).
+    Row("connection_authorize", "GET",  405, 405,  405,    405,     405),
+    Row("connection_authorize", "POST", 302, 302,  403,    404,     302),
+    # The authorization server sends the member back here: whoever is signed in gets a page
+    # saying the answer is not theirs to complete (400) without a state they started.
+    Row("oauth_callback",     "GET",  400,  400,   400,    400,     302),
+    Row("oauth_callback",     "POST", 405,  405,   405,    405,     405),
+    # Public on purpose: authorization servers fetch a client's metadata document, signed out.
+    Row("oauth_client_metadata", "GET",  200, 200, 200,    200,     200),
+    Row("oauth_client_metadata", "POST", 405, 405, 405,    405,     405),
     # Members and invitations: owners only.
     Row("member_list",        "GET",  200,  403,   403,    404,     302),
     Row("member_list",        "POST", 405,  405,   405,    405,     405),
@@ -89,12 +111,36 @@ MATRIX = [
     Row("audit_list",         "POST", 405,  405,   405,    405,     405),
     Row("audit_detail",       "GET",  200,  403,   200,    404,     302),
     Row("audit_detail",       "POST", 405,  405,   405,    405,     405),
+    Row("audit_export",       "GET",  200,  403,   200,    404,     302),
+    Row("audit_export",       "POST", 405,  405,   405,    405,     405),
+    # Usage: owners and auditors, like the trail.
+    Row("usage",              "GET",  200,  403,   200,    404,     302),
+    Row("usage",              "POST", 405,  405,   405,    405,     405),
+    Row("usage_events",       "GET",  200,  403,   200,    404,     302),
+    Row("usage_events",       "POST", 405,  405,   405,    405,     405),
+    Row("usage_export",       "GET",  200,  403,   200,    404,     302),
+    Row("usage_export",       "POST", 405,  405,   405,    405,     405),
+    # An export prepared by a worker: only whoever asked for it sees it (each their own here).
+    Row("export_detail",      "GET",  200,  403,   200,    404,     302),
+    Row("export_detail",      "POST", 405,  405,   405,    405,     405),
+    Row("export_download",    "GET",  200,  403,   200,    404,     302),
+    Row("export_download",    "POST", 405,  405,   405,    405,     405),
     # API tokens: everyone manages their own. Creating one answers the page that shows it
     # once (200), not a redirect that would lose it.
     Row("api_token_list",     "GET",  200,  200,   200,    404,     302),
     Row("api_token_list",     "POST", 200,  200,   200,    404,     302),
     Row("api_token_revoke",   "GET",  405,  405,   405,    405,     405),
     Row("api_token_revoke",   "POST", 302,  302,   302,    404,     302),
+    # Use with the API: each person's own configuration (POST reveals its tokens on the page);
+    # auditors hold no connections.
+    Row("messages_api_config", "GET", 200,  200,   403,    404,     302),
+    Row("messages_api_config", "POST", 200, 200,   403,    404,     302),
+    # The zero data retention setting, on the plan page: owners only.
+    Row("organization_zdr",   "GET",  405,  405,   405,    405,     405),
+    Row("organization_zdr",   "POST", 302,  403,   403,    404,     302),
+    # Not about an organization: anyone signed in may migrate a request (POST shows it).
+    Row("mcp_request_migrate", "GET", 200,  200,   200,    200,     302),
+    Row("mcp_request_migrate", "POST", 200, 200,   200,    200,     302),
 ]
 # fmt: on
 
@@ -121,8 +167,17 @@ POST_BODIES = {
     },
     "plan_change": {"plan": "enterprise"},
     "api_token_list": {"name": "Deploy bot"},
+    "organization_zdr": {"requires_zero_data_retention": "true"},
+    "mcp_request_migrate": {
+        "request_body": '{"mcp_servers": [{"type": "url", "url": "https://a.example/mcp", '
+        '"name": "a", "tool_configuration": {"enabled": false}}]}'
+    },
 }
-GET_QUERIES = {"plan_preview": {"plan": "enterprise"}}
+GET_QUERIES = {
+    "plan_preview": {"plan": "enterprise"},
+    "audit_export": {"format": "csv"},
+    "usage_export": {"format": "jsonl"},
+}
 
 # Another organization's object behind this organization's URL: the same 404 as an absent one,
 # even for an owner. invitation_accept is not here: its token is not an id within an
@@ -134,16 +189,24 @@ FOREIGN_OBJECT_ROWS = [
     ("connector_tools", "POST"),
     ("connector_remove", "GET"),
     ("connector_remove", "POST"),
+    ("health_check_now", "POST"),
+    ("health_run", "GET"),
+    ("health_run_progress", "GET"),
     ("connection_enable", "POST"),
     ("connection_disable", "POST"),
+    ("connection_authorize", "POST"),
     ("member_role", "POST"),
     ("member_remove", "GET"),
     ("member_remove", "POST"),
     ("invitation_revoke", "POST"),
     ("audit_detail", "GET"),
+    ("export_detail", "GET"),
+    ("export_download", "GET"),
     ("api_token_revoke", "POST"),
 ]
-NOT_ORGANIZATION_SCOPED = {"invitation_accept"}
+# oauth_client_metadata: the document is public and names no organization; any client of
+# another kind is 404 (tests/oauth/test_client_metadata_document.py).
+NOT_ORGANIZATION_SCOPED = {"invitation_accept", "oauth_client_metadata"}
 
 FORM_METHODS = ("GET", "POST")
 OTHER_METHODS = ("PUT", "PATCH", "DELETE")
@@ -183,7 +246,7 @@ def test_each_role_gets_its_status(row, role, world, client_as):
     response = call(client_as(role), row.method, row.route, url)
 
     expected = getattr(row, role)
-    body = response.content.decode()
+    body = text(response)
     assert response.status_code == expected, body[:2000]
     if expected == 403:
         assert "your role in Acme is" in body
@@ -217,4 +280,4 @@ def test_another_organizations_object_is_not_found_even_by_an_owner(
     response = call(client_as("owner"), method, route, url)
 
     assert response.status_code == 404
-    assert "globex" not in response.content.decode().lower()
+    assert "globex" not in text(response).lower()

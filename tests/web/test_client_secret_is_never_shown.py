@@ -10,6 +10,7 @@ from django.urls import reverse
 from orgconnectors.audit.models import AuditEvent
 from orgconnectors.connectors.models import Connector
 from orgconnectors.encryption import decrypt
+from tests.responses import text
 from tests.web.pages import page_routes, url_for
 
 SECRET = "s3cr3t-value-zzz"
@@ -53,7 +54,7 @@ def test_no_page_shows_the_secret(role, registered, world, client_as, logs):
     seen = 0
     for name in page_routes():
         response = client.get(url_for(name, world.acme, role=role), follow=True)
-        assert SECRET not in response.content.decode(), name
+        assert SECRET not in text(response), name
         seen += response.status_code == 200
     # Most pages answered the role with their content, not only a refusal.
     assert seen >= 5

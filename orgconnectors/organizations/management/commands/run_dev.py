@@ -1,4 +1,5 @@
-"""The dashboard, a Celery worker and Celery beat in one terminal, stopped together by Ctrl-C.
+"""The dashboard, a Celery worker, Celery beat and the demo's MCP servers in one terminal,
+stopped together by Ctrl-C.
 
 One thread waits on everything at once: each child's output pipe and a self-pipe that the signal
 handlers write to (signal.set_wakeup_fd), for SIGINT, SIGTERM and SIGCHLD. So a line of output, a
@@ -69,6 +70,9 @@ def _children(port: int, pool: str) -> list[Child]:
                 "--noreload",
             ],
         ),
+        # The demo organization's connectors point at these (orgconnectors/demo/catalog.py);
+        # started before the worker, so they listen by the first sweep.
+        Child("mcp", [python, "-m", "orgconnectors.demo.mcp_servers"]),
         Child(
             "worker", [*celery, "worker", "--loglevel=INFO", "--concurrency=2", f"--pool={pool}"]
         ),
@@ -78,9 +82,9 @@ def _children(port: int, pool: str) -> list[Child]:
 
 class Command(BaseCommand):
     help = (
-        "Serve the dashboard on 127.0.0.1:PORT with a Celery worker and Celery beat, in the "
-        "foreground, each line prefixed with its process. Ctrl-C stops all three; so does any "
-        "one of them dying."
+        "Serve the dashboard on 127.0.0.1:PORT with a Celery worker, Celery beat and the demo's "
+        "MCP servers, in the foreground, each line prefixed with its process. Ctrl-C stops all "
+        "four; so does any one of them dying."
     )
 
     def add_arguments(self, parser):

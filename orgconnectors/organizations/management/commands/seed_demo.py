@@ -1,5 +1,8 @@
 """Demo data for `make run`: an organization with every role, a personal account, connectors.
 
+Besides three directory entries, Acme's connectors are the demo's own MCP servers on this machine
+(orgconnectors/demo/, started by run_dev), so health checks show real results offline.
+
 Everything goes through the services, so the audit trail shows what the demo did. Running it again
 changes nothing: each step first looks for what it would create. The passwords are fixed and
 printed because this only ever runs on a developer's machine.
@@ -19,6 +22,7 @@ from orgconnectors.connectors.models import Connector
 from orgconnectors.connectors.selectors import connection_for
 from orgconnectors.connectors.services import connection_enable, connector_register
 from orgconnectors.connectors.urls_canonical import canonical_url
+from orgconnectors.demo.catalog import DEMO_SERVERS
 from orgconnectors.errors import ServiceError
 from orgconnectors.organizations.models import Membership, Organization
 from orgconnectors.organizations.services import (
@@ -47,13 +51,13 @@ ACME_PEOPLE = (
     ("auditor@acme.example", Role.AUDITOR, "demo-auditor-pass"),
 )
 ACME_DIRECTORY_CONNECTORS = ("linear", "notion", "sentry")
-# A public MCP server that needs no sign-in, so a member's connection is live at once.
-ACME_CUSTOM_CONNECTOR = {"name": "DeepWiki", "url": "https://mcp.deepwiki.com/mcp"}
-# Who connects what: (member email, connector url or directory slug).
+# Who connects what: (member email, directory slug or demo server key). The demo servers need
+# no sign-in, so these connections are live at once.
 ACME_CONNECTIONS = (
-    ("alice@acme.example", "https://mcp.deepwiki.com/mcp"),
+    ("alice@acme.example", "tracker"),
     ("alice@acme.example", "linear"),
-    ("bob@acme.example", "https://mcp.deepwiki.com/mcp"),
+    ("bob@acme.example", "tracker"),
+    ("bob@acme.example", "wiki"),
 )
 SOLO = ("solo@example.com", "demo-solo-pass", "solo")
 ADMIN = ("admin@acme.example", "demo-admin-pass")
@@ -112,9 +116,9 @@ def _superuser(email: str, password: str):
 
 class Command(BaseCommand):
     help = (
-        "Create the demo organization Acme (Team plan, every role, connectors, connections), "
-        "a Free personal account and an admin, then print their sign-in details. "
-        "Safe to run again. For development only."
+        "Create the demo organization Acme (Team plan, every role, connectors including the "
+        "demo's MCP servers on this machine, connections), a Free personal account and an "
+        "admin, then print their sign-in details. Safe to run again. For development only."
     )
 
     def handle(self, *args, **options):
@@ -122,6 +126,11 @@ class Command(BaseCommand):
             raise CommandError(
                 "seed_demo creates accounts with published passwords; it only runs with "
                 "ORGCONNECTORS_DEV=1 or DJANGO_DEBUG=1."
+            )
+        if not settings.ORGCONNECTORS_ALLOW_LOOPBACK:
+            raise CommandError(
+                "seed_demo registers the demo's MCP servers on 127.0.0.1, which connectors may "
+                "only use with ORGCONNECTORS_ALLOW_LOOPBACK=1 (make run sets it)."
             )
         try:
             with transaction.atomic():
@@ -143,8 +152,8 @@ class Command(BaseCommand):
         connectors = {
             slug: _connector(acme, directory_slug=slug) for slug in ACME_DIRECTORY_CONNECTORS
         }
-        custom = _connector(acme, **ACME_CUSTOM_CONNECTOR)
-        connectors[custom.url] = custom
+        for demo in DEMO_SERVERS:
+            connectors[demo.key] = _connector(acme, name=demo.name, url=demo.url())
         for email, key in ACME_CONNECTIONS:
             _connect(memberships[email], connectors[key])
 

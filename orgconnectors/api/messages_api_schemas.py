@@ -1,0 +1,153 @@
+"""Bodies of the Messages API configuration, the request migration and the API token endpoints."""
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from ninja import Field, Schema
+from pydantic import ConfigDict, field_validator
+
+from orgconnectors.api.schemas import InputSchema
+from orgconnectors.messages_api.builder import ANTHROPIC_VERSION, BETA
+
+# Rate limit
+
+
+class RateLimitedOut(Schema):
+    detail: str
+    retry_after: int = Field(description="Seconds to wait; also in the Retry-After header.")
+
+
+# The configuration (the Messages API's own field names)
+
+
+class ConfigHeadersOut(Schema):
+    anthropic_beta: Literal[BETA] = Field(alias="anthropic-beta")
+    anthropic_version: Literal[ANTHROPIC_VERSION] = Field(alias="anthropic-version")
+
+
+class McpServerOut(Schema):
+    type: Literal["url"]
+    url: str = Field(description="The server's https URL.")
+    name: str = Field(
+        description="Unique in the answer, and stable: the slug of the connector's name (with "
+        "its id appended when two connectors share a slug)."
+    )
+    authorization_token: str = Field(
+        None,
+        description="OAuth connectors only: the member's access token, valid for at least 60 "
+        "seconds more. Absent for servers without authentication.",
+    )
+
+
+class ToolConfigOut(Schema):
+    enabled: bool
+
+
+class McpToolsetOut(Schema):
+    type: Literal["mcp_toolset"]
+    mcp_server_name: str = Field(description="The name of one of mcp_servers.")
+    default_config: ToolConfigOut = Field(
+        None,
+        description="Present when the organization blocks tools by default: "
+        '{"enabled": false}, with the allowed tools in configs (an allowlist).',
+    )
+    configs: dict[str, ToolConfigOut] = Field(
+        None,
+        description="Per-tool decisions of the organization's policy: the allowed tools of an "
+        "allowlist, or the blocked tools of a denylist. Absent when there are none.",
+    )
+
+
+WarningCode = Literal[
+    "suspended",
+    "needs_authorization",
+    "not_connected",
+    "not_https",
+    "unhealthy",
+    "token_unavailable",
+    "no_tools_allowed",
+    "zero_data_retention",
+]
+
+
+class ConfigWarningOut(Schema):
+    code: WarningCode
+    connector_id: int | None = Field(description="The connector concerned; null for notices.")
+    connector_name: str | None
+    message: str = Field(description="A sentence for the member: what, why and what to do.")
+
+
+class MessagesApiConfigOut(Schema):
+    headers: ConfigHeadersOut = Field(description="Send these with the Messages API request.")
+    mcp_servers: list[McpServerOut]
+    tools: list[McpToolsetOut] = Field(description="Exactly one mcp_toolset per server.")
+    expires_at: datetime | None = Field(
+        description="When the first of the tokens expires; null when none expires. Ask again "
+        "before then."
+    )
+    warnings: list[ConfigWarningOut] = Field(
+        description="Connectors left out and why (or notices), for the app to tell the member."
+    )
+
+
+# Migration from mcp-client-2025-04-04
+
+
+class MigrationHeadersOut(Schema):
+    anthropic_beta: Literal[BETA] = Field(alias="anthropic-beta")
+
+
+class MigratedOut(Schema):
+    request: dict[str, Any] = Field(description="The request body for mcp-client-2025-11-20.")
+    changes: list[str] = Field(description="Every change made, in words, and the header to change.")
+    headers: MigrationHeadersOut = Field(description="The header to send with it instead.")
+
+
+# API tokens
+
+
+TokenStatus = Literal["active", "expired", "revoked"]
+
+
+class ApiTokenOut(Schema):
+    id: int
+    name: str
+    prefix: str = Field(description="The token's first characters, to tell tokens apart.")
+    status: TokenStatus
+    created_at: datetime
+    expires_at: datetime | None = Field(description="Null: until revoked.")
+    last_used_at: datetime | None = Field(description="To the minute.")
+    revoked_at: datetime | None
+
+    @staticmethod
+    def resolve_status(api_token) -> str:
+        if api_token.revoked_at:
+            return "revoked"
+        if api_token.expires_at and api_token.expires_at <= datetime.now(UTC):
+            return "expired"
+        return "active"
+
+
+class ApiTokenCreatedOut(ApiTokenOut):
+    token: str = Field(description="The token itself; shown this once, stored only as a hash.")
+
+
+class ApiTokenCreateIn(InputSchema):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"name": "Deploy bot", "expires_in_days": 90}]}
+    )
+
+    name: str = Field(max_length=100, description="The app or script that will use it.")
+    expires_at: datetime | None = Field(
+        None, description="When it stops working (a time without zone is UTC); null: never."
+    )
+    expires_in_days: int | None = Field(
+        None, ge=1, le=3650, description="Instead of expires_at: days from now."
+    )
+
+    @field_validator("expires_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value

@@ -1,0 +1,133 @@
+"""Usage events and exports of the audit trail and the usage events (owners, auditors)."""
+
+from ninja import Query, Router, Status
+
+from orgconnectors.api.access import AUDITOR, OWNER, caller_actor, caller_membership
+from orgconnectors.api.schemas import INPUT_ERRORS, DetailOut
+from orgconnectors.api.usage_schemas import (
+    EXPORT_FILE,
+    AuditExportQuery,
+    ExportJobOut,
+    UsageExportQuery,
+    UsagePageOut,
+    UsageQuery,
+)
+from orgconnectors.audit.errors import ExportGone
+from orgconnectors.audit.export_views import file_response
+from orgconnectors.audit.exports import export_file, export_job_get, export_request
+from orgconnectors.audit.selectors import AuditFilters, audit_filter_choices
+from orgconnectors.audit.usage_selectors import UsageFilters, usage_events_page
+from orgconnectors.audit.views import streamed
+
+router = Router(tags=["usage and exports"])
+
+
+def _usage_filters(query) -> UsageFilters:
+    return UsageFilters(
+        kind=query.kind or "",
+        connector=query.connector,
+        member=query.member,
+        date_from=query.date_from,
+        date_to=query.date_to,
+    )
+
+
+@router.get(
+    "/{org}/usage-events",
+    response={200: UsagePageOut, **INPUT_ERRORS},
+    operation_id="usage_event_list",
+    summary="Usage events, newest first (owners, auditors)",
+    description="Configuration hand-outs, authorizations, token refreshes and health changes.",
+)
+def usage_event_list(request, org: str, query: Query[UsageQuery]):
+    membership = caller_membership(request, org, OWNER, AUDITOR)
+    organization = membership.organization
+    page = usage_events_page(
+        organization=organization,
+        filters=_usage_filters(query),
+        cursor=query.cursor,
+        limit=query.limit,
+    )
+    choices = audit_filter_choices(organization=organization, with_trail=False)
+    emails = {m.user_id: m.user.email for m in choices.members}
+    names = {c.pk: c.name for c in choices.connectors}
+    for event in page.events:
+        event.member_label = emails.get(event.user_id)
+        event.connector_label = names.get(event.connector_id)
+    return page
+
+
+def _export(request, membership, *, source: str, fmt: str, filters):
+    export = export_request(
+        membership=membership, source=source, fmt=fmt, filters=filters, actor=caller_actor(request)
+    )
+    if export.job is not None:
+        return Status(202, export.job)
+    return streamed(export)
+
+
+@router.get(
+    "/{org}/audit-events/export",
+    response={202: ExportJobOut, **INPUT_ERRORS},
+    operation_id="audit_event_export",
+    summary="The filtered audit trail as CSV or JSON Lines (owners, auditors)",
+    description="Up to 100,000 rows answer at once (200, streamed); a larger export answers "
+    "202 with a job to follow until its file is ready. Every export is recorded in the trail.",
+    openapi_extra={"responses": {"200": EXPORT_FILE}},
+)
+def audit_event_export(request, org: str, query: Query[AuditExportQuery]):
+    membership = caller_membership(request, org, OWNER, AUDITOR)
+    filters = AuditFilters(
+        actor=query.actor,
+        action=query.action,
+        target=query.target,
+        connector=query.connector,
+        member=query.member,
+        outcome=query.outcome or "",
+        date_from=query.date_from,
+        date_to=query.date_to,
+    )
+    return _export(request, membership, source="audit", fmt=query.format, filters=filters)
+
+
+@router.get(
+    "/{org}/usage-events/export",
+    response={202: ExportJobOut, **INPUT_ERRORS},
+    operation_id="usage_event_export",
+    summary="The filtered usage events as CSV or JSON Lines (owners, auditors)",
+    description="Like the audit trail's export: 200 streamed, or 202 with a job when larger.",
+    openapi_extra={"responses": {"200": EXPORT_FILE}},
+)
+def usage_event_export(request, org: str, query: Query[UsageExportQuery]):
+    membership = caller_membership(request, org, OWNER, AUDITOR)
+    return _export(
+        request, membership, source="usage", fmt=query.format, filters=_usage_filters(query)
+    )
+
+
+@router.get(
+    "/{org}/exports/{job_id}",
+    response={200: ExportJobOut, **INPUT_ERRORS},
+    operation_id="export_get",
+    summary="An export you asked for: its progress and, once done, its download URL",
+)
+def export_get(request, org: str, job_id: int):
+    membership = caller_membership(request, org, OWNER, AUDITOR)
+    return export_job_get(membership=membership, job_id=job_id)
+
+
+@router.get(
+    "/{org}/exports/{job_id}/download",
+    response={410: DetailOut, **INPUT_ERRORS},
+    operation_id="export_download",
+    summary="The file of an export you asked for, for 24 hours after it was written",
+    openapi_extra={"responses": {"200": EXPORT_FILE}},
+)
+def export_download(request, org: str, job_id: int):
+    membership = caller_membership(request, org, OWNER, AUDITOR)
+    job = export_job_get(membership=membership, job_id=job_id)
+    try:
+        path = export_file(job)
+    except ExportGone as gone:
+        return Status(410, {"detail": gone.message})
+    return file_response(job, path)

@@ -1,0 +1,102 @@
+"""Bodies of the usage events and export operations (the audit trail's own are in schemas.py)."""
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from django.urls import reverse
+from ninja import Field, Schema
+
+from orgconnectors.api.schemas import AuditFilterQuery, TextInput
+from orgconnectors.audit.models import ExportJob, UsageEvent
+
+UsageKindName = Literal[tuple(UsageEvent.Kind.values)]
+FormatName = Literal[tuple(ExportJob.Format.values)]
+ExportStatusName = Literal[tuple(ExportJob.Status.values)]
+SourceName = Literal[tuple(ExportJob.Source.values)]
+
+
+class UsageFilterQuery(TextInput):
+    kind: UsageKindName | None = Field(None, description="Only events of this kind.")
+    connector: int | None = Field(None, description="Only events of this connector (id).")
+    member: int | None = Field(None, description="Only events of this member (user id).")
+    date_from: date | None = Field(None, description="YYYY-MM-DD, inclusive.")
+    date_to: date | None = Field(None, description="YYYY-MM-DD, inclusive.")
+
+
+class UsageQuery(UsageFilterQuery):
+    cursor: str | None = Field(None, description="next_cursor of the previous page.")
+    limit: int = Field(50, ge=1, le=200)
+
+
+class UsageEventOut(Schema):
+    id: int
+    created_at: datetime
+    kind: UsageKindName
+    user_id: int | None = Field(description="The member whose use it was.")
+    member: str | None = Field(description="Their email, while they are in the organization.")
+    connector_id: int | None
+    connector: str | None = Field(description="The connector's name, while it exists.")
+    api_token_id: int | None = Field(description="The API token the request came with.")
+    ip: str | None
+    details: dict[str, Any]
+
+    @staticmethod
+    def resolve_member(event) -> str | None:
+        return getattr(event, "member_label", None)
+
+    @staticmethod
+    def resolve_connector(event) -> str | None:
+        return getattr(event, "connector_label", None)
+
+
+class UsagePageOut(Schema):
+    events: list[UsageEventOut]
+    next_cursor: str | None = Field(
+        description="Pass as cursor for the next page; null at the end."
+    )
+
+
+class FormatQuery(Schema):
+    format: FormatName = Field(description="csv or jsonl (JSON Lines).")
+
+
+class AuditExportQuery(AuditFilterQuery, FormatQuery):
+    pass
+
+
+class UsageExportQuery(UsageFilterQuery, FormatQuery):
+    pass
+
+
+class ExportJobOut(Schema):
+    id: int
+    source: SourceName
+    format: FormatName
+    status: ExportStatusName
+    filters: dict[str, str]
+    rows_expected: int = Field(description="Rows to write (0 until the worker has counted).")
+    rows_written: int
+    percent: int
+    error: str
+    created_at: datetime
+    finished_at: datetime | None
+    expires_at: datetime | None = Field(description="The download works until then.")
+    download_url: str | None = Field(description="Where to get the file once status is done.")
+
+    @staticmethod
+    def resolve_download_url(job: ExportJob) -> str | None:
+        if job.status != ExportJob.Status.DONE:
+            return None
+        return reverse(
+            "api-1:export_download", kwargs={"org": job.organization.slug, "job_id": job.pk}
+        )
+
+
+# The 200 answer of an export is the file itself, streamed.
+EXPORT_FILE = {
+    "description": "The file, streamed (up to the stream limit of 100,000 rows).",
+    "content": {
+        "text/csv": {"schema": {"type": "string"}},
+        "application/x-ndjson": {"schema": {"type": "string"}},
+    },
+}

@@ -1,0 +1,48 @@
+"""An export prepared by a worker: its progress, then its file for 24 hours."""
+
+from pathlib import Path
+
+from django.http import FileResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from orgconnectors.audit.errors import ExportGone
+from orgconnectors.audit.exports import CONTENT_TYPES, export_file, export_job_get
+from orgconnectors.audit.models import ExportJob
+from orgconnectors.organizations.access import org_view
+from orgconnectors.organizations.models import Membership
+
+Role = Membership.Role
+
+
+@require_GET
+@org_view(Role.OWNER, Role.AUDITOR)
+def export_detail(request, membership, job_id):
+    """The export's progress; htmx asks for the progress part again every second."""
+    job = export_job_get(membership=membership, job_id=job_id)
+    template = "audit/_export_progress.html" if request.headers.get("HX-Request") else None
+    return render(request, template or "audit/export_detail.html", {"job": job})
+
+
+@require_GET
+@org_view(Role.OWNER, Role.AUDITOR)
+def export_download(request, membership, job_id):
+    job = export_job_get(membership=membership, job_id=job_id)
+    try:
+        path = export_file(job)
+    except ExportGone as gone:
+        return render(request, "audit/export_gone.html", {"job": job, "message": gone.message},
+                      status=410)  # fmt: skip
+    return file_response(job, path)
+
+
+def file_response(job: ExportJob, path: Path) -> FileResponse:
+    day = job.created_at.date().isoformat()
+    response = FileResponse(
+        path.open("rb"),
+        as_attachment=True,
+        filename=f"{job.organization.slug}-{job.source}-{day}.{job.format}",
+        content_type=CONTENT_TYPES[job.format],
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -1,0 +1,159 @@
+"""How long audit and usage events are kept, and the nightly purge of what is older.
+
+Each organization keeps them for its plan's audit_retention_days (Enterprise: its own value).
+The purge removes the oldest part of each chain in batches, each batch a short transaction, and
+records what it removed as an "audit.purged" event in the same chain.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from itertools import takewhile
+
+from django.db import transaction
+from django.utils import timezone
+
+from orgconnectors.audit.append_only import purge_permitted
+from orgconnectors.audit.chain import locked_head
+from orgconnectors.audit.context import Actor
+from orgconnectors.audit.errors import RetentionError
+from orgconnectors.audit.models import AuditEvent, UsageDay, UsageEvent
+from orgconnectors.audit.services import audit_record
+from orgconnectors.organizations.models import Organization
+
+logger = logging.getLogger(__name__)
+
+PURGE_ACTOR = Actor.system("retention purge")
+BATCH_SIZE = 5000
+# Ten years: beyond that a trail belongs in an archive, not in the working database.
+MAX_RETENTION_DAYS = 3650
+
+
+@dataclass(frozen=True)
+class Purged:
+    audit_events: int = 0
+    usage_events: int = 0
+    usage_days: int = 0
+
+    def __add__(self, other: "Purged") -> "Purged":
+        return Purged(
+            self.audit_events + other.audit_events,
+            self.usage_events + other.usage_events,
+            self.usage_days + other.usage_days,
+        )
+
+    @property
+    def anything(self) -> bool:
+        return bool(self.audit_events or self.usage_events or self.usage_days)
+
+
+def _purge_audit_batch(organization: Organization, cutoff: datetime, batch_size: int) -> int:
+    """Remove the chain's oldest events, up to the first one still within the retention."""
+    with transaction.atomic():
+        # Appends wait meanwhile; the chain head records where the remaining chain starts.
+        head = locked_head(organization.pk)
+        oldest = AuditEvent.objects.filter(organization=organization).order_by("id")
+        rows = list(oldest.values_list("id", "created_at", "hash")[:batch_size])
+        due = list(takewhile(lambda row: row[1] < cutoff, rows))
+        if not due:
+            return 0
+        last_id, _created_at, last_hash = due[-1]
+        with purge_permitted():
+            AuditEvent.objects.filter(organization=organization, id__lte=last_id).delete()
+        head.purged_through_id, head.purged_through_hash = last_id, last_hash
+        head.save(update_fields=["purged_through_id", "purged_through_hash"])
+    return len(due)
+
+
+def _purge_usage_batch(organization: Organization, cutoff: datetime, batch_size: int) -> int:
+    ids = list(
+        UsageEvent.objects.filter(organization_id=organization.pk, created_at__lt=cutoff)
+        .order_by()
+        .values_list("id", flat=True)[:batch_size]
+    )
+    if ids:
+        UsageEvent.objects.filter(pk__in=ids).delete()
+    return len(ids)
+
+
+def organization_purge(
+    *, organization: Organization, now: datetime | None = None, batch_size: int = BATCH_SIZE
+) -> Purged:
+    """Remove the organization's audit and usage events older than its retention."""
+    cutoff = (now or timezone.now()) - timedelta(days=organization.audit_retention)
+    audit_events = usage_events = 0
+    if AuditEvent.objects.filter(organization=organization, created_at__lt=cutoff).exists():
+        while removed := _purge_audit_batch(organization, cutoff, batch_size):
+            audit_events += removed
+            if removed < batch_size:
+                break
+    while removed := _purge_usage_batch(organization, cutoff, batch_size):
+        usage_events += removed
+    usage_days, _ = UsageDay.objects.filter(
+        organization_id=organization.pk, day__lt=cutoff.date()
+    ).delete()
+    purged = Purged(audit_events, usage_events, usage_days)
+    if purged.anything:
+        with transaction.atomic():
+            audit_record(
+                organization=organization,
+                actor=PURGE_ACTOR,
+                action="audit.purged",
+                target_type="organization",
+                target_id=organization.pk,
+                target_label=organization.name,
+                changes={
+                    "retention_days": {"before": None, "after": organization.audit_retention},
+                    "older_than": {"before": None, "after": cutoff.isoformat()},
+                    "audit_events_removed": {"before": None, "after": audit_events},
+                    "usage_events_removed": {"before": None, "after": usage_events},
+                    "usage_days_removed": {"before": None, "after": usage_days},
+                },
+            )
+    return purged
+
+
+def audit_retention_purge(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) -> Purged:
+    """The nightly purge over every organization; safe to run twice or to interrupt."""
+    now = now or timezone.now()
+    total = Purged()
+    organizations = Organization.objects.select_related("plan").order_by("pk")
+    for organization in organizations.iterator(chunk_size=500):
+        total += organization_purge(organization=organization, now=now, batch_size=batch_size)
+    logger.info(
+        "retention purge: %d audit events, %d usage events, %d usage days removed",
+        total.audit_events,
+        total.usage_events,
+        total.usage_days,
+    )
+    return total
+
+
+def audit_retention_set(*, organization: Organization, days: int | None, actor: Actor) -> None:
+    """Set an Enterprise organization's own retention (None: back to the plan's)."""
+    if not organization.plan.allows_limit_override:
+        raise RetentionError(
+            f"The {organization.plan.name} plan keeps events for "
+            f"{organization.plan.audit_retention_days} days; only Enterprise organizations "
+            "set their own retention. Change the plan first.",
+            field="days",
+        )
+    if days is not None and not 1 <= days <= MAX_RETENTION_DAYS:
+        raise RetentionError(f"Choose between 1 and {MAX_RETENTION_DAYS} days.", field="days")
+    with transaction.atomic():
+        locked = (
+            Organization.objects.select_for_update().select_related("plan").get(pk=organization.pk)
+        )
+        before = locked.audit_retention
+        locked.audit_retention_days = days
+        locked.save(update_fields=["audit_retention_days"])
+        audit_record(
+            organization=locked,
+            actor=actor,
+            action="organization.audit_retention_changed",
+            target_type="organization",
+            target_id=locked.pk,
+            target_label=locked.name,
+            changes={"audit_retention_days": {"before": before, "after": locked.audit_retention}},
+        )
+    organization.audit_retention_days = days

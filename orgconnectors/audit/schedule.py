@@ -1,0 +1,27 @@
+"""The periodic work of the audit trail and usage logs: the one place its beat intervals are set.
+
+settings.py merges AUDIT_BEAT_SCHEDULE into CELERY_BEAT_SCHEDULE. Nothing here imports Django
+models, so settings can import it.
+"""
+
+from celery.schedules import crontab
+
+AUDIT_BEAT_SCHEDULE = {
+    # The usage page adds the events since the last rollup by reading them one by one; every
+    # minute keeps that tail to a few minutes of events. With nothing new it costs one query.
+    "audit-usage-rollup": {
+        "task": "audit.usage_rollup",
+        "schedule": 60.0,
+        "options": {"expires": 55},  # the next one counts the same events anyway
+    },
+    # Retention is counted in days: once a night is enough, at a quiet hour, in batches.
+    "audit-retention-purge": {
+        "task": "audit.retention_purge",
+        "schedule": crontab(hour=2, minute=47),
+    },
+    # Export files live 24 hours; removing them within the hour after is soon enough.
+    "audit-exports-expire": {
+        "task": "audit.exports_expire",
+        "schedule": crontab(minute=53),
+    },
+}

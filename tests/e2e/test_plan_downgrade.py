@@ -1,0 +1,71 @@
+"""An owner lowers the organization's connection limit after reading who loses what; a member
+then finds the suspended connections explained on My connectors."""
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e import world
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+def test_owner_downgrades_and_the_member_sees_why(browse):
+    org = world.organization(
+        slug="globex", name="Globex", plan="enterprise", limit=5, owner="owner@globex.test"
+    )
+    wiki, tracker, chat = (world.connector(org, name) for name in ("Wiki", "Tracker", "Chat"))
+    alice = world.person(org, "alice@globex.test")
+    bob = world.person(org, "bob@globex.test")
+    world.connect(alice, wiki, tracker, chat)  # Chat is her most recent: she keeps it
+    world.connect(bob, wiki)
+
+    owner = browse()
+    page = owner.page
+    owner.sign_in("owner@globex.test")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Plan").click()
+    expect(page.get_by_role("heading", name="Plan", exact=True)).to_be_visible()
+    expect(page.get_by_text("each member may have 5 connections")).to_be_visible()
+    owner.check()
+
+    page.get_by_label("Enterprise").check()
+    page.get_by_label("Your own limit of connections per member").fill("1")
+    page.get_by_role("button", name="Preview the change").click()
+    expect(
+        page.get_by_role("heading", name="Change the limit to 1 connection per member?")
+    ).to_be_visible()
+    expect(
+        page.get_by_text("Globex stays on Enterprise, with 1 connection per member instead of 5.")
+    ).to_be_visible()
+    expect(page.get_by_text("2 connections of 1 member will be suspended")).to_be_visible()
+    alice_row = page.get_by_role("row").filter(has_text="alice@globex.test")
+    expect(alice_row.get_by_role("cell").nth(0)).to_have_text("Chat")
+    for suspended in ("Wiki", "Tracker"):
+        expect(alice_row.get_by_role("cell").nth(1)).to_contain_text(suspended)
+    expect(page.get_by_role("row").filter(has_text="bob@globex.test")).to_have_count(0)
+    owner.check()
+
+    page.get_by_role("button", name="Confirm: 1 connection per member").click()
+    expect(page.get_by_text("Moved to Enterprise. 2 connections suspended.")).to_be_visible()
+    expect(page.get_by_text("each member may have 1 connection")).to_be_visible()
+    owner.check()
+
+    member = browse()
+    page = member.page
+    member.sign_in("alice@globex.test")
+    expect(page.get_by_role("heading", name="My connectors")).to_be_visible()
+    expect(page.get_by_text("1 of 1 connection in use on the Enterprise plan")).to_be_visible()
+    for name in ("Wiki", "Tracker"):
+        card = page.get_by_role("listitem").filter(
+            has=page.get_by_role("heading", name=name, exact=True)
+        )
+        expect(card).to_contain_text("Suspended by a plan change")
+        expect(card).to_contain_text(
+            "Suspended when the organization moved to the Enterprise plan, which allows "
+            "1 connection at a time. Disconnect another to use this one again."
+        )
+        expect(card.get_by_role("button", name=f"Connect again {name}")).to_be_visible()
+    chat_card = page.get_by_role("listitem").filter(
+        has=page.get_by_role("heading", name="Chat", exact=True)
+    )
+    expect(chat_card).to_contain_text("Connected")
+    member.check()

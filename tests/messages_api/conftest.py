@@ -1,0 +1,205 @@
+"""Peers for the Messages API configuration tests.
+
+The Messages API only takes https servers, so the configuration leaves out every other one. The
+round trip therefore runs the OAuth tests' real authorization server and protected MCP server
+(tests/oauth/authorization_server.py) over TLS on 127.0.0.1, with a certificate from a test
+authority made here, which the HTTP clients of this process trust on top of the usual ones
+while a test uses the server.
+"""
+
+import asyncio
+import datetime as dt
+import ipaddress
+import socket
+import ssl
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import httpx._transports.default as httpx_transports
+import httpx2
+import httpx2._transports.default as httpx2_transports
+import pytest
+import uvicorn
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from orgconnectors.connectors.models import Connector
+from orgconnectors.oauth.clients import callback_url
+from tests.factories import ConnectorFactory
+from tests.oauth.authorization_server import Provider, protected_app
+
+# The OAuth tests' fixtures and helpers, used as they are (authorize runs the real flow).
+from tests.oauth.conftest import authorize, eager_celery  # noqa: F401
+
+
+@dataclass(frozen=True)
+class TestAuthority:
+    ca_pem: str
+    cert_file: str
+    key_file: str
+
+
+def _name(common_name: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+
+
+def _make_authority(directory: Path) -> TestAuthority:
+    now = dt.datetime.now(dt.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name("orgconnectors test authority"))
+        .issuer_name(_name("orgconnectors test authority"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name("127.0.0.1"))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / "server.pem", directory / "server.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    ca_pem = ca_cert.public_bytes(serialization.Encoding.PEM).decode()
+    return TestAuthority(ca_pem, str(cert_file), str(key_file))
+
+
+@dataclass
+class HttpsAuthServer:
+    base_url: str  # https://127.0.0.1:PORT: the issuer
+    mcp_url: str
+    provider: Provider
+    authority: TestAuthority
+
+
+def _serve_tls(make_app, authority: TestAuthority) -> tuple[str, uvicorn.Server, threading.Thread]:
+    """As tests/oauth's `serve`, over TLS."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    base_url = f"https://127.0.0.1:{sock.getsockname()[1]}"
+    config = uvicorn.Config(
+        make_app(base_url),
+        log_level="warning",
+        lifespan="on",
+        timeout_graceful_shutdown=1,
+        ssl_certfile=authority.cert_file,
+        ssl_keyfile=authority.key_file,
+    )
+    server = uvicorn.Server(config)
+    started = threading.Event()
+
+    def run():
+        async def main():
+            task = asyncio.create_task(server.serve(sockets=[sock]))
+            while not server.started and not task.done():
+                await asyncio.sleep(0.005)
+            started.set()
+            await task
+
+        asyncio.run(main())
+
+    thread = threading.Thread(target=run, name="oauth-tls-test-server", daemon=True)
+    thread.start()
+    assert started.wait(10) and server.started, "the https test server did not start"
+    return base_url, server, thread
+
+
+@pytest.fixture(scope="session")
+def _https_auth_server():
+    with tempfile.TemporaryDirectory(prefix="oc-msgapi-tls-") as directory:
+        authority = _make_authority(Path(directory))
+        provider = Provider(callback_url=lambda: "http://127.0.0.1:8000/oauth/callback")
+        base_url, server, thread = _serve_tls(lambda base: protected_app(base, provider), authority)
+        yield HttpsAuthServer(base_url, f"{base_url}/mcp", provider, authority)
+        server.should_exit = True
+        thread.join(timeout=5)
+
+
+def _trusting(create_ssl_context, ca_pem: str):
+    def create(verify=True, cert=None, trust_env=True):
+        context = create_ssl_context(verify=verify, cert=cert, trust_env=trust_env)
+        if verify is True and isinstance(context, ssl.SSLContext):
+            context.load_verify_locations(cadata=ca_pem)
+        return context
+
+    return create
+
+
+@pytest.fixture
+def https_auth_server(_https_auth_server, monkeypatch) -> HttpsAuthServer:
+    """The server, with a provider that has forgotten everything but the pre-registered client,
+    and this process's HTTP clients trusting its certificate for the test."""
+    ca_pem = _https_auth_server.authority.ca_pem
+    for module in (httpx, httpx_transports, httpx2, httpx2_transports):
+        trusting = _trusting(module.create_ssl_context, ca_pem)
+        monkeypatch.setattr(module, "create_ssl_context", trusting)
+    provider = _https_auth_server.provider
+    provider.callback_url = callback_url
+    provider.reset()
+    return _https_auth_server
+
+
+@pytest.fixture
+def oauth_connector(org, https_auth_server):
+    """An OAuth connector at the protected https server (no client configured: DCR)."""
+    return ConnectorFactory(
+        organization=org,
+        name="Tracker",
+        url=https_auth_server.mcp_url,
+        auth=Connector.Auth.OAUTH,
+        status=Connector.Status.HEALTHY,
+    )
+
+
+@pytest.fixture(autouse=True)
+def _settings(settings):
+    settings.ORGCONNECTORS_BASE_URL = "http://127.0.0.1:8000"
+    settings.ORGCONNECTORS_ALLOW_LOOPBACK = True
+    settings.ORGCONNECTORS_CONFIG_RATE_LIMIT = "1000/min"
