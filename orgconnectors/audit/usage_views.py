@@ -49,7 +49,7 @@ def usage_page(request, membership):
             maximum=max((s.total for s in top), default=0),
         ),
         "uptime_chart": horizontal_bars(uptime_rows, maximum=100.0),
-        "by_kind": [(Kind(kind).label, count) for kind, count in overview.by_kind.items()],
+        "by_kind": [(Kind(value).label, count) for value, count in overview.by_kind.items()],
     }
     return render(request, "audit/usage.html", context)
 
