@@ -19,7 +19,8 @@ class DemoServer:
     name: str  # the connector's name in the demo organization
     offset: int  # its port is the base plus this
     path: str
-    serves: str  # "streamable_http", "sse", or "" when nothing listens (the server is down)
+    serves: str  # "streamable_http", "sse", "oauth", or "" when nothing listens (it is down)
+    auth: str = "none"  # the connector's authentication: "none" or "oauth"
 
     def port(self) -> int:
         return port_base() + self.offset
@@ -35,6 +36,9 @@ DEMO_SERVERS = (
     DemoServer("wiki", "Team wiki (demo, legacy SSE)", 1, "/sse", serves="sse"),
     # Nothing ever listens on its port: checks are refused, and after 3 it is down.
     DemoServer("billing", "Billing (demo, down)", 2, "/mcp", serves=""),
+    # Streamable HTTP behind OAuth, with its own authorization server on the same port
+    # (mcp_servers.py's oauth_server): members click Connect and consent there.
+    DemoServer("tasks", "Tasks (demo, OAuth)", 3, "/mcp", serves="oauth", auth="oauth"),
 )
 
 

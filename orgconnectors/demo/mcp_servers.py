@@ -3,8 +3,9 @@
 `make run` starts this next to the dashboard (run_dev's `mcp` process), so health checks of the
 demo organization show real results offline: an issue tracker over Streamable HTTP (with a
 prompt and a resource too, which the health check notes the connector does not use), a wiki
-over the legacy HTTP+SSE transport, and a billing server whose port nobody listens on.
-Ports: ORGCONNECTORS_DEMO_MCP_PORT_BASE (default 8701) and the next two.
+over the legacy HTTP+SSE transport, a billing server whose port nobody listens on, and a task
+server behind OAuth with its authorization server (oauth_server.py).
+Ports: ORGCONNECTORS_DEMO_MCP_PORT_BASE (default 8701) and the next three.
 """
 
 import asyncio
@@ -17,6 +18,7 @@ import uvicorn
 from mcp.server.mcpserver import MCPServer
 
 from orgconnectors.demo.catalog import DEMO_SERVERS, HOST, PORT_BASE_VARIABLE, DemoServer
+from orgconnectors.demo.oauth_server import oauth_app
 
 READ_ONLY = types.ToolAnnotations(readOnlyHint=True, openWorldHint=False)
 DESTRUCTIVE = types.ToolAnnotations(readOnlyHint=False, destructiveHint=True)
@@ -96,6 +98,8 @@ def wiki() -> MCPServer:
 def app_for(server: DemoServer):
     if server.serves == "streamable_http":
         return tracker().streamable_http_app()
+    if server.serves == "oauth":
+        return oauth_app(f"http://{HOST}:{server.port()}")
     return wiki().sse_app()
 
 

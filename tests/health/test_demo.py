@@ -48,6 +48,7 @@ def test_the_ports_follow_the_port_base(monkeypatch):
 
     assert [d.url() for d in DEMO_SERVERS] == [
         "http://127.0.0.1:9100/mcp", "http://127.0.0.1:9101/sse", "http://127.0.0.1:9102/mcp",
+        "http://127.0.0.1:9103/mcp",
     ]  # fmt: skip
 
 
@@ -60,9 +61,12 @@ def test_seed_demo_registers_the_demo_servers_once(db, settings):
     acme = Connector.objects.filter(organization__slug="acme")
     for demo in DEMO_SERVERS:
         connector = acme.get(url=demo.url())
-        assert (connector.name, connector.transport) == (demo.name, "auto")
+        assert (connector.name, connector.transport, connector.auth) == (
+            demo.name, "auto", demo.auth,
+        )  # fmt: skip
         # New connectors are due at once: the first sweep checks them.
         assert connector.next_check_at <= connector.created_at
     assert not acme.filter(url__contains="deepwiki").exists()
     tracker = acme.get(url=demo_server("tracker").url())
     assert Connection.objects.filter(connector=tracker, state="enabled").count() == 2
+    assert acme.get(url=demo_server("tasks").url()).auth == "oauth"

@@ -153,7 +153,7 @@ class Command(BaseCommand):
             slug: _connector(acme, directory_slug=slug) for slug in ACME_DIRECTORY_CONNECTORS
         }
         for demo in DEMO_SERVERS:
-            connectors[demo.key] = _connector(acme, name=demo.name, url=demo.url())
+            connectors[demo.key] = _connector(acme, name=demo.name, url=demo.url(), auth=demo.auth)
         for email, key in ACME_CONNECTIONS:
             _connect(memberships[email], connectors[key])
 
