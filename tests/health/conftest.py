@@ -37,6 +37,7 @@ from starlette.routing import Route
 from orgconnectors.celery import app as celery_app
 from orgconnectors.health.pool import ProbeRunner
 from orgconnectors.health.probe import ProbeConfig
+from tests.loopback import free_socket, serve_asgi
 
 # Lets a test give the servers a host name (resolved by the test's own resolver).
 OPEN_HOSTS = TransportSecuritySettings(enable_dns_rebinding_protection=False)
@@ -116,46 +117,11 @@ class Served:
     thread: threading.Thread
 
 
-def _free_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
 def serve(make_app, *, tls: tuple[str, str] | None = None) -> Served:
     """Run the app built by `make_app(base_url)` under uvicorn on 127.0.0.1 until stopped."""
-    sock = _free_socket()
-    port = sock.getsockname()[1]
-    scheme = "https" if tls else "http"
     log = RequestLog()
-    app = logged(make_app(f"{scheme}://127.0.0.1:{port}"), log)
-    config = uvicorn.Config(
-        app,
-        log_level="warning",
-        lifespan="on",
-        timeout_graceful_shutdown=1,
-        ssl_certfile=tls[0] if tls else None,
-        ssl_keyfile=tls[1] if tls else None,
-    )
-    server = uvicorn.Server(config)
-    started = threading.Event()
-
-    def run():
-        async def main():
-            task = asyncio.create_task(server.serve(sockets=[sock]))
-            while not server.started and not task.done():
-                await asyncio.sleep(0.005)
-            started.set()
-            await task
-
-        asyncio.run(main())
-
-    thread = threading.Thread(target=run, name=f"uvicorn-{port}", daemon=True)
-    thread.start()
-    assert started.wait(10) and server.started, "the test server did not start"
-    return Served(f"{scheme}://127.0.0.1:{port}", port, log, server, thread)
+    served = serve_asgi(lambda base: logged(make_app(base), log), tls=tls, name="MCP test server")
+    return Served(served.url, served.port, log, served.server, served.thread)
 
 
 def stop(served: Served) -> None:
@@ -357,7 +323,7 @@ class Peers:
 @pytest.fixture(scope="session")
 def peers(tmp_path_factory) -> Peers:
     sdk = lambda build: lambda base: build()  # noqa: E731 - apps that do not need their URL
-    closed = _free_socket()  # bound, never listening: connecting is refused
+    closed = free_socket()  # bound, never listening: connecting is refused
     refused_port = closed.getsockname()[1]
     closed.close()
     started = Peers(

@@ -7,10 +7,8 @@ authority made here, which the HTTP clients of this process trust on top of the 
 while a test uses the server.
 """
 
-import asyncio
 import datetime as dt
 import ipaddress
-import socket
 import ssl
 import tempfile
 import threading
@@ -29,8 +27,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from orgconnectors.connectors.models import Connector
+from orgconnectors.oauth import token_endpoint
 from orgconnectors.oauth.clients import callback_url
 from tests.factories import ConnectorFactory
+from tests.loopback import serve_asgi
 from tests.oauth.authorization_server import Provider, protected_app
 
 # The OAuth tests' fixtures and helpers, used as they are (authorize runs the real flow).
@@ -120,35 +120,10 @@ class HttpsAuthServer:
 
 def _serve_tls(make_app, authority: TestAuthority) -> tuple[str, uvicorn.Server, threading.Thread]:
     """As tests/oauth's `serve`, over TLS."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    base_url = f"https://127.0.0.1:{sock.getsockname()[1]}"
-    config = uvicorn.Config(
-        make_app(base_url),
-        log_level="warning",
-        lifespan="on",
-        timeout_graceful_shutdown=1,
-        ssl_certfile=authority.cert_file,
-        ssl_keyfile=authority.key_file,
+    served = serve_asgi(
+        make_app, tls=(authority.cert_file, authority.key_file), name="oauth https test server"
     )
-    server = uvicorn.Server(config)
-    started = threading.Event()
-
-    def run():
-        async def main():
-            task = asyncio.create_task(server.serve(sockets=[sock]))
-            while not server.started and not task.done():
-                await asyncio.sleep(0.005)
-            started.set()
-            await task
-
-        asyncio.run(main())
-
-    thread = threading.Thread(target=run, name="oauth-tls-test-server", daemon=True)
-    thread.start()
-    assert started.wait(10) and server.started, "the https test server did not start"
-    return base_url, server, thread
+    return served.url, served.server, served.thread
 
 
 @pytest.fixture(scope="session")
@@ -173,13 +148,17 @@ def _trusting(create_ssl_context, ca_pem: str):
 
 
 @pytest.fixture
-def https_auth_server(_https_auth_server, monkeypatch) -> HttpsAuthServer:
+def https_auth_server(_https_auth_server, monkeypatch, request) -> HttpsAuthServer:
     """The server, with a provider that has forgotten everything but the pre-registered client,
     and this process's HTTP clients trusting its certificate for the test."""
     ca_pem = _https_auth_server.authority.ca_pem
     for module in (httpx, httpx_transports, httpx2, httpx2_transports):
         trusting = _trusting(module.create_ssl_context, ca_pem)
         monkeypatch.setattr(module, "create_ssl_context", trusting)
+    # The token endpoint keeps one TLS context per process: build it again with the test CA in,
+    # and drop that one afterwards so no later test trusts it.
+    token_endpoint._tls.cache_clear()
+    request.addfinalizer(token_endpoint._tls.cache_clear)
     provider = _https_auth_server.provider
     provider.callback_url = callback_url
     provider.reset()

@@ -2,7 +2,6 @@
 in a thread on 127.0.0.1 (a port the OS picks) for the whole session; each test starts with a
 provider that has forgotten everything but the pre-registered client."""
 
-import asyncio
 import socket
 import threading
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from orgconnectors.connectors.models import Connection, Connector
 from orgconnectors.oauth import services
 from orgconnectors.oauth.clients import callback_url
 from tests.factories import PASSWORD, ConnectorFactory
+from tests.loopback import serve_asgi
 from tests.oauth.authorization_server import (
     PREREGISTERED_ID,
     PREREGISTERED_SECRET,
@@ -36,30 +36,8 @@ class AuthServer:
 
 
 def serve(make_app) -> tuple[str, uvicorn.Server, threading.Thread]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    config = uvicorn.Config(
-        make_app(base_url), log_level="warning", lifespan="on", timeout_graceful_shutdown=1
-    )
-    server = uvicorn.Server(config)
-    started = threading.Event()
-
-    def run():
-        async def main():
-            task = asyncio.create_task(server.serve(sockets=[sock]))
-            while not server.started and not task.done():
-                await asyncio.sleep(0.005)
-            started.set()
-            await task
-
-        asyncio.run(main())
-
-    thread = threading.Thread(target=run, name="oauth-test-server", daemon=True)
-    thread.start()
-    assert started.wait(10) and server.started, "the test authorization server did not start"
-    return base_url, server, thread
+    served = serve_asgi(make_app, name="oauth test server")
+    return served.url, served.server, served.thread
 
 
 @pytest.fixture(scope="session")
