@@ -6,6 +6,8 @@ from django.http import Http404, HttpRequest
 
 from orgconnectors.api.models import ApiToken
 from orgconnectors.audit.context import Actor
+from orgconnectors.errors import NotAllowed
+from orgconnectors.organizations.mfa import mfa_missing, mfa_missing_message
 from orgconnectors.organizations.models import Membership
 from orgconnectors.organizations.selectors import membership_for, require_role
 
@@ -21,7 +23,8 @@ def _token(request: HttpRequest) -> ApiToken | None:
 
 def caller_membership(request: HttpRequest, org: str, *roles: str) -> Membership:
     """The caller's membership in `org`: 404 when it is not theirs (or not their token's),
-    403 when their role is not one of `roles` (any role when none are given)."""
+    403 when their role is not one of `roles` (any role when none are given) or when the
+    organization requires two-factor authentication they have not activated."""
     token = _token(request)
     if token is not None:
         if token.organization.slug != org:
@@ -30,6 +33,8 @@ def caller_membership(request: HttpRequest, org: str, *roles: str) -> Membership
     else:
         user = request.auth
     membership = membership_for(user=user, slug=org)
+    if mfa_missing(membership):
+        raise NotAllowed(mfa_missing_message(membership))
     if roles:
         require_role(membership, *roles)
     return membership

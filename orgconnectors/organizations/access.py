@@ -2,16 +2,20 @@
 
 from functools import wraps
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 from orgconnectors.errors import NotAllowed
+from orgconnectors.organizations.mfa import mfa_missing, mfa_missing_message
 from orgconnectors.organizations.selectors import membership_for, require_role
 
 
 def org_view(*roles: str):
     """Wrap a view of `/orgs/<slug>/…`: the view receives the caller's membership instead of the
-    slug. Not a member (or no such organization) is 404; a role not in `roles` is 403."""
+    slug. Not a member (or no such organization) is 404; a role not in `roles` is 403. Owners and
+    auditors of an organization that requires two-factor authentication are sent to set it up
+    until they have."""
 
     def decorator(view):
         @wraps(view)
@@ -20,6 +24,10 @@ def org_view(*roles: str):
             membership = membership_for(user=request.user, slug=slug)
             # The layout (switcher, navigation by role) reads it through the context processor.
             request.membership = membership
+            if mfa_missing(membership):
+                # Signing in lands here through `home`, so this is where the requirement bites.
+                messages.warning(request, mfa_missing_message(membership))
+                return redirect("mfa_activate_totp")
             if roles:
                 try:
                     require_role(membership, *roles)

@@ -82,3 +82,11 @@ class PlanForm(forms.Form):
             "max_value": "The limit can be at most 1000.",
         },
     )
+
+
+class MfaRequirementForm(forms.Form):
+    require_mfa = forms.TypedChoiceField(
+        choices=[("true", "Required"), ("false", "Not required")],
+        coerce=lambda value: value == "true",
+        error_messages={"required": "Say whether two-factor authentication is required."},
+    )

@@ -54,6 +54,9 @@ class Organization(models.Model):
     audit_retention_days = models.PositiveIntegerField(
         null=True, blank=True, help_text="Enterprise only: replaces the plan's audit retention."
     )
+    # Owners and auditors without an activated authenticator are sent to set one up before they
+    # reach the organization's pages or its API.
+    require_mfa_for_owners_and_auditors = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -204,3 +204,26 @@ def membership_remove(*, membership: Membership, actor: Actor) -> None:
             },
         )
         membership.delete()
+
+
+def organization_set_mfa_requirement(
+    *, organization: Organization, required: bool, actor: Actor
+) -> Organization:
+    """Whether owners and auditors must sign in with a second factor; the views check the role."""
+    with transaction.atomic():
+        organization = Organization.objects.select_for_update().get(pk=organization.pk)
+        before = organization.require_mfa_for_owners_and_auditors
+        if before == required:
+            return organization
+        organization.require_mfa_for_owners_and_auditors = required
+        organization.save(update_fields=["require_mfa_for_owners_and_auditors"])
+        audit_record(
+            organization=organization,
+            actor=actor,
+            action="organization.mfa_requirement_changed",
+            target_type="organization",
+            target_id=organization.pk,
+            target_label=organization.name,
+            changes={"require_mfa_for_owners_and_auditors": {"before": before, "after": required}},
+        )
+    return organization

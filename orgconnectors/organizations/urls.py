@@ -20,4 +20,5 @@ urlpatterns = [
     path(org + "plan/", views.plan, name="plan"),
     path(org + "plan/preview/", views.plan_preview, name="plan_preview"),
     path(org + "plan/change/", views.plan_change, name="plan_change"),
+    path(org + "plan/two-factor/", views.organization_mfa, name="organization_mfa"),
 ]

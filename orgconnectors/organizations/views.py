@@ -12,7 +12,13 @@ from orgconnectors.form_errors import add_service_error
 from orgconnectors.organizations import invitations
 from orgconnectors.organizations.access import org_view
 from orgconnectors.organizations.errors import InvitationInvalid, OrganizationError
-from orgconnectors.organizations.forms import InviteForm, PasswordChoiceForm, PlanForm, RoleForm
+from orgconnectors.organizations.forms import (
+    InviteForm,
+    MfaRequirementForm,
+    PasswordChoiceForm,
+    PlanForm,
+    RoleForm,
+)
 from orgconnectors.organizations.models import Membership
 from orgconnectors.organizations.plan_change import (
     organization_change_plan,
@@ -25,7 +31,11 @@ from orgconnectors.organizations.selectors import (
     memberships_for_user,
     pending_invitations,
 )
-from orgconnectors.organizations.services import membership_change_role, membership_remove
+from orgconnectors.organizations.services import (
+    membership_change_role,
+    membership_remove,
+    organization_set_mfa_requirement,
+)
 
 Role = Membership.Role
 _LANDING = {Role.OWNER: "connector_list", Role.MEMBER: "my_connectors", Role.AUDITOR: "audit_list"}
@@ -259,3 +269,28 @@ def plan_change(request, membership):
             )
             return redirect("plan", slug=membership.organization.slug)
     return _plan_page(request, membership, form=form, status=400)
+
+
+@require_POST
+@org_view(Role.OWNER)
+def organization_mfa(request, membership):
+    form = MfaRequirementForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose whether two-factor authentication is required.")
+        return redirect("plan", slug=membership.organization.slug)
+    organization = organization_set_mfa_requirement(
+        organization=membership.organization,
+        required=form.cleaned_data["require_mfa"],
+        actor=Actor.from_request(request),
+    )
+    if organization.require_mfa_for_owners_and_auditors:
+        messages.success(
+            request,
+            f"{organization.name} now requires two-factor authentication: owners and auditors "
+            "without it are asked to set it up before they can continue.",
+        )
+    else:
+        messages.success(
+            request, f"{organization.name} no longer requires two-factor authentication."
+        )
+    return redirect("plan", slug=membership.organization.slug)

@@ -138,6 +138,9 @@ MATRIX = [
     # The zero data retention setting, on the plan page: owners only.
     Row("organization_zdr",   "GET",  405,  405,   405,    405,     405),
     Row("organization_zdr",   "POST", 302,  403,   403,    404,     302),
+    # The two-factor requirement, on the plan page: owners only.
+    Row("organization_mfa",   "GET",  405,  405,   405,    405,     405),
+    Row("organization_mfa",   "POST", 302,  403,   403,    404,     302),
     # Not about an organization: anyone signed in may migrate a request (POST shows it).
     Row("mcp_request_migrate", "GET", 200,  200,   200,    200,     302),
     Row("mcp_request_migrate", "POST", 200, 200,   200,    200,     302),
@@ -168,6 +171,7 @@ POST_BODIES = {
     "plan_change": {"plan": "enterprise"},
     "api_token_list": {"name": "Deploy bot"},
     "organization_zdr": {"requires_zero_data_retention": "true"},
+    "organization_mfa": {"require_mfa": "true"},
     "mcp_request_migrate": {
         "request_body": '{"mcp_servers": [{"type": "url", "url": "https://a.example/mcp", '
         '"name": "a", "tool_configuration": {"enabled": false}}]}'
