@@ -12,7 +12,12 @@ from django.core.management.base import BaseCommand, CommandError
 from django.test.utils import override_settings
 
 from orgconnectors.connectors.models import Connector
-from orgconnectors.health.outcomes import UP
+from orgconnectors.health.conformance_auth import (
+    HeadlessAuthorizationFailed,
+    authorize_and_call,
+    first_tool_needs_authorization,
+)
+from orgconnectors.health.outcomes import UP, Outcome
 from orgconnectors.health.pool import probe_once
 from orgconnectors.health.probe import ProbeTarget
 
@@ -35,11 +40,30 @@ class Command(BaseCommand):
             help="As the connector's setting (default: auto, Streamable HTTP then SSE).",
         )
         parser.add_argument("--json", action="store_true", help="Print the result as JSON.")
+        parser.add_argument(
+            "--no-authorize",
+            action="store_true",
+            help="Report a server that asks for authorization instead of authorizing headlessly.",
+        )
+
+    def _authorize(self, url: str, transport: str) -> None:
+        """A member's authorization, headlessly, in the dedicated "conformance" organization."""
+        try:
+            for line in authorize_and_call(url, transport):
+                self.stdout.write(line)
+        except HeadlessAuthorizationFailed as failure:
+            raise CommandError(f"Authorization did not complete: {failure}") from None
 
     def handle(self, *args, url: str, transport: str, **options):
         # The egress guard still checks the URL and every address; only loopback is let through.
         with override_settings(ORGCONNECTORS_ALLOW_LOOPBACK=True):
             result = probe_once(ProbeTarget(url=url, transport=transport))
+            needs = result.outcome == Outcome.AUTH_REQUIRED or (
+                result.outcome != Outcome.UNREACHABLE and first_tool_needs_authorization(url)
+            )
+            if needs and not options["no_authorize"]:
+                self._authorize(url, transport)
+                return
         if options["json"]:
             data = {**vars(result), "outcome": result.outcome.value}
             self.stdout.write(json.dumps(data, indent=2))
