@@ -124,6 +124,8 @@ class UsageEvent(models.Model):
         CONFIGURATION = "configuration", "Configuration handed out"
         AUTHORIZATION = "authorization", "Authorized"
         TOKEN_REFRESH = "token_refresh", "Token refreshed"
+        REFRESH_FAILED = "refresh_failed", "Token refresh failed"
+        REVOCATION = "revocation", "Tokens revoked"
         HEALTH = "health", "Health changed"
 
     organization = models.ForeignKey(

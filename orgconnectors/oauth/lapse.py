@@ -7,7 +7,9 @@ its credential: the order every writer here keeps, so none waits on another in a
 from django.db import transaction
 
 from orgconnectors.audit.context import Actor
+from orgconnectors.audit.models import UsageEvent
 from orgconnectors.audit.services import audit_record
+from orgconnectors.audit.usage import usage_record
 from orgconnectors.connectors.models import Connection
 from orgconnectors.oauth.models import OAuthClient, OAuthCredential
 
@@ -65,6 +67,13 @@ def credential_lapse(
             "permanent": {"before": None, "after": True},
             "state": {"before": before, "after": connection.state},
         },
+    )
+    usage_record(
+        organization=connection.membership.organization,
+        kind=UsageEvent.Kind.REFRESH_FAILED,
+        user=connection.membership.user_id,
+        connector=connection.connector_id,
+        details={"error": error, "permanent": True},
     )
     if before == State.ENABLED:
         transaction.on_commit(lambda: _enqueue_notice(connection.pk))

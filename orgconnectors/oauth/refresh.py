@@ -191,6 +191,13 @@ def _retry_later(claim: Claim, failure: TokenEndpointError) -> Outcome:
                 },
             },
         )
+        usage_record(
+            organization=connection.membership.organization,
+            kind=UsageEvent.Kind.REFRESH_FAILED,
+            user=connection.membership.user_id,
+            connector=connection.connector_id,
+            details={"error": failure.error, "permanent": False},
+        )
     logger.info(
         "refresh of credential %s failed (%s); next try at %s",
         claim.credential_id,

@@ -15,7 +15,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from orgconnectors.audit.context import Actor
+from orgconnectors.audit.models import UsageEvent
 from orgconnectors.audit.services import audit_record
+from orgconnectors.audit.usage import usage_record
 from orgconnectors.connectors.models import Connection, Connector
 from orgconnectors.encryption import DecryptionFailed, decrypt
 from orgconnectors.oauth.errors import TokenEndpointError
@@ -127,6 +129,11 @@ def _finish(revocation: TokenRevocation, *, action: str, changes: dict) -> None:
             target_id=revocation.connection_ref or "",
             target_label=revocation.target_label,
             changes=changes,
+        )
+        usage_record(
+            organization=revocation.organization_id,
+            kind=UsageEvent.Kind.REVOCATION,
+            details={"outcome": action, "connection": revocation.connection_ref},
         )
 
 
