@@ -4,10 +4,44 @@ import pytest
 from django.db import connection
 
 from orgconnectors.audit.context import Actor
+from orgconnectors.celery import app as celery_app
 from orgconnectors.organizations.models import Membership, Plan
 from tests.factories import MembershipFactory, OrganizationFactory
 
 Role = Membership.Role
+
+
+@pytest.fixture(autouse=True)
+def celery_configuration_is_left_as_found():
+    """Fail at the test that assigns to celery_app.conf instead of at some later victim.
+
+    The Celery app reads CELERY_* from Django's settings on every lookup, but a value assigned to
+    celery_app.conf (even one "restored" to what it read before) lands in a layer above them and
+    shadows them for the rest of the process: a later test's CELERY_TASK_ALWAYS_EAGER stops
+    working. Override CELERY_* with pytest-django's `settings` fixture, as eager_celery does.
+    """
+    celery_app.conf.task_always_eager  # noqa: B018 - loads the configuration before the snapshot
+    before = dict(celery_app.conf.changes)
+    yield
+    after = dict(celery_app.conf.changes)
+    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    if changed:  # put it back, so that only this test fails
+        celery_app.conf.changes.clear()
+        celery_app.conf.changes.update(before)
+    assert not changed, (
+        f"this test assigned {changed} on the Celery app's configuration, which shadows Django's "
+        "CELERY_* settings for every later test; override them with the `settings` fixture"
+    )
+
+
+@pytest.fixture
+def eager_celery(settings):
+    """Tasks run inline when enqueued, as on a single process.
+
+    Through Django's settings, which the Celery app reads on each lookup and pytest-django
+    restores after the test; never by assigning to celery_app.conf (see above).
+    """
+    settings.CELERY_TASK_ALWAYS_EAGER = True
 
 
 @pytest.fixture(autouse=True)

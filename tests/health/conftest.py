@@ -34,7 +34,6 @@ from starlette.responses import (
 )
 from starlette.routing import Route
 
-from orgconnectors.celery import app as celery_app
 from orgconnectors.health.pool import ProbeRunner
 from orgconnectors.health.probe import ProbeConfig
 from tests.loopback import free_socket, serve_asgi
@@ -399,15 +398,6 @@ def resolver(monkeypatch):
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     return answers
-
-
-@pytest.fixture
-def eager_celery():
-    """Tasks run inline when enqueued, as on a single process."""
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
 
 
 @pytest.fixture

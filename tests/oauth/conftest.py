@@ -12,7 +12,6 @@ import pytest
 import uvicorn
 from django.test import Client
 
-from orgconnectors.celery import app as celery_app
 from orgconnectors.connectors.models import Connection, Connector
 from orgconnectors.oauth import services
 from orgconnectors.oauth.clients import callback_url
@@ -64,12 +63,8 @@ def provider(auth_server) -> Provider:
 
 
 @pytest.fixture(autouse=True)
-def eager_celery():
-    """Tasks run inline when enqueued, as on a single process."""
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
+def eager_celery(eager_celery):
+    """Every OAuth test runs tasks inline (tests/conftest.py's eager_celery, made autouse here)."""
 
 
 @pytest.fixture
