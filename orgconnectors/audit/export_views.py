@@ -13,6 +13,7 @@ from orgconnectors.organizations.access import org_view
 from orgconnectors.organizations.models import Membership
 
 Role = Membership.Role
+FINISHED = {ExportJob.Status.DONE, ExportJob.Status.FAILED}
 
 
 @require_GET
@@ -20,8 +21,11 @@ Role = Membership.Role
 def export_detail(request, membership, job_id):
     """The export's progress; htmx asks for the progress part again every second."""
     job = export_job_get(membership=membership, job_id=job_id)
-    template = "audit/_export_progress.html" if request.headers.get("HX-Request") else None
-    return render(request, template or "audit/export_detail.html", {"job": job})
+    if not request.headers.get("HX-Request"):
+        return render(request, "audit/export_detail.html", {"job": job})
+    # Polling stops at the first answer that is finished, so that answer alone announces it.
+    context = {"job": job, "announce": job.status in FINISHED}
+    return render(request, "audit/_export_progress.html", context)
 
 
 @require_GET

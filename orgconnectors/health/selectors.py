@@ -39,6 +39,27 @@ class RunProgress:
             counts[check.outcome] += 1
         return [(o.label, counts[o.value]) for o in Outcome if counts[o.value]]
 
+    @property
+    def all_up(self) -> bool:
+        return all(check.outcome in UP for check in self.checks)
+
+    @property
+    def summary(self) -> str:
+        """The finished run in one sentence, for the toast that announces it."""
+        if self.run.kind == HealthRun.Kind.ONE and self.checks:
+            check = self.checks[0]
+            if check.error:
+                detail = f" — {check.error}"
+            elif check.latency_ms is not None:
+                detail = f" · {check.latency_ms} ms"
+            else:
+                detail = ""
+            return f"{check.connector.name} was checked: {check.get_outcome_display()}{detail}."
+        found = ", ".join(f"{count} {label.lower()}" for label, count in self.outcome_counts)
+        return f"Check all finished: {self.run.done} of {self.run.total} checked" + (
+            f" ({found})." if found else "."
+        )
+
 
 def health_run_get(*, organization: Organization, run_id) -> HealthRun:
     try:

@@ -4,6 +4,7 @@ The checks run on a worker after the request commits; the pages poll a small fra
 htmx until the run is finished (without JavaScript they refresh themselves instead).
 """
 
+from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -53,8 +54,14 @@ def health_run_progress_fragment(request, membership, run_id):
     # The connector page polls with ?then=reload: once its check is in, the whole page is
     # reloaded (htmx's HX-Refresh), so the status, the details and the tools all show it.
     then_reload = request.GET.get("then") == "reload"
-    template = "health/_check_pending.html" if then_reload else "health/_run_progress.html"
-    response = render(request, template, {"progress": progress, "run": progress.run})
     if then_reload and progress.finished:
+        # The reloaded page shows the result, and this message as its toast.
+        level = messages.SUCCESS if progress.all_up else messages.WARNING
+        messages.add_message(request, level, progress.summary)
+        response = render(request, "health/_check_pending.html", {"run": progress.run})
         response["HX-Refresh"] = "true"
-    return response
+        return response
+    template = "health/_check_pending.html" if then_reload else "health/_run_progress.html"
+    # Polling stops at the first answer that is finished, so that answer alone announces it.
+    context = {"progress": progress, "run": progress.run, "announce": progress.finished}
+    return render(request, template, context)

@@ -50,14 +50,17 @@ def person(org: Organization, email: str, role: str = Role.MEMBER) -> Membership
     return membership_add(organization=org, user=user, role=role, actor=SETUP)
 
 
-def connector(org: Organization, name: str, *, auth: str = Connector.Auth.NONE) -> Connector:
-    """A connector an owner registered; its address is a name that never resolves."""
+def connector(
+    org: Organization, name: str, *, url: str | None = None, auth: str = Connector.Auth.NONE
+) -> Connector:
+    """A connector an owner registered; unless `url` is given, its address is a name that never
+    resolves."""
     slug = name.lower().replace(" ", "-")
     return connector_register(
         organization=org,
         actor=Actor(user=owner_of(org).user),
         name=name,
-        url=f"https://{slug}.{org.slug}.test/mcp",
+        url=url or f"https://{slug}.{org.slug}.test/mcp",
         auth=auth,
     )
 
