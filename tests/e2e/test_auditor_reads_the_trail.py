@@ -10,8 +10,9 @@ from tests.e2e import world
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
-# The only controls an auditor gets: reading the trail, and their own session.
-READING_BUTTONS = {"Filter", "Sign out"}
+# The only controls an auditor gets: reading the trail, their own session, and dismissing a
+# message ("×").
+READING_BUTTONS = {"Filter", "Sign out", "×"}
 
 
 def assert_nothing_to_change(page: Page) -> None:

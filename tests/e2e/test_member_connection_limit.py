@@ -24,7 +24,8 @@ def test_member_hits_the_free_limit_and_swaps_connections(browse):
 
     page.get_by_role("button", name="Connect Wiki").click()
     expect(page.get_by_text("Wiki is connected.")).to_be_visible()
-    expect(page.get_by_text("1 of 1 connection in use")).to_be_visible()
+    expect(page.get_by_text("1 of 1 connection in use on the Free plan")).to_be_visible()
+    expect(page.locator("#plan-usage")).to_have_text("1 of 1 connection in use")
     tab.check()
 
     page.get_by_role("button", name="Connect Tracker").click()
@@ -36,7 +37,8 @@ def test_member_hits_the_free_limit_and_swaps_connections(browse):
 
     page.get_by_role("button", name="Disconnect Wiki").click()
     expect(page.get_by_text("Wiki is disconnected.")).to_be_visible()
-    expect(page.get_by_text("0 of 1 connection in use")).to_be_visible()
+    expect(page.get_by_text("0 of 1 connection in use on the Free plan")).to_be_visible()
+    expect(page.locator("#plan-usage")).to_have_text("0 of 1 connection in use")
     tab.check()
 
     page.get_by_role("button", name="Connect Tracker").click()

@@ -44,7 +44,8 @@ def test_member_consents_hits_the_free_limit_and_swaps(
 
     expect(page.get_by_role("heading", name="My connectors")).to_be_visible()
     expect(page.get_by_text("Tasks is connected.")).to_be_visible()
-    expect(page.get_by_text("1 of 1 connection in use")).to_be_visible()
+    expect(page.get_by_text("1 of 1 connection in use on the Free plan")).to_be_visible()
+    expect(page.locator("#plan-usage")).to_have_text("1 of 1 connection in use")
     expect(page.get_by_role("button", name="Disconnect Tasks")).to_be_visible()
     tab.check()
     assert len(provider.access) == 1 and len(provider.refresh) == 1
@@ -58,7 +59,8 @@ def test_member_consents_hits_the_free_limit_and_swaps(
 
     page.get_by_role("button", name="Disconnect Tasks").click()
     expect(page.get_by_text("Tasks is disconnected.")).to_be_visible()
-    expect(page.get_by_text("0 of 1 connection in use")).to_be_visible()
+    expect(page.get_by_text("0 of 1 connection in use on the Free plan")).to_be_visible()
+    expect(page.locator("#plan-usage")).to_have_text("0 of 1 connection in use")
     tab.check()
 
     page.get_by_role("button", name="Connect Wiki").click()

@@ -63,7 +63,7 @@ def test_my_connectors_on_a_phone_and_with_the_keyboard(browse):
     # The answer replaces the list; the keyboard stays where it was, on the same card's button.
     expect(page.get_by_role("button", name="Disconnect Company wiki")).to_be_focused()
     expect(page.get_by_text("Company wiki is connected.")).to_be_visible()
-    expect(page.get_by_text("1 of 10 connections in use")).to_be_visible()
+    expect(page.get_by_text("1 of 10 connections in use on the")).to_be_visible()
     assert_no_sideways_scrolling(page)
     tab.check()
 
