@@ -73,6 +73,15 @@ def connection_usage(*, membership: Membership) -> tuple[int, int]:
     return in_use, membership.organization.max_enabled_connections
 
 
+def connections_in_use_of(*, membership: Membership) -> list[Connection]:
+    """The member's connections that count against the limit, with their connectors, by name."""
+    return list(
+        Connection.objects.filter(membership=membership, state__in=Connection.IN_USE)
+        .select_related("connector")
+        .order_by("connector__name", "connector_id")
+    )
+
+
 def connection_for(*, membership: Membership, connector: Connector) -> Connection | None:
     return Connection.objects.filter(membership=membership, connector=connector).first()
 

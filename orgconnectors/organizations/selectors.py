@@ -50,6 +50,10 @@ def members_of(*, organization: Organization) -> QuerySet[Membership]:
     )
 
 
+def owner_count(*, organization: Organization) -> int:
+    return Membership.objects.filter(organization=organization, role=Membership.Role.OWNER).count()
+
+
 def member_get(*, organization: Organization, member_id) -> Membership:
     try:
         return Membership.objects.select_related("user", "organization").get(

@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from orgconnectors.audit.context import Actor
-from orgconnectors.connectors.selectors import connection_usage
+from orgconnectors.connectors.selectors import connection_usage, connections_in_use_of
 from orgconnectors.form_errors import add_service_error
 from orgconnectors.organizations import invitations
 from orgconnectors.organizations.access import org_view
@@ -29,6 +29,7 @@ from orgconnectors.organizations.selectors import (
     member_get,
     members_of,
     memberships_for_user,
+    owner_count,
     pending_invitations,
 )
 from orgconnectors.organizations.services import (
@@ -121,9 +122,28 @@ def member_role(request, membership, member_id):
     if not form.is_valid():
         errors = {target.pk: "Choose owner, member or auditor."}
         return _member_page(request, membership, role_errors=errors, status=400)
+    role = form.cleaned_data["role"]
+    if request.POST.get("confirmed") != "yes" and role != target.role:
+        # A change that takes something away is shown before it is made.
+        lost = connections_in_use_of(membership=target) if role == Role.AUDITOR else []
+        # The only owner is refused by the service, with the reason: nothing to confirm.
+        stepping_down = (
+            target.pk == membership.pk
+            and target.role == Role.OWNER
+            and owner_count(organization=membership.organization) > 1
+        )
+        if lost or stepping_down:
+            context = {
+                "target": target,
+                "role": role,
+                "role_label": Role(role).label.lower(),
+                "lost": lost,
+                "stepping_down": stepping_down,
+            }
+            return render(request, "organizations/member_role_confirm.html", context)
     try:
         target = membership_change_role(
-            membership=target, role=form.cleaned_data["role"], actor=Actor.from_request(request)
+            membership=target, role=role, actor=Actor.from_request(request)
         )
     except OrganizationError as error:
         return _member_page(request, membership, role_errors={target.pk: error.message}, status=400)
