@@ -4,10 +4,9 @@ from django.db import models
 from django.db.models import Count, Q
 
 from orgconnectors.audit.context import Actor
+from orgconnectors.connectors.connections import connection_disable, connection_enable
 from orgconnectors.connectors.models import Connection, Connector, ToolOverride
 from orgconnectors.connectors.services import (
-    connection_disable,
-    connection_enable,
     connector_register,
     connector_remove,
     connector_set_tool_policy,

@@ -1,4 +1,6 @@
-"""Connectors (owners) and connections (members): every write goes through here."""
+"""Connectors: what owners register, change and remove; every write to them goes through here.
+
+Members' connections to them are in connections.py."""
 
 import re
 
@@ -9,16 +11,13 @@ from orgconnectors.audit.context import Actor
 from orgconnectors.audit.redaction import field_changes
 from orgconnectors.audit.services import audit_record
 from orgconnectors.connectors.directory import directory_entry
-from orgconnectors.connectors.errors import ConnectionLimitReached, ConnectorError
+from orgconnectors.connectors.errors import ConnectorError
 from orgconnectors.connectors.models import Connection, Connector, ToolOverride
 from orgconnectors.connectors.urls_canonical import canonical_url
 from orgconnectors.egress.guard import EgressRefused, check_url
 from orgconnectors.encryption import encrypt
-from orgconnectors.oauth.revocation import (
-    connection_credential_revoke,
-    connector_credentials_revoke,
-)
-from orgconnectors.organizations.models import Membership, Organization
+from orgconnectors.oauth.revocation import connector_credentials_revoke
+from orgconnectors.organizations.models import Organization
 
 _TOOL_NAME = re.compile(r"^[A-Za-z0-9_.\-/]{1,128}$")
 _AUDITED_FIELDS = (
@@ -337,112 +336,3 @@ def connector_set_tool_policy(
             changes=field_changes(before, after),
         )
     return connector
-
-
-def _limit_message(membership: Membership, limit: int, in_use: list[Connection], wanted) -> str:
-    plan = membership.organization.plan
-    names = ", ".join(c.connector.name for c in in_use) or "none"
-    plural = "s" if limit != 1 else ""
-    return (
-        f"The {plan.name} plan allows {limit} enabled connection{plural} at a time, and you "
-        f"already have {len(in_use)}: {names}. Disconnect one before connecting {wanted.name}."
-    )
-
-
-def connection_enable(*, membership: Membership, connector: Connector, actor: Actor) -> Connection:
-    """Connect a member to a connector, within the plan's limit.
-
-    The limit is checked under a row lock on the membership, so concurrent enables by the same
-    member (two tabs, the API and the UI) are serialised and the N+1th is refused.
-    """
-    if connector.organization_id != membership.organization_id:
-        raise ConnectorError("This connector belongs to another organization.", field="connector")
-    with transaction.atomic():
-        membership = (
-            Membership.objects.select_for_update(of=("self",))
-            .select_related("user")
-            .get(pk=membership.pk)
-        )
-        # Read after the lock, in a statement of its own: joined to the locking statement, the
-        # organization would be the version from before a plan change this lock waited for.
-        membership.organization = Organization.objects.select_related("plan").get(
-            pk=membership.organization_id
-        )
-        if not membership.can_connect:
-            raise ConnectorError("Auditors review connectors; they cannot connect them.")
-        connection = (
-            Connection.objects.select_for_update()
-            .filter(membership=membership, connector=connector)
-            .first()
-        )
-        if connection is not None and connection.in_use:
-            return connection
-        limit = membership.organization.max_enabled_connections
-        in_use = list(
-            Connection.objects.filter(membership=membership, state__in=Connection.IN_USE)
-            .select_related("connector")
-            .order_by("-enabled_at", "-id")
-        )
-        if len(in_use) >= limit:
-            raise ConnectionLimitReached(
-                _limit_message(membership, limit, in_use, connector),
-                limit=limit,
-                enabled=[c.connector_id for c in in_use],
-            )
-        before = connection.state if connection else None
-        if connection is None:
-            connection = Connection(membership=membership, connector=connector)
-        if connector.auth == Connector.Auth.OAUTH:
-            connection.state = Connection.State.NEEDS_AUTHORIZATION
-            connection.state_reason = "Authorize with the server to finish connecting."
-        else:
-            connection.state = Connection.State.ENABLED
-            connection.state_reason = ""
-        connection.enabled_at = timezone.now()
-        connection.save()
-        audit_record(
-            organization=membership.organization,
-            actor=actor,
-            action="connection.enabled",
-            target_type="connection",
-            target_id=connection.pk,
-            target_label=f"{membership.user.email} · {connector.name}",
-            changes={"state": {"before": before, "after": connection.state}},
-        )
-    return connection
-
-
-def connection_disable(
-    *, membership: Membership, connector: Connector, actor: Actor
-) -> Connection | None:
-    if connector.organization_id != membership.organization_id:
-        raise ConnectorError("This connector belongs to another organization.", field="connector")
-    with transaction.atomic():
-        membership = (
-            Membership.objects.select_for_update(of=("self",))
-            .select_related("organization", "user")
-            .get(pk=membership.pk)
-        )
-        connection = (
-            Connection.objects.select_for_update()
-            .filter(membership=membership, connector=connector)
-            .first()
-        )
-        if connection is None or connection.state == Connection.State.DISABLED:
-            return connection
-        before = connection.state
-        connection.state = Connection.State.DISABLED
-        connection.state_reason = ""
-        connection.save(update_fields=["state", "state_reason", "updated_at"])
-        # The member's tokens are revoked at the server after commit, then forgotten.
-        connection_credential_revoke(connection=connection)
-        audit_record(
-            organization=membership.organization,
-            actor=actor,
-            action="connection.disabled",
-            target_type="connection",
-            target_id=connection.pk,
-            target_label=f"{membership.user.email} · {connector.name}",
-            changes={"state": {"before": before, "after": connection.state}},
-        )
-    return connection

@@ -6,7 +6,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from orgconnectors.audit.context import Actor
-from orgconnectors.connectors import services, tool_policy
+from orgconnectors.connectors import connections, services, tool_policy
 from orgconnectors.connectors.directory import DIRECTORY, directory_entry
 from orgconnectors.connectors.errors import ConnectionLimitReached, ConnectorError
 from orgconnectors.connectors.forms import ConnectorEditForm, ConnectorForm, ToolPolicyForm
@@ -233,7 +233,7 @@ def connection_enable(request, membership, connector_id):
 def connection_disable(request, membership, connector_id):
     connector = connector_get(organization=membership.organization, connector_id=connector_id)
     try:
-        services.connection_disable(
+        connections.connection_disable(
             membership=membership, connector=connector, actor=Actor.from_request(request)
         )
     except ConnectorError as refused:

@@ -1,9 +1,9 @@
 import pytest
 
 from orgconnectors.audit.models import AuditEvent
+from orgconnectors.connectors.connections import connection_disable, connection_enable
 from orgconnectors.connectors.errors import ConnectionLimitReached, ConnectorError
 from orgconnectors.connectors.models import Connection, Connector
-from orgconnectors.connectors.services import connection_disable, connection_enable
 from tests.factories import ConnectionFactory, ConnectorFactory
 
 State = Connection.State

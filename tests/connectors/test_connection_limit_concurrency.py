@@ -3,9 +3,9 @@
 import pytest
 
 from orgconnectors.audit.models import AuditEvent
+from orgconnectors.connectors.connections import connection_enable
 from orgconnectors.connectors.errors import ConnectionLimitReached
 from orgconnectors.connectors.models import Connection
-from orgconnectors.connectors.services import connection_enable
 from tests.factories import ConnectorFactory, MembershipFactory, OrganizationFactory
 
 THREADS = 8

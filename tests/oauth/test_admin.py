@@ -6,7 +6,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from orgconnectors.connectors.services import connection_disable
+from orgconnectors.connectors.connections import connection_disable
 from orgconnectors.encryption import decrypt
 from orgconnectors.health.models import HealthCheck, HealthDailyRollup, HealthRun
 from orgconnectors.oauth.models import (

@@ -8,8 +8,8 @@ from mcp.client.streamable_http import streamable_http_client
 
 from orgconnectors.api.tokens import api_token_create
 from orgconnectors.audit.models import AuditEvent
+from orgconnectors.connectors.connections import connection_enable
 from orgconnectors.connectors.models import Connection
-from orgconnectors.connectors.services import connection_enable
 from orgconnectors.egress import build_mcp_http_client
 from orgconnectors.oauth.clients import callback_url, client_auth
 from orgconnectors.oauth.errors import TokenEndpointError

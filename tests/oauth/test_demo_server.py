@@ -10,8 +10,8 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
+from orgconnectors.connectors.connections import connection_enable
 from orgconnectors.connectors.models import Connection, Connector
-from orgconnectors.connectors.services import connection_enable
 from orgconnectors.demo.oauth_server import ACCESS_TTL, DemoProvider, oauth_app
 from orgconnectors.egress import build_mcp_http_client
 from orgconnectors.oauth.models import OAuthCredential

@@ -2,8 +2,8 @@
 
 import pytest
 
+from orgconnectors.connectors.connections import connection_enable
 from orgconnectors.connectors.models import Connector
-from orgconnectors.connectors.services import connection_enable
 from tests.factories import ConnectorFactory
 from tests.oauth.conftest import browser_for
 

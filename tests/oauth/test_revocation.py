@@ -8,8 +8,9 @@ import time_machine
 from django.utils import timezone
 
 from orgconnectors.audit.models import AuditEvent
+from orgconnectors.connectors.connections import connection_disable
 from orgconnectors.connectors.models import Connection
-from orgconnectors.connectors.services import connection_disable, connector_remove
+from orgconnectors.connectors.services import connector_remove
 from orgconnectors.oauth import tasks
 from orgconnectors.oauth.models import OAuthClient, OAuthCredential, TokenRevocation
 from orgconnectors.oauth.vault import access_token_of, refresh_token_of

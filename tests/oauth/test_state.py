@@ -7,8 +7,8 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from orgconnectors.connectors.connections import connection_enable
 from orgconnectors.connectors.models import Connection
-from orgconnectors.connectors.services import connection_enable
 from orgconnectors.oauth.models import OAuthCredential
 from orgconnectors.oauth.services import oauth_authorization_start
 from tests.oauth.conftest import browser_for, consent
@@ -117,7 +117,7 @@ def test_a_declined_authorization_says_so_and_leaves_the_connection_waiting(star
 def test_an_answer_for_a_connection_disconnected_meanwhile_is_refused(
     started, member, oauth_connector, actor, provider
 ):
-    from orgconnectors.connectors.services import connection_disable
+    from orgconnectors.connectors.connections import connection_disable
 
     browser, back = started
     connection_disable(membership=member, connector=oauth_connector, actor=actor(member))

@@ -8,8 +8,8 @@ from cryptography.fernet import Fernet
 from django.core.management import call_command
 from django.db import connection
 
+from orgconnectors.connectors.connections import connection_disable
 from orgconnectors.connectors.models import Connector
-from orgconnectors.connectors.services import connection_disable
 from orgconnectors.encryption import DecryptionFailed, decrypt, encrypt
 from orgconnectors.oauth import tasks
 from orgconnectors.oauth.models import (

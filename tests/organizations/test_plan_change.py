@@ -4,9 +4,9 @@ import pytest
 from django.utils import timezone
 
 from orgconnectors.audit.models import AuditEvent
+from orgconnectors.connectors.connections import connection_enable
 from orgconnectors.connectors.errors import ConnectionLimitReached
 from orgconnectors.connectors.models import Connection
-from orgconnectors.connectors.services import connection_enable
 from orgconnectors.organizations.errors import OrganizationError
 from orgconnectors.organizations.plan_change import (
     organization_change_plan,

@@ -8,9 +8,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from orgconnectors.connectors.connections import connection_enable
 from orgconnectors.connectors.errors import ConnectionLimitReached
 from orgconnectors.connectors.models import Connection
-from orgconnectors.connectors.services import connection_enable
 from orgconnectors.organizations import plan_change
 from orgconnectors.organizations.plan_change import organization_change_plan
 from tests.factories import (

@@ -13,9 +13,9 @@ from orgconnectors.api.schemas import (
     StepUpIn,
     StepUpOut,
 )
+from orgconnectors.connectors.connections import connection_disable
 from orgconnectors.connectors.models import Connection
 from orgconnectors.connectors.selectors import connection_for, connector_get, connectors_for_member
-from orgconnectors.connectors.services import connection_disable
 from orgconnectors.oauth.services import connection_step_up, oauth_connection_enable
 
 router = Router(tags=["connections"])

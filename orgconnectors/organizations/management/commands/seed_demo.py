@@ -17,10 +17,11 @@ from django.db import transaction
 from django.urls import reverse
 
 from orgconnectors.audit.context import Actor
+from orgconnectors.connectors.connections import connection_enable
 from orgconnectors.connectors.directory import directory_entry
 from orgconnectors.connectors.models import Connector
 from orgconnectors.connectors.selectors import connection_for
-from orgconnectors.connectors.services import connection_enable, connector_register
+from orgconnectors.connectors.services import connector_register
 from orgconnectors.connectors.urls_canonical import canonical_url
 from orgconnectors.demo.catalog import DEMO_SERVERS
 from orgconnectors.errors import ServiceError
