@@ -31,6 +31,13 @@ def cipher() -> MultiFernet:
     return _cipher(keys)
 
 
+def key_fingerprint() -> str:
+    """Which key encrypts, without revealing it: the first 8 hex characters of its SHA-256."""
+    keys = tuple(settings.ORGCONNECTORS_ENCRYPTION_KEYS) or (_dev_key().decode(),)
+    first = keys[0].encode() if isinstance(keys[0], str) else keys[0]
+    return hashlib.sha256(first).hexdigest()[:8]
+
+
 def encrypt(plaintext: str) -> str:
     if not plaintext:
         return ""

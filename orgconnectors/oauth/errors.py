@@ -69,3 +69,10 @@ class TokenEndpointError(OAuthError):
         self.error = error
         self.transient = transient
         self.http_status = status
+
+
+class KeyRotationRefused(OAuthError):
+    """Another key rotation is queued or running: one at a time."""
+
+    status = 409
+    code = "key_rotation_under_way"

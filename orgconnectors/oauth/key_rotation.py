@@ -70,6 +70,11 @@ def _batch(columns: SecretColumns, after_pk, batch_size: int) -> tuple[int, obje
     return len(rows), rows[-1].pk
 
 
+def secrets_count() -> list[tuple[str, int]]:
+    """Rows holding secrets, by kind, in the order secrets_reencrypt rewrites them."""
+    return [(columns.label, columns.model.objects.count()) for columns in ENCRYPTED]
+
+
 def secrets_reencrypt(
     *, batch_size: int = 500, on_progress: Callable[[str, int], None] | None = None
 ) -> dict[str, int]:

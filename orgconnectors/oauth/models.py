@@ -6,6 +6,7 @@ ciphertext from orgconnectors.encryption, in a field whose name ends in `_encryp
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class OAuthClient(models.Model):
@@ -145,3 +146,88 @@ class TokenRevocation(models.Model):
 
     def __str__(self) -> str:
         return f"revocation for {self.target_label}"
+
+
+class KeyRotation(models.Model):
+    """One re-encryption of every stored secret under the first key of
+    ORGCONNECTORS_ENCRYPTION_KEYS, asked for in the admin (a Celery worker does it) or by the
+    command `rotate_encryption_keys` (done in its own process). Never holds a key or a secret."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting for a worker"
+        RUNNING = "running", "Re-encrypting"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    class Source(models.TextChoices):
+        WEB = "web", "Admin page"
+        COMMAND = "command", "Management command"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    source = models.CharField(max_length=8, choices=Source.choices)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Who it was, kept when the account is gone.
+    requested_by_label = models.CharField(max_length=254, blank=True)
+    # The first key where the run was done: 8 hex characters of its SHA-256, never the key.
+    key_fingerprint = models.CharField(max_length=8, blank=True)
+    # Counted when the run starts; rows added meanwhile are rewritten too, and counted at the end.
+    rows_total = models.PositiveBigIntegerField(default=0)
+    rows_done = models.PositiveBigIntegerField(default=0)
+    # Per kind of secret, in the order they are rewritten: [{"kind", "total", "done"}, ...].
+    counts = models.JSONField(default=list, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Queued: until when it waits for a worker before another run may take its place. Running:
+    # its worker holds it until then (by lease_token) and renews it at every batch (heartbeat_at);
+    # past it, the worker is taken for dead and the run may be claimed again.
+    lease_until = models.DateTimeField(null=True, blank=True)
+    lease_token = models.CharField(max_length=32, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [("rotate_keys", "Can re-encrypt every secret under the first key")]
+        constraints = [
+            # A constant under the condition: at most one run queued or running, whichever.
+            models.UniqueConstraint(
+                models.Value(True),
+                condition=models.Q(status__in=["queued", "running"]),
+                name="one_key_rotation_at_a_time",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Key rotation #{self.pk}"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        if not self.rows_total:
+            return 0
+        return min(99, int(100 * self.rows_done / self.rows_total))
+
+    @property
+    def rows_shown(self) -> int:
+        """Rows done as a page says it: never more than the total counted at the start."""
+        return min(self.rows_done, self.rows_total) if self.rows_total else self.rows_done
+
+    def stalled(self, now=None) -> bool:
+        """Past its lease: no worker took it in time, or its worker stopped renewing it."""
+        now = now or timezone.now()
+        expired = self.lease_until is not None and self.lease_until < now
+        return self.status in self.ACTIVE and expired
+
+    def kinds(self) -> list[tuple[str, int, int]]:
+        """(label, done, total) per kind of secret."""
+        return [(kind["kind"], kind["done"], kind["total"]) for kind in self.counts]

@@ -1,14 +1,15 @@
 """Celery tasks of member OAuth: thin, they take ids (never tokens) and call one service each.
 
 Every task is safe to run twice: a refresh claims its credential for one generation, a
-revocation row is deleted once recorded, a notice is only sent while it is still true.
+revocation row is deleted once recorded, a notice is only sent while it is still true, a key
+rotation is claimed with a lease.
 """
 
 from smtplib import SMTPException
 
 from celery import shared_task
 
-from orgconnectors.oauth import flow, notify, refresh, revocation
+from orgconnectors.oauth import flow, key_rotation_runs, notify, refresh, revocation
 
 
 @shared_task(name="oauth.refresh_sweep", ignore_result=True)
@@ -54,3 +55,12 @@ def purge_pending_authorizations() -> int:
 )
 def notify_reauthorize(*, connection_id: int) -> int:
     return notify.reauthorization_notify(connection_id=connection_id)
+
+
+# No automatic retry: a failed rotation says why on its admin page and the operator starts
+# another. A worker that dies mid-run leaves the run "running" until its lease runs out; then a
+# second delivery of the task (acks late) claims it again, or a newer run takes its place.
+@shared_task(name="oauth.key_rotation_run", ignore_result=True)
+def key_rotation_run(*, rotation_id: int) -> str:
+    rotation = key_rotation_runs.key_rotation_run(rotation_id=int(rotation_id))
+    return rotation.status if rotation else "skipped"

@@ -1,14 +1,17 @@
 from django.core.management.base import BaseCommand
 
-from orgconnectors.encryption import DecryptionFailed
-from orgconnectors.oauth.key_rotation import secrets_reencrypt
+from orgconnectors.audit.context import Actor
+from orgconnectors.oauth.errors import KeyRotationRefused
+from orgconnectors.oauth.key_rotation_runs import key_rotation_run_here
+from orgconnectors.oauth.models import KeyRotation
 
 
 class Command(BaseCommand):
     help = (
         "Re-encrypt every stored secret (connector client secrets, registered clients, members' "
         "tokens) under the first key of ORGCONNECTORS_ENCRYPTION_KEYS. Put the new key first, "
-        "run this, then remove the old key."
+        "run this, then remove the old key. Recorded like a rotation started in the admin "
+        "(Key rotations), and refused while another one is queued or running."
     )
 
     def add_arguments(self, parser):
@@ -19,13 +22,22 @@ class Command(BaseCommand):
             self.stdout.write(f"  {label}: {total} re-encrypted so far")
 
         try:
-            counts = secrets_reencrypt(batch_size=batch_size, on_progress=progress)
-        except DecryptionFailed as failure:
-            self.stderr.write(
-                f"Stopped: {failure}. Put every key still in use into "
-                "ORGCONNECTORS_ENCRYPTION_KEYS (the new one first) and run this again."
+            rotation = key_rotation_run_here(
+                actor=Actor.system("rotate_encryption_keys command"),
+                batch_size=batch_size,
+                on_progress=progress,
             )
+        except KeyRotationRefused as refusal:
+            self.stderr.write(refusal.message)
             raise SystemExit(1) from None
-        for label, total in counts.items():
-            self.stdout.write(f"{label}: {total}")
-        self.stdout.write(self.style.SUCCESS("Every secret is now encrypted under the first key."))
+        if rotation.status != KeyRotation.Status.DONE:
+            self.stderr.write(rotation.error or f"{rotation} did not finish; see the admin.")
+            raise SystemExit(1)
+        for label, done, _total in rotation.kinds():
+            self.stdout.write(f"{label}: {done}")
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Every secret is now encrypted under the first key "
+                f"(fingerprint {rotation.key_fingerprint}); recorded as {rotation}."
+            )
+        )
