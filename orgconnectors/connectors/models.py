@@ -28,6 +28,9 @@ class Connector(models.Model):
         MISCONFIGURED = "misconfigured", "Misconfigured"
         DOWN = "down", "Down"
 
+    # Statuses in which the server fails its health checks: a request naming it would fail.
+    FAILING_STATUSES = frozenset({Status.DOWN, Status.UNREACHABLE, Status.MISCONFIGURED})
+
     organization = models.ForeignKey(
         "organizations.Organization", on_delete=models.CASCADE, related_name="connectors"
     )
@@ -72,6 +75,10 @@ class Connector(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def failing(self) -> bool:
+        return self.status in self.FAILING_STATUSES
 
     @property
     def has_client_secret(self) -> bool:

@@ -181,6 +181,23 @@ def check_request_url(url: Any, *, policy: EgressPolicy | None = None) -> None:
     )
 
 
+# What getaddrinfo's failures mean to the person reading a health line.
+_DNS_REASONS = {
+    socket.EAI_NONAME: "no DNS record exists for it",
+    socket.EAI_AGAIN: "the DNS lookup failed for now (it may work again shortly)",
+}
+if hasattr(socket, "EAI_NODATA"):  # not on every platform
+    _DNS_REASONS[socket.EAI_NODATA] = "no DNS record exists for it"
+
+
+def _dns_reason(exc: Exception) -> str:
+    if isinstance(exc, UnicodeError):
+        return "it is not a valid host name"
+    if isinstance(exc, socket.gaierror) and exc.errno in _DNS_REASONS:
+        return _DNS_REASONS[exc.errno]
+    return getattr(exc, "strerror", None) or str(exc)
+
+
 def resolve_and_check(
     host: str, port: int, *, policy: EgressPolicy | None = None
 ) -> list[IPAddress]:
@@ -197,7 +214,7 @@ def resolve_and_check(
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
     except (OSError, UnicodeError) as exc:
-        raise EgressError(f"the host {host!r} could not be resolved ({exc})") from exc
+        raise EgressError(f"the host {host!r} could not be resolved: {_dns_reason(exc)}") from exc
     addresses: list[IPAddress] = []
     for family, _type, _proto, _name, sockaddr in infos:
         if family not in (socket.AF_INET, socket.AF_INET6):

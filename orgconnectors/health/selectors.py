@@ -162,6 +162,14 @@ def connector_health_days(*, connector: Connector, days: int = 30, now=None) -> 
     return [result[day] for day in sorted(result, reverse=True)]
 
 
+def _since(moment) -> str:
+    """ "09:14" today, "Dec 5, 09:14" before: the clock time alone would hide a day's outage."""
+    local = timezone.localtime(moment)
+    if local.date() == timezone.localdate():
+        return f"{local:%H:%M}"
+    return f"{local:%b} {local.day}, {local:%H:%M}"
+
+
 def health_line(connector: Connector) -> str:
     """The connector's health in words, as the connector list shows it.
 
@@ -171,8 +179,7 @@ def health_line(connector: Connector) -> str:
     status = connector.status
     label = Connector.Status(status).label if status in Connector.Status.values else status
     if status == Connector.Status.DOWN:
-        since = timezone.localtime(connector.down_since) if connector.down_since else None
-        text = f"Down since {since:%H:%M}" if since else "Down"
+        text = f"Down since {_since(connector.down_since)}" if connector.down_since else "Down"
         return f"{text} — {connector.last_error}" if connector.last_error else text
     if status in (Connector.Status.UNREACHABLE, Connector.Status.MISCONFIGURED):
         return f"{label} — {connector.last_error}" if connector.last_error else label

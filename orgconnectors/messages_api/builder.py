@@ -19,10 +19,6 @@ DEPRECATED_BETA = "mcp-client-2025-04-04"
 ANTHROPIC_VERSION = "2023-06-01"
 HEADERS = {"anthropic-beta": BETA, "anthropic-version": ANTHROPIC_VERSION}
 
-# A connector in one of these states fails its health checks: a request naming it would fail.
-FAILING = frozenset(
-    {Connector.Status.DOWN, Connector.Status.UNREACHABLE, Connector.Status.MISCONFIGURED}
-)
 _NAME_MAX = 64
 
 
@@ -131,7 +127,7 @@ def left_out(facts: ConnectionFacts) -> Leftout | None:
             f"{name} is not served over https, and the Messages API only reaches public https "
             "servers; ask an owner to register its https address.",
         )
-    if facts.status in FAILING:
+    if facts.status in Connector.FAILING_STATUSES:
         status = Connector.Status(facts.status).label.lower()
         detail = f" ({facts.last_error})" if facts.last_error else ""
         return leftout(

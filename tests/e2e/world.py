@@ -2,8 +2,9 @@
 trail holds what a real history would), with accounts that can sign in on the login page."""
 
 from orgconnectors.audit.context import Actor
+from orgconnectors.connectors.connections import connection_enable
 from orgconnectors.connectors.models import Connection, Connector
-from orgconnectors.connectors.services import connection_enable, connector_register
+from orgconnectors.connectors.services import connector_register
 from orgconnectors.organizations.models import Membership, Organization
 from orgconnectors.organizations.plan_change import organization_change_plan
 from orgconnectors.organizations.services import (

@@ -196,9 +196,21 @@ def test_an_allowed_range_lets_a_private_server_through(dns):
 
 
 def test_a_host_that_does_not_resolve_is_an_error_but_not_a_refusal(dns):
-    with pytest.raises(EgressError, match="could not be resolved") as caught:
+    with pytest.raises(EgressError) as caught:
         resolve_and_check("nowhere.example.com", 443, policy=STRICT)
     assert not isinstance(caught.value, EgressRefused)
+    assert str(caught.value) == (
+        "the host 'nowhere.example.com' could not be resolved: no DNS record exists for it"
+    )
+
+
+def test_a_dns_failure_for_now_says_it_may_pass(monkeypatch):
+    def failing_for_now(*args, **kwargs):
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(socket, "getaddrinfo", failing_for_now)
+    with pytest.raises(EgressError, match="the DNS lookup failed for now"):
+        resolve_and_check("flaky.example.com", 443, policy=STRICT)
 
 
 def test_a_literal_address_is_judged_without_asking_dns(dns):

@@ -152,6 +152,7 @@ def test_the_page_of_a_server_that_needs_authorization_shows_its_metadata(
 
 
 def test_a_failing_connector_says_in_words_since_when_and_why(owner, org):
+    # Two hours ago may be yesterday, which the line then names: "Down since Dec 5, 23:10".
     down_since = timezone.now() - timedelta(hours=2)
     connector = ConnectorFactory(
         organization=org,
@@ -168,7 +169,10 @@ def test_a_failing_connector_says_in_words_since_when_and_why(owner, org):
         outcome="unreachable",
         error="connection refused",
     )
-    since = timezone.localtime(down_since).strftime("%H:%M")
+    local = timezone.localtime(down_since)
+    since = local.strftime("%H:%M")
+    if local.date() != timezone.localdate():
+        since = f"{local:%b} {local.day}, {since}"
 
     listing = text(signed_in(owner).get(reverse("connector_list", args=[org.slug])))
     page = text(signed_in(owner).get(detail_url(connector)))

@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.http import Http404
 from django.utils import timezone
 
@@ -82,7 +83,16 @@ def make(**fields):
             },
             "Down since 09:14 — connection refused",
         ),
+        (
+            {
+                "status": "down",
+                "down_since": datetime(2026, 11, 1, 23, 50, tzinfo=UTC),
+                "last_error": "connection refused",
+            },
+            "Down since Nov 1, 23:50 — connection refused",
+        ),
     ],
 )
 def test_health_line_says_it_in_words(fields, words):
-    assert health_line(make(**fields)) == words
+    with time_machine.travel(datetime(2026, 11, 2, 15, 0, tzinfo=UTC), tick=False):
+        assert health_line(make(**fields)) == words

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -86,3 +88,37 @@ def test_a_member_sees_only_their_own_connections(member, owner, org):
 
     assert "0 of 10</strong> connections in use" in html
     assert "Not connected" in html
+
+
+def _card(html: str, name: str) -> str:
+    """The words of the card of connector `name` on My connectors."""
+    start = html.index(f'<h2 class="connection__name">{name}</h2>')
+    card = html[start : html.index("</li>", start)]
+    return " ".join(re.sub(r"<[^>]+>", " ", card).split())
+
+
+def test_each_card_says_how_the_server_is_and_what_a_failing_one_means(org, member):
+    healthy = ConnectorFactory(
+        organization=org, name="Tracker", status="healthy", last_latency_ms=42
+    )
+    down = ConnectorFactory(
+        organization=org, name="Billing", status="unreachable", last_error="connection refused"
+    )
+    oauth = ConnectorFactory(organization=org, name="Tasks", status="auth_required")
+    ConnectorFactory(organization=org, name="Wiki", status="down", last_error="HTTP 503")
+    ConnectionFactory(membership=member, connector=healthy)
+    ConnectionFactory(membership=member, connector=down)
+    ConnectionFactory(membership=member, connector=oauth)
+
+    html = signed_in(member).get(MINE).content.decode()
+
+    assert "Server: Healthy · 42 ms" in _card(html, "Tracker")
+    assert "do not get it" not in _card(html, "Tracker")
+    billing = _card(html, "Billing")
+    assert "Connected Server: Unreachable — connection refused" in billing
+    assert "Your apps do not get it in their configuration until its health checks pass" in billing
+    # A server that asks for OAuth answers: members authorize for themselves.
+    assert "Server: Answering · asks each member to authorize" in _card(html, "Tasks")
+    # Not connected: the member learns the server fails before connecting, with no API note.
+    wiki = _card(html, "Wiki")
+    assert "Not connected Server: Down" in wiki and "do not get it" not in wiki

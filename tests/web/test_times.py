@@ -36,11 +36,6 @@ ACCOUNT_PAGES = ("account_email", "account_change_password", "mfa_index")
 # Text nobody reads as a time on the page.
 UNREAD = {"script", "style", "title", "code", "pre", "textarea"}
 DOWN = Outcome.UNREACHABLE
-# templates/health/ has another owner, who is to give each day of the connector page's health
-# history (_connector_health.html) a title with the full date. Until then the page's date-only
-# <time> elements are left out of the test of every page; the strict xfail at the end fails once
-# they have their title: then delete this and that mark.
-AWAITING_A_TITLE = re.compile(r'^<time datetime="\d{4}-\d{2}-\d{2}"> lacks title$')
 
 
 class TimeReader(HTMLParser):
@@ -142,10 +137,6 @@ def pages_for(role: str, objects) -> list[tuple[str, str, dict]]:
     ] + [(name, reverse(name), {}) for name in ACCOUNT_PAGES]
 
 
-def awaited(name: str, problem: str) -> bool:
-    return name == "connector_detail" and AWAITING_A_TITLE.match(problem) is not None
-
-
 @pytest.mark.parametrize("role", ["owner", "member", "auditor"])
 def test_every_time_on_a_page_shows_the_exact_time_on_hover(role, timed, client_as):
     client = client_as(role)
@@ -158,15 +149,14 @@ def test_every_time_on_a_page_shows_the_exact_time_on_hover(role, timed, client_
             continue  # downloads and JSON documents
         reader = read_times(text(response))
         times += reader.times
-        if found := [p for p in reader.problems if not awaited(name, p)]:
-            problems[name] = found
+        if reader.problems:
+            problems[name] = reader.problems
 
     assert not problems, "\n".join(f"{name}: {found}" for name, found in problems.items())
     # Each of them sees their API tokens' times at least.
     assert times >= 3, "the pages showed hardly any times: is the data still there?"
 
 
-@pytest.mark.xfail(strict=True, reason="templates/health/: see AWAITING_A_TITLE")
 def test_each_day_of_a_connectors_health_history_shows_its_full_date_on_hover(timed, client_as):
     response = client_as("owner").get(url_for("connector_detail", timed.acme))
 
