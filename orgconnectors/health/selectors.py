@@ -55,6 +55,8 @@ class RunProgress:
             else:
                 detail = ""
             return f"{check.connector.name} was checked: {check.get_outcome_display()}{detail}."
+        if not self.run.total:
+            return "Check all finished: there was nothing to check."
         found = ", ".join(f"{count} {label.lower()}" for label, count in self.outcome_counts)
         return f"Check all finished: {self.run.done} of {self.run.total} checked" + (
             f" ({found})." if found else "."

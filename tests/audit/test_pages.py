@@ -99,6 +99,17 @@ def test_an_empty_usage_page_says_so(reader):
     assert "Nothing in this period." in page
     assert "No usage in this period." in page
     assert "has no connectors yet" in page
+    # An auditor adds nothing: they are told where the numbers will come from.
+    assert "Usage appears here once an owner adds one and members connect it." in page
+    assert reverse("connector_add", args=["acme"]) not in page
+
+
+def test_an_owner_with_no_connectors_is_offered_to_add_one_on_the_usage_page(client, owner):
+    client.force_login(owner.user)
+
+    page = client.get(reverse("usage", args=["acme"])).content.decode()
+
+    assert f'href="{reverse("connector_add", args=["acme"])}">Add connector</a>' in page
 
 
 def test_a_period_not_offered_is_refused(reader):

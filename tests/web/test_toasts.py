@@ -154,3 +154,15 @@ def test_every_page_loads_the_toast_script(owner):
     page = signed_in(owner).get(reverse("my_connectors", args=[owner.organization.slug]))
 
     assert "/static/js/toasts.js" in page.content.decode()
+
+
+def test_a_run_with_nothing_to_check_offers_the_owner_to_add_a_connector(org, owner):
+    run = HealthRun.objects.create(organization=org, requested_by=owner.user, kind="all", total=0)
+    finish(run)
+
+    fragment = signed_in(owner).get(reverse("health_run_progress", args=[org.slug, run.pk]))
+
+    html = fragment.content.decode()
+    assert "There was nothing to check: the organization has no connectors." in html
+    assert f'<a href="{reverse("connector_add", args=[org.slug])}">Add a connector</a>' in html
+    assert toasts(fragment) == [("success", "Check all finished: there was nothing to check.")]
