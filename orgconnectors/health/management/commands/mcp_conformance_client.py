@@ -59,7 +59,8 @@ class Command(BaseCommand):
         with override_settings(ORGCONNECTORS_ALLOW_LOOPBACK=True):
             result = probe_once(ProbeTarget(url=url, transport=transport))
             needs = result.outcome == Outcome.AUTH_REQUIRED or (
-                result.outcome != Outcome.UNREACHABLE and first_tool_needs_authorization(url)
+                result.outcome != Outcome.UNREACHABLE
+                and first_tool_needs_authorization(url, result.transport)
             )
             if needs and not options["no_authorize"]:
                 self._authorize(url, transport)
