@@ -62,3 +62,28 @@ def serve_asgi(
     thread.start()
     assert started.wait(10) and server.started, f"the {name} did not start"
     return LoopbackServer(base_url, port, server, thread)
+
+
+async def read_body(receive) -> bytes:
+    """The whole request body, for a test peer that looks at it before the app does."""
+    chunks, more = [], True
+    while more:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        more = message.get("more_body", False)
+    return b"".join(chunks)
+
+
+def replaying(body: bytes, receive):
+    """A `receive` that hands the app the body already read, then whatever comes next (the
+    disconnect the app may wait for)."""
+    replayed = False
+
+    async def replay():
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay

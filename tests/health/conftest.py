@@ -36,7 +36,7 @@ from starlette.routing import Route
 
 from orgconnectors.health.pool import ProbeRunner
 from orgconnectors.health.probe import ProbeConfig
-from tests.loopback import free_socket, serve_asgi
+from tests.loopback import free_socket, read_body, replaying, serve_asgi
 
 # Lets a test give the servers a host name (resolved by the test's own resolver).
 OPEN_HOSTS = TransportSecuritySettings(enable_dns_rebinding_protection=False)
@@ -69,12 +69,7 @@ def logged(app, log: RequestLog):
     async def middleware(scope, receive, send):
         if scope["type"] != "http":
             return await app(scope, receive, send)
-        chunks, more = [], True
-        while more:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            more = message.get("more_body", False)
-        body = b"".join(chunks)
+        body = await read_body(receive)
         rpc = None
         if scope["method"] == "POST" and body:
             try:
@@ -85,14 +80,7 @@ def logged(app, log: RequestLog):
             log.entries.append(
                 (scope["method"], scope["path"], scope["query_string"].decode(), rpc)
             )
-        replayed = False
-
-        async def replay():
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
+        replay = replaying(body, receive)
 
         async def noting_send(message):
             if message["type"] == "http.response.start":

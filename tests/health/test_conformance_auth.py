@@ -28,7 +28,7 @@ from orgconnectors.connectors.models import Connection, Connector
 from orgconnectors.health.conformance_auth import first_tool_needs_authorization
 from orgconnectors.oauth.clients import callback_url
 from tests.health.conftest import RequestLog, logged
-from tests.loopback import serve_asgi
+from tests.loopback import read_body, replaying, serve_asgi
 from tests.oauth.authorization_server import (
     PREREGISTERED_ID,
     PREREGISTERED_SECRET,
@@ -70,12 +70,7 @@ def step_up_guard(app, provider: HeadlessProvider, resource_url: str):
     async def guard(scope, receive, send):
         if scope["type"] != "http" or scope["method"] != "POST" or not provider.tool_call_scopes:
             return await app(scope, receive, send)
-        chunks, more = [], True
-        while more:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            more = message.get("more_body", False)
-        body = b"".join(chunks)
+        body = await read_body(receive)
         try:
             method = json.loads(body).get("method")
         except (ValueError, AttributeError):
@@ -94,14 +89,7 @@ def step_up_guard(app, provider: HeadlessProvider, resource_url: str):
                 headers={"WWW-Authenticate": challenge},
             )
             return await refusal(scope, receive, send)
-        replayed = False
-
-        async def replay():
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
+        replay = replaying(body, receive)
 
         return await app(scope, replay, send)
 

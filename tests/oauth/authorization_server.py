@@ -33,6 +33,8 @@ from pydantic import AnyHttpUrl
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from tests.loopback import read_body, replaying
+
 SCOPES = ["tools:read", "tools:write"]
 REQUIRED_SCOPES = ["tools:read"]
 PREREGISTERED_ID = "orgconnectors-by-hand"
@@ -195,25 +197,13 @@ def _logging_token_requests(app, provider: Provider):
     async def middleware(scope, receive, send):
         if scope["type"] != "http" or scope["path"] != "/token":
             return await app(scope, receive, send)
-        chunks, more = [], True
-        while more:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            more = message.get("more_body", False)
-        body = b"".join(chunks)
+        body = await read_body(receive)
         provider.token_log.forms.append(dict(parse_qsl(body.decode())))
         if provider.token_endpoint_down:
             provider.token_log.statuses.append(503)
             response = JSONResponse({"error": "temporarily_unavailable"}, status_code=503)
             return await response(scope, receive, send)
-        replayed = False
-
-        async def replay():
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
+        replay = replaying(body, receive)
 
         async def noting_send(message):
             if message["type"] == "http.response.start":
