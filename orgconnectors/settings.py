@@ -11,6 +11,7 @@ from orgconnectors.environment import (
     ImproperlyConfiguredEnv,
     database_from_url,
     env_bool,
+    env_float,
     env_int,
     env_list,
     env_str,
@@ -49,6 +50,14 @@ if not ORGCONNECTORS_ENCRYPTION_KEYS and not (DEBUG or DEV_MODE):
 # Outbound requests: https only; loopback and http only for development and tests.
 ORGCONNECTORS_ALLOW_LOOPBACK = env_bool("ORGCONNECTORS_ALLOW_LOOPBACK", False)
 ORGCONNECTORS_EGRESS_ALLOW_CIDRS = env_list("ORGCONNECTORS_EGRESS_ALLOW_CIDRS")
+# Each outbound request: its connect and per-read timeouts, one deadline for all of it (DNS,
+# connect, TLS, every read), and a cap on its answer's decoded size.
+ORGCONNECTORS_EGRESS_CONNECT_TIMEOUT = env_float("ORGCONNECTORS_EGRESS_CONNECT_TIMEOUT", 5.0)
+ORGCONNECTORS_EGRESS_READ_TIMEOUT = env_float("ORGCONNECTORS_EGRESS_READ_TIMEOUT", 10.0)
+ORGCONNECTORS_EGRESS_DEADLINE_SECONDS = env_float("ORGCONNECTORS_EGRESS_DEADLINE_SECONDS", 30.0)
+ORGCONNECTORS_EGRESS_MAX_RESPONSE_BYTES = env_int(
+    "ORGCONNECTORS_EGRESS_MAX_RESPONSE_BYTES", 5 * 1024 * 1024
+)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

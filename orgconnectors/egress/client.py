@@ -6,6 +6,9 @@ Our backend resolves and checks the host in `connect_tcp` and connects to the ch
 literal, so there is no second DNS lookup, while TLS still sends SNI for, and verifies the
 certificate against, the name in the URL.
 
+The transport also decodes compressed bodies itself, so the response cap counts decoded bytes
+(`decoding.py`), and gives each request one wall-clock deadline (`deadline.py`).
+
 The same classes are built for `httpx` (used by the project) and for `httpx2` (which the MCP
 SDK 2.x requires for its clients); the two libraries share one design under different names.
 """
@@ -19,6 +22,16 @@ from typing import Any, Literal
 
 import httpx
 
+from orgconnectors.egress.deadline import (
+    Deadline,
+    DeadlineExceeded,
+    awithin_deadline,
+    call_in_thread,
+    current_deadline,
+    running_until,
+    within_deadline,
+)
+from orgconnectors.egress.decoding import ACCEPT_ENCODING, decoder_for
 from orgconnectors.egress.guard import (
     EgressError,
     EgressPolicy,
@@ -29,6 +42,14 @@ from orgconnectors.egress.guard import (
     read_setting,
     resolve_and_check,
 )
+from orgconnectors.egress.streams import (
+    AsyncBody,
+    AsyncDeadlineStream,
+    DeadlineStream,
+    ResponseTooLarge,
+    SyncBody,
+    size_in_words,
+)
 
 Library = Literal["httpx", "httpx2"]
 _HTTPCORE = {"httpx": "httpcore", "httpx2": "httpcore2"}
@@ -37,23 +58,21 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 DEFAULT_CONNECT_TIMEOUT = 5.0
 DEFAULT_READ_TIMEOUT = 10.0
 DEFAULT_MAX_RESPONSE_BYTES = 5 * 1024 * 1024
+DEFAULT_DEADLINE_SECONDS = 30.0
 DEFAULT_MAX_HOPS = 5
 FROM_SETTINGS: Any = object()
 
 # Each of these would send requests around the guarded transport.
 _BYPASSING_OPTIONS = ("transport", "mounts", "proxy", "trust_env")
-_TRANSPORT_OPTIONS = ("policy", "verify", "cert", "limits", "retries", "max_response_bytes")
-
-
-class ResponseTooLarge(EgressError):
-    """The server sent more than the configured cap."""
-
-
-def _size(n: int) -> str:
-    for unit, factor in (("MiB", 1024 * 1024), ("KiB", 1024)):
-        if n >= factor and n % factor == 0:
-            return f"{n // factor} {unit}"
-    return f"{n} bytes"
+_TRANSPORT_OPTIONS = (
+    "policy",
+    "verify",
+    "cert",
+    "limits",
+    "retries",
+    "max_response_bytes",
+    "deadline",
+)
 
 
 def default_timeout(library: Library = "httpx") -> Any:
@@ -66,6 +85,10 @@ def default_max_response_bytes() -> int:
     return int(read_setting("ORGCONNECTORS_EGRESS_MAX_RESPONSE_BYTES", DEFAULT_MAX_RESPONSE_BYTES))
 
 
+def default_deadline() -> float:
+    return float(read_setting("ORGCONNECTORS_EGRESS_DEADLINE_SECONDS", DEFAULT_DEADLINE_SECONDS))
+
+
 # The classes below are mixins: `_classes` combines each with the base class of the library
 # it serves (httpcore.AsyncNetworkBackend, httpx.AsyncHTTPTransport, ...), which it also
 # stores as `_hx` (httpx or httpx2) and `_hc` (httpcore or httpcore2).
@@ -75,7 +98,7 @@ def default_max_response_bytes() -> int:
 def _dns_failure_as_connect_error(hc: ModuleType) -> Iterator[None]:
     try:
         yield
-    except EgressRefused:
+    except (EgressRefused, DeadlineExceeded):
         raise
     except EgressError as exc:  # a name that does not resolve fails like any other connect
         raise hc.ConnectError(str(exc)) from exc
@@ -84,17 +107,33 @@ def _dns_failure_as_connect_error(hc: ModuleType) -> Iterator[None]:
 class _AsyncBackend:
     _hc: ModuleType
 
+    _stream: type  # the network stream wrapper, set by `_classes`
+
     def __init__(self, policy: EgressPolicy | None) -> None:
         self._policy, self._inner = policy, self._hc.AnyIOBackend()
 
     async def connect_tcp(self, host, port, timeout=None, **options):
         with _dns_failure_as_connect_error(self._hc):
             policy = self._policy or current_policy()
-            addresses = await aresolve_and_check(host, port, policy=policy, timeout=timeout)
+            deadline = current_deadline()
+            lookup = timeout if deadline is None else deadline.bound(timeout)
+            try:
+                addresses = await aresolve_and_check(host, port, policy=policy, timeout=lookup)
+            except EgressError:
+                if deadline is not None and deadline.remaining() <= 0:
+                    raise deadline.exceeded() from None
+                raise
+
+        async def connect(ip, bounded):
+            return await self._inner.connect_tcp(str(ip), port, bounded, **options)
+
+        timeouts = self._hc.TimeoutException
         for ip in addresses[:-1]:  # the next address if one does not answer; all were checked
             with contextlib.suppress(self._hc.ConnectError, self._hc.ConnectTimeout):
-                return await self._inner.connect_tcp(str(ip), port, timeout, **options)
-        return await self._inner.connect_tcp(str(addresses[-1]), port, timeout, **options)
+                stream = await awithin_deadline(functools.partial(connect, ip), timeout, timeouts)
+                return self._stream(stream)
+        last = functools.partial(connect, addresses[-1])
+        return self._stream(await awithin_deadline(last, timeout, timeouts))
 
     async def connect_unix_socket(self, path, timeout=None, socket_options=None):
         raise EgressRefused("connections through unix sockets are not allowed")
@@ -106,59 +145,47 @@ class _AsyncBackend:
 class _SyncBackend:
     _hc: ModuleType
 
+    _stream: type
+
     def __init__(self, policy: EgressPolicy | None) -> None:
         self._policy, self._inner = policy, self._hc.SyncBackend()
 
     def connect_tcp(self, host, port, timeout=None, **options):
-        # getaddrinfo takes no timeout, so a slow resolver can hold this lookup past the
-        # connect timeout; the async backend runs it in a thread and stops waiting instead.
         with _dns_failure_as_connect_error(self._hc):
-            addresses = resolve_and_check(host, port, policy=self._policy or current_policy())
+            addresses = self._resolve(host, port, timeout)
+
+        def connect(ip, bounded):
+            return self._inner.connect_tcp(str(ip), port, bounded, **options)
+
+        timeouts = self._hc.TimeoutException
         for ip in addresses[:-1]:
             with contextlib.suppress(self._hc.ConnectError, self._hc.ConnectTimeout):
-                return self._inner.connect_tcp(str(ip), port, timeout, **options)
-        return self._inner.connect_tcp(str(addresses[-1]), port, timeout, **options)
+                stream = within_deadline(functools.partial(connect, ip), timeout, timeouts)
+                return self._stream(stream)
+        last = functools.partial(connect, addresses[-1])
+        return self._stream(within_deadline(last, timeout, timeouts))
+
+    def _resolve(self, host, port, timeout):
+        # getaddrinfo takes no timeout, so it runs in a thread that is no longer waited for
+        # once the connect timeout or the request's deadline is reached.
+        policy = self._policy or current_policy()
+        deadline = current_deadline()
+        limit = timeout if deadline is None else deadline.bound(timeout)
+
+        def too_slow() -> EgressError:
+            if deadline is not None and deadline.remaining() <= 0:
+                return deadline.exceeded()
+            return EgressError(f"resolving {host!r} took longer than {limit:g} s")
+
+        return call_in_thread(
+            functools.partial(resolve_and_check, host, port, policy=policy), limit, too_slow
+        )
 
     def connect_unix_socket(self, path, timeout=None, socket_options=None):
         raise EgressRefused("connections through unix sockets are not allowed")
 
     def sleep(self, seconds: float) -> None:
         self._inner.sleep(seconds)
-
-
-def _count(seen: int, chunk: bytes, limit: int) -> int:
-    seen += len(chunk)
-    if seen > limit:
-        raise ResponseTooLarge(f"response larger than {_size(limit)}")
-    return seen
-
-
-class _CappedAsyncStream:
-    def __init__(self, inner: Any, limit: int) -> None:
-        self._inner, self._limit = inner, limit
-
-    async def __aiter__(self):
-        seen = 0
-        async for chunk in self._inner:
-            seen = _count(seen, chunk, self._limit)
-            yield chunk
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-
-class _CappedStream:
-    def __init__(self, inner: Any, limit: int) -> None:
-        self._inner, self._limit = inner, limit
-
-    def __iter__(self):
-        seen = 0
-        for chunk in self._inner:
-            seen = _count(seen, chunk, self._limit)
-            yield chunk
-
-    def close(self) -> None:
-        self._inner.close()
 
 
 def _declared_too_large(request: Any, response: Any, limit: int | None) -> bool:
@@ -173,7 +200,7 @@ class _TransportBase:
     _hx: ModuleType
     _hc: ModuleType
     _backend: type
-    _capped: type
+    _body: type
     _pool_class: str
 
     def __init__(
@@ -185,6 +212,7 @@ class _TransportBase:
         limits: Any = None,
         max_response_bytes: int | None = FROM_SETTINGS,
         retries: int = 0,
+        deadline: float | None = FROM_SETTINGS,
     ) -> None:
         limits = limits or self._hx.Limits(max_connections=100, max_keepalive_connections=20)
         ssl_context = self._hx.create_ssl_context(verify=verify, cert=cert, trust_env=False)
@@ -204,29 +232,49 @@ class _TransportBase:
         if max_response_bytes is FROM_SETTINGS:
             max_response_bytes = default_max_response_bytes()
         self._max_response_bytes = max_response_bytes
+        if deadline is FROM_SETTINGS:
+            deadline = default_deadline()
+        self._deadline_seconds = deadline  # None: no deadline, e.g. for a long-lived stream
 
-    def _check(self, request: Any) -> None:
+    def _start(self, request: Any) -> Deadline | None:
         # Here and not only in the client, so no way of sending a request skips it.
         check_request_url(request.url, policy=self._policy or current_policy())
+        if self._deadline_seconds is None:
+            return None
+        deadline = Deadline.start(self._deadline_seconds)
+        # Waiting for a free connection in the pool counts too; the pool reads this.
+        timeouts = dict(request.extensions.get("timeout", {}))
+        timeouts["pool"] = deadline.bound(timeouts.get("pool"))
+        request.extensions["timeout"] = timeouts
+        return deadline
 
-    def _cap(self, response: Any) -> None:
-        if self._max_response_bytes is not None:
-            response.stream = self._capped(response.stream, self._max_response_bytes)
+    def _wrap(self, response: Any, deadline: Deadline | None) -> None:
+        encoding = response.headers.get("content-encoding", "")
+        # Whether decoded here or not decodable at all, httpx must not decode it after the cap.
+        for name in ("content-encoding", "content-length") if encoding else ():
+            response.headers.pop(name, None)
+        response.stream = self._body(
+            response.stream,
+            decoder=decoder_for(encoding) if encoding else None,
+            limit=self._max_response_bytes,
+            deadline=deadline,
+        )
 
     def _too_large(self) -> ResponseTooLarge:
-        return ResponseTooLarge(f"response larger than {_size(self._max_response_bytes)}")
+        return ResponseTooLarge(f"answer larger than {size_in_words(self._max_response_bytes)}")
 
 
 class _AsyncTransport(_TransportBase):
     _pool_class = "AsyncConnectionPool"
 
     async def handle_async_request(self, request: Any) -> Any:
-        self._check(request)
-        response = await super().handle_async_request(request)
+        deadline = self._start(request)
+        with running_until(deadline):
+            response = await super().handle_async_request(request)
         if _declared_too_large(request, response, self._max_response_bytes):
             await response.stream.aclose()
             raise self._too_large()
-        self._cap(response)
+        self._wrap(response, deadline)
         return response
 
 
@@ -234,12 +282,13 @@ class _SyncTransport(_TransportBase):
     _pool_class = "ConnectionPool"
 
     def handle_request(self, request: Any) -> Any:
-        self._check(request)
-        response = super().handle_request(request)
+        deadline = self._start(request)
+        with running_until(deadline):
+            response = super().handle_request(request)
         if _declared_too_large(request, response, self._max_response_bytes):
             response.stream.close()
             raise self._too_large()
-        self._cap(response)
+        self._wrap(response, deadline)
         return response
 
 
@@ -252,10 +301,14 @@ def _classes(library: Library) -> tuple[type, type]:
 
     async_transport = make("GuardedAsyncTransport", _AsyncTransport, hx.AsyncHTTPTransport)
     async_transport._backend = make("PinningAsyncBackend", _AsyncBackend, hc.AsyncNetworkBackend)
-    async_transport._capped = make("CappedAsyncStream", _CappedAsyncStream, hx.AsyncByteStream)
+    async_transport._backend._stream = make(
+        "DeadlineAsyncStream", AsyncDeadlineStream, hc.AsyncNetworkStream
+    )
+    async_transport._body = make("GuardedAsyncBody", AsyncBody, hx.AsyncByteStream)
     sync_transport = make("GuardedTransport", _SyncTransport, hx.HTTPTransport)
     sync_transport._backend = make("PinningBackend", _SyncBackend, hc.NetworkBackend)
-    sync_transport._capped = make("CappedStream", _CappedStream, hx.SyncByteStream)
+    sync_transport._backend._stream = make("DeadlineStream", DeadlineStream, hc.NetworkStream)
+    sync_transport._body = make("GuardedBody", SyncBody, hx.SyncByteStream)
     return async_transport, sync_transport
 
 
@@ -273,9 +326,13 @@ def _build(asynchronous: bool, library: Library, timeout: Any, options: dict[str
         importlib.import_module(library), "AsyncClient" if asynchronous else "Client"
     )
     options.setdefault("follow_redirects", False)
-    return client_class(
+    client = client_class(
         transport=transport, timeout=timeout or default_timeout(library), trust_env=False, **options
     )
+    if "accept-encoding" not in {name.lower() for name in (options.get("headers") or {})}:
+        # Only what the transport can decode in bounded pieces (httpx's default may add zstd).
+        client.headers["Accept-Encoding"] = ACCEPT_ENCODING
+    return client
 
 
 def build_async_client(
@@ -284,8 +341,9 @@ def build_async_client(
     """An AsyncClient (of httpx, or of httpx2 with library="httpx2") behind the egress guard.
 
     Transport options: policy (an EgressPolicy; default: the settings at each request),
-    verify, cert, limits, retries, max_response_bytes (None lifts the cap, e.g. for a
-    long-lived event stream). Everything else goes to the client (headers, auth, base_url...).
+    verify, cert, limits, retries, max_response_bytes (the cap on decoded bytes; None lifts
+    it, e.g. for a long-lived event stream), deadline (seconds for the whole request, body
+    included; None lifts it). Everything else goes to the client (headers, auth, base_url...).
     """
     return _build(True, library, timeout, options)
 

@@ -84,7 +84,7 @@ def _transport_failure(errors: list[BaseException], timeout: float) -> Diagnosis
         return Diagnosis(Outcome.MISCONFIGURED, str(refused))
     too_large = _first(errors, ResponseTooLarge)
     if too_large is not None:
-        return Diagnosis(Outcome.MISCONFIGURED, f"answered with a {too_large}")
+        return Diagnosis(Outcome.MISCONFIGURED, str(too_large))
     if _first(errors, (TimeoutError, httpx2.TimeoutException)) is not None:
         return Diagnosis(Outcome.UNREACHABLE, f"timed out after {seconds(timeout)}")
     connect = _first(errors, httpx2.ConnectError)

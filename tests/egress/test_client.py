@@ -244,7 +244,7 @@ def test_a_redirect_loop_stops_after_the_allowed_number_of_hops(server, dns):
 def test_a_response_larger_than_the_cap_is_refused(server, dns, path):
     dns[0]["pinned.test"] = ["127.0.0.1"]
     with build_client(policy=LOOPBACK, max_response_bytes=4 * 1024) as client:
-        with pytest.raises(ResponseTooLarge, match=r"^response larger than 4 KiB$"):
+        with pytest.raises(ResponseTooLarge, match=r"^answer larger than 4 KiB$"):
             client.get(url(server, path))
         assert client.get(url(server, "/ok")).text == "hello"
 
@@ -258,7 +258,7 @@ def test_the_async_client_caps_a_streamed_response(server, dns):
                 async for _ in response.aiter_bytes():
                     pass
 
-    with pytest.raises(ResponseTooLarge, match="response larger than 4 KiB"):
+    with pytest.raises(ResponseTooLarge, match="answer larger than 4 KiB"):
         asyncio.run(main())
 
 

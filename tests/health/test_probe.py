@@ -250,7 +250,7 @@ def test_an_oversized_answer_is_refused(runner, peers, path):
     result = check(runner, peers.faults.url + path)
 
     assert result.outcome == Outcome.MISCONFIGURED
-    assert result.error == "answered with a response larger than 64 KiB"
+    assert result.error == "answer larger than 64 KiB"
 
 
 def test_a_host_resolving_to_a_private_address_is_refused_before_any_request(
