@@ -14,7 +14,7 @@ from orgconnectors.connectors.directory import directory_entry
 from orgconnectors.connectors.errors import ConnectorError
 from orgconnectors.connectors.models import Connection, Connector, ToolOverride
 from orgconnectors.connectors.urls_canonical import canonical_url
-from orgconnectors.egress.guard import EgressRefused, check_url
+from orgconnectors.egress.guard import EgressRefused, check_url_on_save
 from orgconnectors.encryption import encrypt
 from orgconnectors.oauth.revocation import connector_credentials_revoke
 from orgconnectors.organizations.models import Organization
@@ -49,7 +49,8 @@ def _clean_url(url: str) -> str:
     if not url:
         raise ConnectorError("Enter the server's URL, starting with https://.", field="url")
     try:
-        check_url(url)
+        # Resolved too, for a clear refusal now; every connection is checked again when made.
+        check_url_on_save(url)
     except EgressRefused as refused:
         raise ConnectorError(f"This URL cannot be used: {refused}.", field="url") from None
     url = canonical_url(url)

@@ -17,6 +17,7 @@ import contextlib
 import functools
 import importlib
 from collections.abc import Iterator
+from contextvars import ContextVar
 from types import ModuleType
 from typing import Any, Literal
 
@@ -26,7 +27,6 @@ from orgconnectors.egress.deadline import (
     Deadline,
     DeadlineExceeded,
     awithin_deadline,
-    call_in_thread,
     current_deadline,
     running_until,
     within_deadline,
@@ -37,6 +37,8 @@ from orgconnectors.egress.guard import (
     EgressPolicy,
     EgressRefused,
     aresolve_and_check,
+    call_in_thread,
+    check_plaintext_addresses,
     check_request_url,
     current_policy,
     read_setting,
@@ -89,6 +91,27 @@ def default_deadline() -> float:
     return float(read_setting("ORGCONNECTORS_EGRESS_DEADLINE_SECONDS", DEFAULT_DEADLINE_SECONDS))
 
 
+# Set while a plain http:// request runs, so the connection it opens is checked to stay on
+# this machine whatever its name resolves to.
+_plaintext: ContextVar[bool] = ContextVar("egress_plaintext", default=False)
+
+
+@contextlib.contextmanager
+def _sending(request: Any, deadline: Deadline | None) -> Iterator[None]:
+    token = _plaintext.set(request.url.scheme == "http")
+    try:
+        with running_until(deadline):
+            yield
+    finally:
+        _plaintext.reset(token)
+
+
+def _checked_plaintext(host: str, addresses: list) -> list:
+    if _plaintext.get():
+        check_plaintext_addresses(host, addresses)
+    return addresses
+
+
 # The classes below are mixins: `_classes` combines each with the base class of the library
 # it serves (httpcore.AsyncNetworkBackend, httpx.AsyncHTTPTransport, ...), which it also
 # stores as `_hx` (httpx or httpx2) and `_hc` (httpcore or httpcore2).
@@ -119,6 +142,7 @@ class _AsyncBackend:
             lookup = timeout if deadline is None else deadline.bound(timeout)
             try:
                 addresses = await aresolve_and_check(host, port, policy=policy, timeout=lookup)
+                _checked_plaintext(host, addresses)
             except EgressError:
                 if deadline is not None and deadline.remaining() <= 0:
                     raise deadline.exceeded() from None
@@ -152,7 +176,7 @@ class _SyncBackend:
 
     def connect_tcp(self, host, port, timeout=None, **options):
         with _dns_failure_as_connect_error(self._hc):
-            addresses = self._resolve(host, port, timeout)
+            addresses = _checked_plaintext(host, self._resolve(host, port, timeout))
 
         def connect(ip, bounded):
             return self._inner.connect_tcp(str(ip), port, bounded, **options)
@@ -269,7 +293,7 @@ class _AsyncTransport(_TransportBase):
 
     async def handle_async_request(self, request: Any) -> Any:
         deadline = self._start(request)
-        with running_until(deadline):
+        with _sending(request, deadline):
             response = await super().handle_async_request(request)
         if _declared_too_large(request, response, self._max_response_bytes):
             await response.stream.aclose()
@@ -283,7 +307,7 @@ class _SyncTransport(_TransportBase):
 
     def handle_request(self, request: Any) -> Any:
         deadline = self._start(request)
-        with running_until(deadline):
+        with _sending(request, deadline):
             response = super().handle_request(request)
         if _declared_too_large(request, response, self._max_response_bytes):
             response.stream.close()
@@ -362,6 +386,7 @@ def build_mcp_http_client(
     *,
     policy: EgressPolicy | None = None,
     max_response_bytes: int | None = FROM_SETTINGS,
+    deadline: float | None = FROM_SETTINGS,
 ) -> Any:
     """An httpx2.AsyncClient for the MCP SDK; fits its `McpHttpClientFactory` signature.
 
@@ -372,6 +397,7 @@ def build_mcp_http_client(
         library="httpx2",
         policy=policy,
         max_response_bytes=max_response_bytes,
+        deadline=deadline,
         headers=headers,
         timeout=timeout,
         auth=auth,

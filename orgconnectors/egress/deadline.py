@@ -10,7 +10,6 @@ many requests, each with its own deadline, and the stream looks up the one in fo
 """
 
 import contextlib
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
@@ -88,30 +87,3 @@ async def awithin_deadline(call, timeout: float | None, timeouts) -> Any:
         if deadline.remaining() <= 0:
             raise deadline.exceeded() from exc
         raise
-
-
-def call_in_thread(call: Callable[[], Any], timeout: float | None, on_timeout: Callable[[], Any]):
-    """`call()` in a daemon thread, waiting at most `timeout` seconds for it.
-
-    For getaddrinfo, which takes no timeout: an abandoned lookup ends in its thread, and its
-    answer is dropped.
-    """
-    if timeout is None:
-        return call()
-    outcome: dict[str, Any] = {}
-    done = threading.Event()
-
-    def run() -> None:
-        try:
-            outcome["value"] = call()
-        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread as is
-            outcome["error"] = exc
-        finally:
-            done.set()
-
-    threading.Thread(target=run, name="egress-dns", daemon=True).start()
-    if not done.wait(timeout):
-        raise on_timeout()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]

@@ -10,6 +10,8 @@ import functools
 import os
 import re
 import socket
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import ip_address
 from typing import Any
@@ -36,6 +38,9 @@ _PRIVATE_SUFFIXES = (
     ".corp",
     ".private",
 )
+
+
+HTTP_LOOPBACK_ONLY = "http:// is allowed only for loopback hosts; use https://"
 
 
 class EgressError(Exception):
@@ -159,6 +164,11 @@ def check_url_parts(
     if port is not None and not 0 < port < 65536:
         raise EgressRefused(f"the port {port} is not a valid port")
     check_host(host, policy=policy)
+    if scheme == "http":
+        # A name is judged by what it resolves to, when saved and when dialled.
+        literal = _literal_ip(host.lower().rstrip("."))
+        if literal is not None and not literal.is_loopback:
+            raise EgressRefused(HTTP_LOOPBACK_ONLY)
 
 
 def check_url(url: str, *, policy: EgressPolicy | None = None) -> None:
@@ -229,6 +239,78 @@ def resolve_and_check(
         if reason is not None:
             raise EgressRefused(f"{host} resolves to {ip}, {reason}")
     return addresses
+
+
+def call_in_thread(call: Callable[[], Any], timeout: float | None, on_timeout: Callable[[], Any]):
+    """`call()` in a daemon thread, waiting at most `timeout` seconds for it.
+
+    For getaddrinfo, which takes no timeout: an abandoned lookup ends in its thread, and its
+    answer is dropped.
+    """
+    if timeout is None:
+        return call()
+    outcome: dict[str, Any] = {}
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            outcome["value"] = call()
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread as is
+            outcome["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="egress-dns", daemon=True).start()
+    if not done.wait(timeout):
+        raise on_timeout()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def resolve_and_check_within(
+    host: str, port: int, *, policy: EgressPolicy | None = None, timeout: float | None = None
+) -> list[IPAddress]:
+    """`resolve_and_check`, waiting at most `timeout` seconds for DNS."""
+    call = functools.partial(resolve_and_check, host, port, policy=policy or current_policy())
+
+    def too_slow() -> EgressError:
+        return EgressError(f"resolving {host!r} took longer than {timeout:g} s")
+
+    return call_in_thread(call, timeout, too_slow)
+
+
+def check_plaintext_addresses(host: str, addresses: list[IPAddress]) -> None:
+    """http:// goes only to this machine: every address of `host` must be a loopback one."""
+    for ip in addresses:
+        if not ip.is_loopback:
+            raise EgressRefused(f"{HTTP_LOOPBACK_ONLY} ({host} resolves to {ip})")
+
+
+def check_url_on_save(url: str, *, policy: EgressPolicy | None = None, timeout: float = 5.0):
+    """`check_url`, then what the host resolves to, judged as a request would judge it.
+
+    For a clear answer when a URL is saved; the check before every connection stays the real
+    guard (a name can resolve elsewhere later). A name that does not resolve, yet or because
+    DNS is out of reach, is accepted: its health check will say so.
+    """
+    policy = policy or current_policy()
+    check_url(url, policy=policy)
+    parsed = httpx.URL(url.strip())
+    host = parsed.raw_host.decode("ascii").lower()
+    if _literal_ip(host.rstrip(".")) is not None:
+        return  # judged by check_url already
+    port = parsed.port or (80 if parsed.scheme == "http" else 443)
+    try:
+        addresses = resolve_and_check_within(host, port, policy=policy, timeout=timeout)
+    except EgressRefused:
+        raise
+    except EgressError:
+        if parsed.scheme == "http":
+            raise EgressRefused(f"{HTTP_LOOPBACK_ONLY} ({host} does not resolve)") from None
+        return
+    if parsed.scheme == "http":
+        check_plaintext_addresses(host, addresses)
 
 
 async def aresolve_and_check(

@@ -15,7 +15,13 @@ from mcp import MCPError
 from mcp_types import PARSE_ERROR
 from pydantic import ValidationError
 
-from orgconnectors.egress import EgressError, EgressRefused, ResponseTooLarge, check_url
+from orgconnectors.egress import (
+    DeadlineExceeded,
+    EgressError,
+    EgressRefused,
+    ResponseTooLarge,
+    check_url,
+)
 from orgconnectors.health.evidence import Answer, Evidence
 from orgconnectors.health.outcomes import Outcome
 
@@ -85,6 +91,9 @@ def _transport_failure(errors: list[BaseException], timeout: float) -> Diagnosis
     too_large = _first(errors, ResponseTooLarge)
     if too_large is not None:
         return Diagnosis(Outcome.MISCONFIGURED, str(too_large))
+    late = _first(errors, DeadlineExceeded)
+    if late is not None:
+        return Diagnosis(Outcome.UNREACHABLE, str(late))
     if _first(errors, (TimeoutError, httpx2.TimeoutException)) is not None:
         return Diagnosis(Outcome.UNREACHABLE, f"timed out after {seconds(timeout)}")
     connect = _first(errors, httpx2.ConnectError)

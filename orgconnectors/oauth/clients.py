@@ -124,7 +124,7 @@ def _register(server: AuthorizationServer, scope: str) -> dict:
     except EgressRefused as refused:
         raise OAuthError(f"{failed}: {refused}.") from None
     except (httpx.HTTPError, EgressError) as error:
-        raise OAuthError(f"{failed} ({type(error).__name__}); try again later.") from None
+        raise OAuthError(f"{failed} ({_why(error)}); try again later.") from None
     try:
         answer = response.json()
     except ValueError:
@@ -235,3 +235,8 @@ def _endpoints_of(client: OAuthClient) -> dict:
         "token_endpoint": client.token_endpoint,
         "revocation_endpoint": client.revocation_endpoint,
     }
+
+
+def _why(error: Exception) -> str:
+    # The egress guard's own words (too large, too slow) say more than an exception's name.
+    return str(error) if isinstance(error, EgressError) else type(error).__name__

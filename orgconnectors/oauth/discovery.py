@@ -120,7 +120,7 @@ def _challenge_of(
         raise DiscoveryFailed(f"The server cannot be reached: {refused}.") from None
     except (httpx.HTTPError, EgressError) as error:
         raise DiscoveryFailed(
-            f"The server at {server_url} did not answer ({type(error).__name__}); try again "
+            f"The server at {server_url} did not answer ({_why(error)}); try again "
             "later, or ask an owner to check the connector's URL."
         ) from None
     try:
@@ -146,8 +146,7 @@ def _get_json(http: httpx.Client, url: str, *, what: str) -> tuple[int, dict | N
         raise DiscoveryFailed(f"The server's {what} cannot be used: {refused}.") from None
     except (httpx.HTTPError, EgressError) as error:
         raise DiscoveryFailed(
-            f"The server's {what} at {url} could not be read ({type(error).__name__}); try again "
-            "later."
+            f"The server's {what} at {url} could not be read ({_why(error)}); try again later."
         ) from None
     if response.status_code != 200:
         return response.status_code, None
@@ -280,3 +279,8 @@ def discover(server_url: str) -> Discovery:
             (resource_metadata.scopes_supported or []) if resource_metadata else []
         ),
     )
+
+
+def _why(error: Exception) -> str:
+    # The egress guard's own words (too large, too slow) say more than an exception's name.
+    return str(error) if isinstance(error, EgressError) else type(error).__name__

@@ -13,7 +13,13 @@ from urllib.parse import quote
 
 import httpx
 
-from orgconnectors.egress import EgressError, EgressRefused, build_client
+from orgconnectors.egress import (
+    DeadlineExceeded,
+    EgressError,
+    EgressRefused,
+    ResponseTooLarge,
+    build_client,
+)
 from orgconnectors.oauth.errors import TokenEndpointError
 
 # Error codes after which the grant (or the client) is gone for good: the member must authorize
@@ -90,6 +96,13 @@ def _network_error(error: Exception, url: str) -> TokenEndpointError:
         return TokenEndpointError(
             f"orgconnectors refuses to send the request to {url}: {error}.",
             error="egress_refused",
+            transient=True,
+        )
+    if isinstance(error, (DeadlineExceeded, ResponseTooLarge)):
+        return TokenEndpointError(
+            f"The authorization server's answer was not used ({error}); orgconnectors will try "
+            "again.",
+            error="network",
             transient=True,
         )
     what = "timed out" if isinstance(error, httpx.TimeoutException) else "could not be reached"
