@@ -129,7 +129,6 @@ def _dns_failure_as_connect_error(hc: ModuleType) -> Iterator[None]:
 
 class _AsyncBackend:
     _hc: ModuleType
-
     _stream: type  # the network stream wrapper, set by `_classes`
 
     def __init__(self, policy: EgressPolicy | None) -> None:
@@ -168,7 +167,6 @@ class _AsyncBackend:
 
 class _SyncBackend:
     _hc: ModuleType
-
     _stream: type
 
     def __init__(self, policy: EgressPolicy | None) -> None:

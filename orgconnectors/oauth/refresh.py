@@ -48,8 +48,8 @@ from orgconnectors.organizations.models import Membership
 logger = logging.getLogger(__name__)
 
 REFRESH_ACTOR = Actor.system("token refresh")
-# Longer than a token request can take (15 s read + 5 s connect), so a lease only runs out
-# when its holder died.
+# Longer than a token request can take (ORGCONNECTORS_EGRESS_DEADLINE_SECONDS, which a system
+# check keeps shorter), so a lease only runs out when its holder died.
 LEASE = timedelta(seconds=60)
 # How long a credential the sweep handed to a task stays out of other sweeps.
 SWEEP_LEASE = timedelta(minutes=5)
