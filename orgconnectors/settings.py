@@ -7,6 +7,7 @@ Celery broker kept in files. DATABASE_URL and REDIS_URL switch to PostgreSQL and
 from pathlib import Path
 
 from orgconnectors.audit.schedule import AUDIT_BEAT_SCHEDULE
+from orgconnectors.egress.trust import CAFileError, check_ca_file
 from orgconnectors.environment import (
     ImproperlyConfiguredEnv,
     database_from_url,
@@ -49,6 +50,13 @@ if not ORGCONNECTORS_ENCRYPTION_KEYS and not (DEBUG or DEV_MODE):
 # Outbound requests: https only; loopback and http only for development and tests.
 ORGCONNECTORS_ALLOW_LOOPBACK = env_bool("ORGCONNECTORS_ALLOW_LOOPBACK", False)
 ORGCONNECTORS_EGRESS_ALLOW_CIDRS = env_list("ORGCONNECTORS_EGRESS_ALLOW_CIDRS")
+# A PEM bundle of private certificate authorities, trusted on top of the public roots.
+ORGCONNECTORS_EGRESS_CA_FILE = env_str("ORGCONNECTORS_EGRESS_CA_FILE", "").strip()
+if ORGCONNECTORS_EGRESS_CA_FILE:
+    try:
+        check_ca_file(ORGCONNECTORS_EGRESS_CA_FILE)
+    except CAFileError as unusable:
+        raise ImproperlyConfiguredEnv(str(unusable)) from None
 
 INSTALLED_APPS = [
     "django.contrib.admin",
