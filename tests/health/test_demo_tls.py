@@ -20,8 +20,10 @@ from orgconnectors.audit.models import AuditEvent
 from orgconnectors.connectors.models import Connection, Connector
 from orgconnectors.demo.catalog import DEMO_SERVERS, demo_server
 from orgconnectors.demo.tls import RENEW_DAYS, SERVER_DAYS, demo_tls
+from orgconnectors.egress.trust import check_ca_file
 from orgconnectors.encryption import encrypt
 from orgconnectors.oauth.models import OAuthClient, OAuthCredential
+from orgconnectors.organizations.management.commands import run_dev
 from tests.factories import ConnectionFactory, ConnectorFactory, MembershipFactory
 
 
@@ -159,3 +161,20 @@ def test_seed_demo_leaves_a_connector_of_the_same_http_address_when_the_https_on
 
     registered.refresh_from_db()
     assert registered.url == tracker.http_url()
+
+
+def test_run_dev_has_its_children_trust_the_demo_authority_and_one_already_set(settings, tmp_path):
+    demo = demo_tls(tmp_path / "demo-ca")
+    own = demo_tls(tmp_path / "own-ca").ca_file
+    settings.ORGCONNECTORS_EGRESS_CA_FILE = ""
+    alone = run_dev._trust(demo)
+    settings.ORGCONNECTORS_EGRESS_CA_FILE = str(own)
+
+    both = run_dev._trust(demo)
+
+    assert alone == demo.ca_file
+    assert check_ca_file(str(both)) == 2
+    assert both.read_bytes().startswith(own.read_bytes().rstrip())
+    children = run_dev._children(8000, "solo", demo.ca_file.parent)
+    mcp = next(child for child in children if child.name == "mcp")
+    assert mcp.argv[-2:] == ["--tls-dir", str(demo.ca_file.parent)]
