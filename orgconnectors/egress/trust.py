@@ -67,7 +67,9 @@ def egress_ssl_context(*, shared: bool = True) -> ssl.SSLContext:
 
     Loading the bundles takes tens of milliseconds of CPU, more than a whole token refresh, so
     one context per process (per value of the setting) serves every client. `shared=False` gives
-    a context of one's own, for a caller that changes it (a client certificate).
+    a context of one's own, for a caller that changes it (a client certificate). Sharing is
+    safe because httpcore's only change, the ALPN list it sets at each connection, is the same
+    for every guarded transport: none offers HTTP/2.
     """
     ca_file = read_setting(CA_FILE_SETTING) or ""
     return _shared(ca_file) if shared else _build(ca_file)
