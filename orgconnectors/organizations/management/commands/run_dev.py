@@ -156,6 +156,10 @@ class Command(BaseCommand):
         """Start the children and pump their output until all have exited; returns why it
         stopped if that was a failure."""
         self._say(f"the dashboard and workers trust the demo servers' authority: {self.trust}")
+        self._say(
+            "your browser does not: the demo's consent page warns until you trust that file "
+            "(it can only vouch for 127.0.0.1 and localhost) or proceed past the warning"
+        )
         env = {**os.environ, "PYTHONUNBUFFERED": "1", CA_FILE_SETTING: str(self.trust)}
         for child in self.children:
             child.process = subprocess.Popen(
