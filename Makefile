@@ -22,6 +22,7 @@ TEST_E2E_REDIS_URL := $(or $(REDIS_URL),redis://127.0.0.1:6379/14)
 
 help:
 	@echo "make run    the dashboard with demo data, a Celery worker, beat and demo MCP servers on http://127.0.0.1:$(PORT)"
+	@echo "            (the demo servers speak https with their own authority, made in var/demo-ca/)"
 	@echo "make test   the test suite on PostgreSQL and Redis (DATABASE_URL, REDIS_URL)"
 	@echo "make test-e2e  the browser journeys in Debian's Chromium (/usr/bin/chromium), same servers"
 	@echo "make lint   ruff check and ruff format --check"
@@ -41,6 +42,8 @@ install: $(INSTALLED)
 
 # Development defaults: a fixed secret key, loopback MCP servers allowed, Django's debug pages
 # (not for bench: debug mode records every SQL query, which would skew the numbers).
+# run_dev makes the demo's certificate authority in var/demo-ca/ and has its children trust it
+# (ORGCONNECTORS_EGRESS_CA_FILE); nothing here sets that for any other use.
 run bench: export ORGCONNECTORS_DEV ?= 1
 run bench: export ORGCONNECTORS_ALLOW_LOOPBACK ?= 1
 run: export DJANGO_DEBUG ?= 1

@@ -7,6 +7,7 @@ Celery broker kept in files. DATABASE_URL and REDIS_URL switch to PostgreSQL and
 from pathlib import Path
 
 from orgconnectors.audit.schedule import AUDIT_BEAT_SCHEDULE
+from orgconnectors.egress.trust import CAFileError, check_ca_file
 from orgconnectors.environment import (
     ImproperlyConfiguredEnv,
     database_from_url,
@@ -58,6 +59,13 @@ ORGCONNECTORS_EGRESS_DEADLINE_SECONDS = env_float("ORGCONNECTORS_EGRESS_DEADLINE
 ORGCONNECTORS_EGRESS_MAX_RESPONSE_BYTES = env_int(
     "ORGCONNECTORS_EGRESS_MAX_RESPONSE_BYTES", 5 * 1024 * 1024
 )
+# A PEM bundle of private certificate authorities, trusted on top of the public roots.
+ORGCONNECTORS_EGRESS_CA_FILE = env_str("ORGCONNECTORS_EGRESS_CA_FILE", "").strip()
+if ORGCONNECTORS_EGRESS_CA_FILE:
+    try:
+        check_ca_file(ORGCONNECTORS_EGRESS_CA_FILE)
+    except CAFileError as unusable:
+        raise ImproperlyConfiguredEnv(str(unusable)) from None
 
 INSTALLED_APPS = [
     "django.contrib.admin",

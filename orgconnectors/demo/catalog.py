@@ -1,7 +1,8 @@
 """The demo's own MCP servers on this machine: where they are, and how the demo registers them.
 
 Both `seed_demo` (which registers them as connectors) and `mcp_servers.py` (which serves them)
-read this, so the two always agree on the ports. No SDK and no Django here.
+read this, so the two always agree on the ports. They speak https, with a certificate from the
+demo's own authority (tls.py). No SDK and no Django here.
 """
 
 from dataclasses import dataclass
@@ -11,6 +12,8 @@ from orgconnectors.environment import env_int
 PORT_BASE_VARIABLE = "ORGCONNECTORS_DEMO_MCP_PORT_BASE"
 DEFAULT_PORT_BASE = 8701
 HOST = "127.0.0.1"
+# Under the dashboard's var/ directory: the demo's authority and the servers' certificate.
+TLS_DIRECTORY = "demo-ca"
 
 
 @dataclass(frozen=True)
@@ -25,7 +28,14 @@ class DemoServer:
     def port(self) -> int:
         return port_base() + self.offset
 
+    def base_url(self) -> str:
+        return f"https://{HOST}:{self.port()}"
+
     def url(self) -> str:
+        return self.base_url() + self.path
+
+    def http_url(self) -> str:
+        """Where the demo served it before it spoke https: seed_demo moves connectors from it."""
         return f"http://{HOST}:{self.port()}{self.path}"
 
 

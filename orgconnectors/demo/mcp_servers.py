@@ -5,20 +5,31 @@ demo organization show real results offline: an issue tracker over Streamable HT
 prompt and a resource too, which the health check notes the connector does not use), a wiki
 over the legacy HTTP+SSE transport, a billing server whose port nobody listens on, and a task
 server behind OAuth with its authorization server (oauth_server.py).
-Ports: ORGCONNECTORS_DEMO_MCP_PORT_BASE (default 8701) and the next three.
+Ports: ORGCONNECTORS_DEMO_MCP_PORT_BASE (default 8701) and the next three, all over https with the
+certificate of the demo's authority in --tls-dir (made there the first time; see tls.py).
 """
 
+import argparse
 import asyncio
 import logging
+import os
 import socket
 import sys
+from pathlib import Path
 
 import mcp_types as types
 import uvicorn
 from mcp.server.mcpserver import MCPServer
 
-from orgconnectors.demo.catalog import DEMO_SERVERS, HOST, PORT_BASE_VARIABLE, DemoServer
+from orgconnectors.demo.catalog import (
+    DEMO_SERVERS,
+    HOST,
+    PORT_BASE_VARIABLE,
+    TLS_DIRECTORY,
+    DemoServer,
+)
 from orgconnectors.demo.oauth_server import oauth_app
+from orgconnectors.demo.tls import DemoTLS, demo_tls
 
 READ_ONLY = types.ToolAnnotations(readOnlyHint=True, openWorldHint=False)
 DESTRUCTIVE = types.ToolAnnotations(readOnlyHint=False, destructiveHint=True)
@@ -99,7 +110,7 @@ def app_for(server: DemoServer):
     if server.serves == "streamable_http":
         return tracker().streamable_http_app()
     if server.serves == "oauth":
-        return oauth_app(f"http://{HOST}:{server.port()}")
+        return oauth_app(server.base_url())
     return wiki().sse_app()
 
 
@@ -112,7 +123,7 @@ def bind(port: int) -> socket.socket:
     return sock
 
 
-async def serve() -> None:
+async def serve(tls: DemoTLS) -> None:
     servers = []
     for demo in DEMO_SERVERS:
         port = demo.port()
@@ -129,7 +140,12 @@ async def serve() -> None:
             )
         # An open SSE stream would otherwise hold up the shutdown indefinitely.
         config = uvicorn.Config(
-            app_for(demo), log_level="warning", lifespan="on", timeout_graceful_shutdown=2
+            app_for(demo),
+            log_level="warning",
+            lifespan="on",
+            timeout_graceful_shutdown=2,
+            ssl_certfile=str(tls.cert_file),
+            ssl_keyfile=str(tls.key_file),
         )
         servers.append((uvicorn.Server(config), sock))
         print(f"{demo.name}: {demo.url()}")
@@ -139,9 +155,18 @@ async def serve() -> None:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description="Serve the demo's MCP servers over https.")
+    default_var = os.environ.get("ORGCONNECTORS_VAR_DIR") or Path(__file__).parents[2] / "var"
+    parser.add_argument(
+        "--tls-dir",
+        type=Path,
+        default=Path(default_var) / TLS_DIRECTORY,
+        help="Where the demo's authority and certificate are (made there if missing).",
+    )
+    arguments = parser.parse_args()
     # The SDK logs every request at INFO, which would drown the dashboard's own output.
     logging.basicConfig(level=logging.WARNING)
-    asyncio.run(serve())
+    asyncio.run(serve(demo_tls(arguments.tls_dir)))
 
 
 if __name__ == "__main__":

@@ -52,6 +52,7 @@ from orgconnectors.egress.streams import (
     SyncBody,
     size_in_words,
 )
+from orgconnectors.egress.trust import egress_ssl_context
 
 Library = Literal["httpx", "httpx2"]
 _HTTPCORE = {"httpx": "httpcore", "httpx2": "httpcore2"}
@@ -237,6 +238,8 @@ class _TransportBase:
         deadline: float | None = FROM_SETTINGS,
     ) -> None:
         limits = limits or self._hx.Limits(max_connections=100, max_keepalive_connections=20)
+        if verify is True:  # the public roots and ORGCONNECTORS_EGRESS_CA_FILE (trust.py)
+            verify = egress_ssl_context(shared=cert is None)
         ssl_context = self._hx.create_ssl_context(verify=verify, cert=cert, trust_env=False)
         super().__init__(verify=ssl_context, trust_env=False, limits=limits, retries=retries)
         if not hasattr(self, "_pool"):  # the one private attribute relied upon

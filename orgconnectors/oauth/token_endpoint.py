@@ -6,8 +6,6 @@ OAuth error code and a shortened description, so no token ends up in an exceptio
 """
 
 import base64
-import functools
-import ssl
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
@@ -26,13 +24,6 @@ from orgconnectors.oauth.errors import TokenEndpointError
 # again. Other 4xx answers are as permanent in practice, since sending the same again is futile.
 PERMANENT_ERRORS = frozenset({"invalid_grant", "invalid_client", "invalid_target"})
 _TIMEOUT = httpx.Timeout(15.0, connect=5.0)
-
-
-@functools.cache
-def _tls() -> ssl.SSLContext:
-    # Loading the CA bundle takes ~15 ms of CPU, more than the rest of a refresh's HTTP work:
-    # one context per process serves every token and revocation request.
-    return httpx.create_ssl_context()
 
 
 @dataclass(frozen=True)
@@ -155,7 +146,7 @@ def token_request(*, token_endpoint: str, client: ClientAuth, grant: dict[str, s
     headers = {"Accept": "application/json"}
     client.apply(data, headers)
     try:
-        with build_client(library="httpx", timeout=_TIMEOUT, verify=_tls()) as http:
+        with build_client(library="httpx", timeout=_TIMEOUT) as http:
             response = http.post(token_endpoint, data=data, headers=headers)
     except (httpx.HTTPError, EgressError) as error:
         raise _network_error(error, token_endpoint) from None
@@ -170,7 +161,7 @@ def revoke(*, revocation_endpoint: str, client: ClientAuth, token: str, hint: st
     headers = {"Accept": "application/json"}
     client.apply(data, headers)
     try:
-        with build_client(library="httpx", timeout=_TIMEOUT, verify=_tls()) as http:
+        with build_client(library="httpx", timeout=_TIMEOUT) as http:
             response = http.post(revocation_endpoint, data=data, headers=headers)
     except (httpx.HTTPError, EgressError) as error:
         raise _network_error(error, revocation_endpoint) from None

@@ -47,8 +47,8 @@ def test_the_ports_follow_the_port_base(monkeypatch):
     monkeypatch.setenv("ORGCONNECTORS_DEMO_MCP_PORT_BASE", "9100")
 
     assert [d.url() for d in DEMO_SERVERS] == [
-        "http://127.0.0.1:9100/mcp", "http://127.0.0.1:9101/sse", "http://127.0.0.1:9102/mcp",
-        "http://127.0.0.1:9103/mcp",
+        "https://127.0.0.1:9100/mcp", "https://127.0.0.1:9101/sse", "https://127.0.0.1:9102/mcp",
+        "https://127.0.0.1:9103/mcp",
     ]  # fmt: skip
 
 

@@ -3,22 +3,17 @@
 The Messages API only takes https servers, so the configuration leaves out every other one. The
 round trip therefore runs the OAuth tests' real authorization server and protected MCP server
 (tests/oauth/authorization_server.py) over TLS on 127.0.0.1, with a certificate from a test
-authority made here, which the HTTP clients of this process trust on top of the usual ones
-while a test uses the server.
+authority made here, which the HTTP clients trust on top of the public roots through
+ORGCONNECTORS_EGRESS_CA_FILE while a test uses the server.
 """
 
 import datetime as dt
 import ipaddress
-import ssl
 import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-import httpx._transports.default as httpx_transports
-import httpx2
-import httpx2._transports.default as httpx2_transports
 import pytest
 import uvicorn
 from cryptography import x509
@@ -27,7 +22,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from orgconnectors.connectors.models import Connector
-from orgconnectors.oauth import token_endpoint
 from orgconnectors.oauth.clients import callback_url
 from tests.factories import ConnectorFactory
 from tests.loopback import serve_asgi
@@ -40,6 +34,7 @@ from tests.oauth.conftest import authorize, eager_celery  # noqa: F401
 @dataclass(frozen=True)
 class TestAuthority:
     ca_pem: str
+    ca_file: str
     cert_file: str
     key_file: str
 
@@ -107,7 +102,9 @@ def _make_authority(directory: Path) -> TestAuthority:
         )
     )
     ca_pem = ca_cert.public_bytes(serialization.Encoding.PEM).decode()
-    return TestAuthority(ca_pem, str(cert_file), str(key_file))
+    ca_file = directory / "ca.pem"
+    ca_file.write_text(ca_pem)
+    return TestAuthority(ca_pem, str(ca_file), str(cert_file), str(key_file))
 
 
 @dataclass
@@ -137,28 +134,11 @@ def _https_auth_server():
         thread.join(timeout=5)
 
 
-def _trusting(create_ssl_context, ca_pem: str):
-    def create(verify=True, cert=None, trust_env=True):
-        context = create_ssl_context(verify=verify, cert=cert, trust_env=trust_env)
-        if verify is True and isinstance(context, ssl.SSLContext):
-            context.load_verify_locations(cadata=ca_pem)
-        return context
-
-    return create
-
-
 @pytest.fixture
-def https_auth_server(_https_auth_server, monkeypatch, request) -> HttpsAuthServer:
+def https_auth_server(_https_auth_server, settings) -> HttpsAuthServer:
     """The server, with a provider that has forgotten everything but the pre-registered client,
-    and this process's HTTP clients trusting its certificate for the test."""
-    ca_pem = _https_auth_server.authority.ca_pem
-    for module in (httpx, httpx_transports, httpx2, httpx2_transports):
-        trusting = _trusting(module.create_ssl_context, ca_pem)
-        monkeypatch.setattr(module, "create_ssl_context", trusting)
-    # The token endpoint keeps one TLS context per process: build it again with the test CA in,
-    # and drop that one afterwards so no later test trusts it.
-    token_endpoint._tls.cache_clear()
-    request.addfinalizer(token_endpoint._tls.cache_clear)
+    and the egress clients trusting its certificate authority for the test."""
+    settings.ORGCONNECTORS_EGRESS_CA_FILE = _https_auth_server.authority.ca_file
     provider = _https_auth_server.provider
     provider.callback_url = callback_url
     provider.reset()

@@ -13,6 +13,7 @@ import uvicorn
 from django.test import Client
 
 from orgconnectors.connectors.models import Connection, Connector
+from orgconnectors.egress.trust import egress_ssl_context
 from orgconnectors.oauth import services
 from orgconnectors.oauth.clients import callback_url
 from tests.factories import PASSWORD, ConnectorFactory
@@ -97,8 +98,9 @@ def browser_for(membership) -> Client:
 
 def consent(authorize_url: str) -> str:
     """What the member's browser does at the authorization server: the path and query of
-    the redirect back to orgconnectors (the test provider consents at once)."""
-    response = httpx.get(authorize_url, follow_redirects=False)
+    the redirect back to orgconnectors (the test provider consents at once). The browser trusts
+    the authorities orgconnectors does (an https test server's among them)."""
+    response = httpx.get(authorize_url, follow_redirects=False, verify=egress_ssl_context())
     assert response.status_code == 302, response.text
     location = urlsplit(response.headers["location"])
     return f"{location.path}?{location.query}"

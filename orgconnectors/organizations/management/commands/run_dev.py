@@ -9,6 +9,10 @@ Each child runs in its own process group, so Ctrl-C or a `kill` of the whole gro
 this command, which then asks each child once to stop. (A Celery worker whose pool processes get
 the signal directly can hang in its warm shutdown.) On Linux the children are also told to stop
 if this command dies without cleaning up.
+
+The demo's servers speak https with a certificate of the demo's own authority (var/demo-ca/, made
+the first time, see orgconnectors/demo/tls.py); the children trust it through
+ORGCONNECTORS_EGRESS_CA_FILE, which only this command sets.
 """
 
 import ctypes
@@ -19,9 +23,14 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+
+from orgconnectors.demo.catalog import TLS_DIRECTORY
+from orgconnectors.demo.tls import DemoTLS, demo_tls
+from orgconnectors.egress.trust import CA_FILE_SETTING
 
 # How long children get after SIGTERM before SIGKILL: a worker finishes its current task, and on
 # the file broker it takes several seconds just to notice (it polls the folder once a second).
@@ -56,7 +65,7 @@ class Child:
         self.process.wait()
 
 
-def _children(port: int, pool: str) -> list[Child]:
+def _children(port: int, pool: str, tls_dir: Path) -> list[Child]:
     python = sys.executable
     celery = [python, "-m", "celery", "-A", "orgconnectors"]
     return [
@@ -72,12 +81,23 @@ def _children(port: int, pool: str) -> list[Child]:
         ),
         # The demo organization's connectors point at these (orgconnectors/demo/catalog.py);
         # started before the worker, so they listen by the first sweep.
-        Child("mcp", [python, "-m", "orgconnectors.demo.mcp_servers"]),
+        Child("mcp", [python, "-m", "orgconnectors.demo.mcp_servers", "--tls-dir", str(tls_dir)]),
         Child(
             "worker", [*celery, "worker", "--loglevel=INFO", "--concurrency=2", f"--pool={pool}"]
         ),
         Child("beat", [*celery, "beat", "--loglevel=INFO"]),
     ]
+
+
+def _trust(tls: DemoTLS) -> Path:
+    """The bundle the children trust on top of the public roots: the demo's authority, and
+    the one ORGCONNECTORS_EGRESS_CA_FILE already names, if any (so private servers still work)."""
+    own = settings.ORGCONNECTORS_EGRESS_CA_FILE
+    if not own:
+        return tls.ca_file
+    bundle = tls.ca_file.with_name("trusted.pem")
+    bundle.write_bytes(Path(own).read_bytes().rstrip() + b"\n" + tls.ca_file.read_bytes())
+    return bundle
 
 
 class Command(BaseCommand):
@@ -103,7 +123,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, port: int, pool: str, **options):
-        self.children = _children(port, pool)
+        tls_dir = settings.VAR_DIR / TLS_DIRECTORY
+        self.trust = _trust(demo_tls(tls_dir))
+        self.children = _children(port, pool, tls_dir)
         self.width = max(len(name) for name in ["run_dev", *(c.name for c in self.children)]) + 1
         self.selector = selectors.DefaultSelector()
         wake_read, wake_write = os.pipe()
@@ -133,7 +155,12 @@ class Command(BaseCommand):
     def _run(self, wake_read: int) -> str | None:
         """Start the children and pump their output until all have exited; returns why it
         stopped if that was a failure."""
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self._say(f"the dashboard and workers trust the demo servers' authority: {self.trust}")
+        self._say(
+            "your browser does not: the demo's consent page warns until you trust that file "
+            "(it can only vouch for 127.0.0.1 and localhost) or proceed past the warning"
+        )
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", CA_FILE_SETTING: str(self.trust)}
         for child in self.children:
             child.process = subprocess.Popen(
                 child.argv,

@@ -4,8 +4,9 @@ Besides three directory entries, Acme's connectors are the demo's own MCP server
 (orgconnectors/demo/, started by run_dev), so health checks show real results offline.
 
 Everything goes through the services, so the audit trail shows what the demo did. Running it again
-changes nothing: each step first looks for what it would create. The passwords are fixed and
-printed because this only ever runs on a developer's machine.
+changes nothing: each step first looks for what it would create, except that demo connectors an
+older version registered at http:// move to the https:// addresses the demo now serves. The
+passwords are fixed and printed because this only ever runs on a developer's machine.
 """
 
 from dataclasses import dataclass
@@ -23,7 +24,8 @@ from orgconnectors.connectors.models import Connector
 from orgconnectors.connectors.selectors import connection_for
 from orgconnectors.connectors.services import connector_register
 from orgconnectors.connectors.urls_canonical import canonical_url
-from orgconnectors.demo.catalog import DEMO_SERVERS
+from orgconnectors.demo.catalog import DEMO_SERVERS, DemoServer
+from orgconnectors.demo.services import demo_connector_move_to_https
 from orgconnectors.errors import ServiceError
 from orgconnectors.organizations.models import Membership, Organization
 from orgconnectors.organizations.services import (
@@ -86,6 +88,19 @@ def _member(organization: Organization, user, role: str) -> Membership:
     if membership is None:
         membership = membership_add(organization=organization, user=user, role=role, actor=ACTOR)
     return membership
+
+
+def _demo_connector(organization: Organization, demo: DemoServer) -> Connector:
+    """The demo server's connector; one an older seed_demo registered at http:// moves to https."""
+    url = canonical_url(demo.url())
+    older = Connector.objects.filter(organization=organization, url=canonical_url(demo.http_url()))
+    existing = older.first()
+    if (
+        existing is not None
+        and not Connector.objects.filter(organization=organization, url=url).exists()
+    ):
+        return demo_connector_move_to_https(connector=existing, url=url, actor=ACTOR)
+    return _connector(organization, name=demo.name, url=demo.url(), auth=demo.auth)
 
 
 def _connector(organization: Organization, *, directory_slug: str = "", **fields) -> Connector:
@@ -154,7 +169,7 @@ class Command(BaseCommand):
             slug: _connector(acme, directory_slug=slug) for slug in ACME_DIRECTORY_CONNECTORS
         }
         for demo in DEMO_SERVERS:
-            connectors[demo.key] = _connector(acme, name=demo.name, url=demo.url(), auth=demo.auth)
+            connectors[demo.key] = _demo_connector(acme, demo)
         for email, key in ACME_CONNECTIONS:
             _connect(memberships[email], connectors[key])
 
