@@ -46,6 +46,11 @@ if not ORGCONNECTORS_ENCRYPTION_KEYS and not (DEBUG or DEV_MODE):
         "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`"
     )
 
+# Signs the audit trail's hourly digests (Ed25519: PEM, or base64 of the 32 raw bytes). Not in
+# the database on purpose. Unset: a fixed dev key in development, digests off (and a warning
+# from `check --deploy`) elsewhere. See orgconnectors/audit/signing.py.
+ORGCONNECTORS_AUDIT_SIGNING_KEY = env_str("ORGCONNECTORS_AUDIT_SIGNING_KEY", "")
+
 # Outbound requests: https only; loopback and http only for development and tests.
 ORGCONNECTORS_ALLOW_LOOPBACK = env_bool("ORGCONNECTORS_ALLOW_LOOPBACK", False)
 ORGCONNECTORS_EGRESS_ALLOW_CIDRS = env_list("ORGCONNECTORS_EGRESS_ALLOW_CIDRS")
