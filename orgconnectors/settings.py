@@ -237,10 +237,13 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"no_template_context": {"()": "orgconnectors.log_filters.NoTemplateContext"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # Its DEBUG lines carry the template's whole context (tokens included): log_filters.py.
+        "django.template": {"filters": ["no_template_context"]},
         # One line per request of every health check would drown everything else.
         "httpx2": {"level": "WARNING"},
         "mcp": {"level": "WARNING"},
