@@ -50,6 +50,8 @@ if not ORGCONNECTORS_ENCRYPTION_KEYS and not (DEBUG or DEV_MODE):
 # the database on purpose. Unset: a fixed dev key in development, digests off (and a warning
 # from `check --deploy`) elsewhere. See orgconnectors/audit/signing.py.
 ORGCONNECTORS_AUDIT_SIGNING_KEY = env_str("ORGCONNECTORS_AUDIT_SIGNING_KEY", "")
+# After a key change: the former keys' public halves, so the digests they signed still verify.
+ORGCONNECTORS_AUDIT_FORMER_PUBLIC_KEYS = env_list("ORGCONNECTORS_AUDIT_FORMER_PUBLIC_KEYS")
 
 # Outbound requests: https only; loopback and http only for development and tests.
 ORGCONNECTORS_ALLOW_LOOPBACK = env_bool("ORGCONNECTORS_ALLOW_LOOPBACK", False)

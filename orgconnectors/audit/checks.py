@@ -4,13 +4,13 @@ a production deployment without one is told by `check --deploy` that digests are
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
-from orgconnectors.audit.signing import SETTING, SigningKeyInvalid, signing_key
+from orgconnectors.audit.signing import SETTING, SigningKeyInvalid, verifying_keys
 
 
 @register()
 def signing_key_readable(app_configs=None, **kwargs):
     try:
-        signing_key()
+        verifying_keys()
     except SigningKeyInvalid as error:
         return [Error(str(error), id="orgconnectors.E201")]
     return []

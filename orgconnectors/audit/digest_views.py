@@ -48,7 +48,8 @@ def audit_digests_json(request, membership):
     try:
         body = audit_digests_download(organization=organization, limit=1000)
     except DigestsOff as off:
-        return render(request, "403.html", {"message": off.message}, status=503)
+        messages.error(request, off.message)
+        return redirect("audit_digests", slug=organization.slug)
     response = HttpResponse(json.dumps(body, indent=2), content_type="application/json")
     response["Content-Disposition"] = (
         f'attachment; filename="{organization.slug}-audit-digests.json"'

@@ -23,7 +23,13 @@ from orgconnectors.audit.context import Actor
 from orgconnectors.audit.errors import AuditError
 from orgconnectors.audit.models import AuditChainHead, AuditDigest, AuditEvent
 from orgconnectors.audit.services import audit_record
-from orgconnectors.audit.signing import SETTING, SigningKey, signature_valid, signing_key
+from orgconnectors.audit.signing import (
+    SETTING,
+    SigningKey,
+    signature_valid,
+    signing_key,
+    verifying_keys,
+)
 from orgconnectors.organizations.models import Organization
 
 VERSION = 1
@@ -182,14 +188,15 @@ def _event(row: dict) -> str:
     return f"event {row['id']} ({row['action']}, {_when(row['created_at'])})"
 
 
-def _signature_break(digest: AuditDigest, key: SigningKey) -> DigestBreak | None:
-    if digest.key_id != key.key_id:
+def _signature_break(digest: AuditDigest, key: SigningKey, trusted: dict) -> DigestBreak | None:
+    public = trusted.get(digest.key_id)
+    if public is None:
         return DigestBreak(
             f"{_signed(digest)} names the key {digest.key_id}, not this deployment's key "
-            f"{key.key_id}: it was not signed here (or {SETTING} changed), so it is refused.",
+            f"{key.key_id} nor a former one it trusts: it was not signed here, so it is refused.",
             digest_id=digest.pk,
         )
-    if not signature_valid(key.public, signed_message(digest), digest.signature):
+    if not signature_valid(public, signed_message(digest), digest.signature):
         return DigestBreak(
             f"{_signed(digest)} does not match its signature: the digest was altered after "
             "it was signed.",
@@ -223,8 +230,9 @@ def audit_digests_verify(*, organization: Organization, batch_size: int = 5000) 
     key = _key_or_refuse()
     digests = list(AuditDigest.objects.filter(organization=organization).order_by("seq", "id"))
     latest = max((d.signed_at for d in digests), default=None)
+    trusted = verifying_keys()
     for digest in digests:
-        if broken := _signature_break(digest, key):
+        if broken := _signature_break(digest, key, trusted):
             return DigestReport(len(digests), 0, broken, latest)
     head = AuditChainHead.objects.filter(organization=organization).first()
     running = (head.purged_through_hash if head else "") or GENESIS

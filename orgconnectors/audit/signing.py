@@ -100,6 +100,26 @@ def signing_key() -> SigningKey | None:
     return _key(configured, _dev_seed() if dev and not configured else None)
 
 
+def verifying_keys() -> dict[str, Ed25519PublicKey]:
+    """{key id: public key} of this deployment's key and of the former keys the operator still
+    trusts (ORGCONNECTORS_AUDIT_FORMER_PUBLIC_KEYS: base64 raw public keys, comma-separated), so
+    digests signed before a key change still verify."""
+    keys = {}
+    for text in getattr(settings, "ORGCONNECTORS_AUDIT_FORMER_PUBLIC_KEYS", []) or []:
+        try:
+            public = Ed25519PublicKey.from_public_bytes(base64.b64decode(text, validate=True))
+        except (binascii.Error, ValueError):
+            raise SigningKeyInvalid(
+                "ORGCONNECTORS_AUDIT_FORMER_PUBLIC_KEYS must list base64 Ed25519 public keys "
+                "(the public_key of /api/v1/audit-public-key)"
+            ) from None
+        keys[key_id_of(public)] = public
+    current = signing_key()
+    if current is not None:
+        keys[current.key_id] = current.public
+    return keys
+
+
 def new_private_key_base64() -> str:
     raw = Ed25519PrivateKey.generate().private_bytes(
         serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()

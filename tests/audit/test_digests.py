@@ -328,3 +328,18 @@ def test_the_digests_page_lists_them_and_its_button_signs_one(org, auditor, clie
     download = client.get(reverse("audit_digests_json", args=["acme"]))
     assert download["Content-Disposition"] == 'attachment; filename="acme-audit-digests.json"'
     assert json.loads(download.content)["digests"][0]["id"] == digest.pk
+
+
+def test_after_a_key_change_the_former_public_key_keeps_old_digests_verifiable(
+    org, write_event, settings, key
+):
+    write_event()
+    old = audit_digest_publish(organization=org, actor=Actor.system("test"))
+    settings.ORGCONNECTORS_AUDIT_SIGNING_KEY = new_private_key_base64()
+    write_event()
+    audit_digests_publish()
+    assert audit_digests_verify(organization=org).broken.digest_id == old.pk
+
+    settings.ORGCONNECTORS_AUDIT_FORMER_PUBLIC_KEYS = [key.public_base64]
+
+    assert audit_digests_verify(organization=org).intact
