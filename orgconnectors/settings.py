@@ -48,6 +48,13 @@ if not ORGCONNECTORS_ENCRYPTION_KEYS and not (DEBUG or DEV_MODE):
         "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`"
     )
 
+# Signs the audit trail's hourly digests (Ed25519: PEM, or base64 of the 32 raw bytes). Not in
+# the database on purpose. Unset: a fixed dev key in development, digests off (and a warning
+# from `check --deploy`) elsewhere. See orgconnectors/audit/signing.py.
+ORGCONNECTORS_AUDIT_SIGNING_KEY = env_str("ORGCONNECTORS_AUDIT_SIGNING_KEY", "")
+# After a key change: the former keys' public halves, so the digests they signed still verify.
+ORGCONNECTORS_AUDIT_FORMER_PUBLIC_KEYS = env_list("ORGCONNECTORS_AUDIT_FORMER_PUBLIC_KEYS")
+
 # Outbound requests: https only; loopback and http only for development and tests.
 ORGCONNECTORS_ALLOW_LOOPBACK = env_bool("ORGCONNECTORS_ALLOW_LOOPBACK", False)
 ORGCONNECTORS_EGRESS_ALLOW_CIDRS = env_list("ORGCONNECTORS_EGRESS_ALLOW_CIDRS")
@@ -249,10 +256,13 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"no_template_context": {"()": "orgconnectors.log_filters.NoTemplateContext"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # Its DEBUG lines carry the template's whole context (tokens included): log_filters.py.
+        "django.template": {"filters": ["no_template_context"]},
         # One line per request of every health check would drown everything else.
         "httpx2": {"level": "WARNING"},
         "mcp": {"level": "WARNING"},

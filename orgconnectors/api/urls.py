@@ -32,4 +32,5 @@ for router in (organizations, connectors, connections, health, members, audit, u
     api.add_router("/orgs", router.router)
 api.add_router("/orgs", messages_api.router)
 api.add_router("/orgs", api_tokens.router)
+api.add_router("", audit.public_router)
 api.add_router("/tools", messages_api.tools_router)

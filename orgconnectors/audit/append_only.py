@@ -89,6 +89,52 @@ def uninstall(schema_editor) -> None:
         schema_editor.execute("DROP TABLE IF EXISTS audit_purge_permit")
 
 
+# Digests (AuditDigest) have no purge and no user column: every UPDATE and DELETE is refused.
+DIGEST_TABLE = "audit_auditdigest"
+DIGEST_REFUSED = "audit digests are append-only"
+
+_PG_DIGEST_INSTALL = f"""
+CREATE OR REPLACE FUNCTION audit_digest_append_only() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION '{DIGEST_REFUSED}: % of digest % refused', TG_OP, OLD.id
+    USING ERRCODE = 'restrict_violation';
+END
+$$;
+DROP TRIGGER IF EXISTS audit_digest_append_only ON {DIGEST_TABLE};
+CREATE TRIGGER audit_digest_append_only BEFORE UPDATE OR DELETE ON {DIGEST_TABLE}
+  FOR EACH ROW EXECUTE FUNCTION audit_digest_append_only();
+"""
+
+_PG_DIGEST_UNINSTALL = f"""
+DROP TRIGGER IF EXISTS audit_digest_append_only ON {DIGEST_TABLE};
+DROP FUNCTION IF EXISTS audit_digest_append_only();
+"""
+
+
+def install_digest_guard(schema_editor) -> None:
+    vendor = schema_editor.connection.vendor
+    if vendor == "postgresql":
+        schema_editor.execute(_PG_DIGEST_INSTALL, params=None)
+    elif vendor == "sqlite":
+        for operation in ("UPDATE", "DELETE"):
+            name = f"audit_digest_no_{operation.lower()}"
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}")
+            schema_editor.execute(
+                f"CREATE TRIGGER {name} BEFORE {operation} ON {DIGEST_TABLE} "
+                f"BEGIN SELECT RAISE(ABORT, '{DIGEST_REFUSED}: {operation} refused'); END"
+            )
+
+
+def uninstall_digest_guard(schema_editor) -> None:
+    vendor = schema_editor.connection.vendor
+    if vendor == "postgresql":
+        schema_editor.execute(_PG_DIGEST_UNINSTALL)
+    elif vendor == "sqlite":
+        for name in ("audit_digest_no_update", "audit_digest_no_delete"):
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}")
+
+
 @contextmanager
 def purge_permitted(connection=default_connection):
     """Inside the caller's transaction: deleting audit events is allowed until the block ends."""

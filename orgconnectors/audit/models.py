@@ -265,3 +265,37 @@ class ExportJob(models.Model):
         if not self.rows_expected:
             return 0
         return min(99, int(100 * self.rows_written / self.rows_expected))
+
+
+class AuditDigest(models.Model):
+    """A signed statement of where an organization's chain stood at `signed_at`, so a trail
+    rewritten by someone who can write the database no longer matches what was signed.
+
+    The key is not in the database (audit/signing.py). `leaves` holds the first 8 bytes of the
+    hash of each event from `from_seq` to `seq`: the head hash proves the trail, the leaves say
+    which event changed. Append-only like the events (triggers in migration 0007).
+    """
+
+    organization = models.ForeignKey(
+        "organizations.Organization",
+        on_delete=models.PROTECT,
+        related_name="audit_digests",
+        db_index=False,
+    )
+    # The events covered: seq from_seq..seq; the chain's head then was last_event_id/head_hash.
+    from_seq = models.BigIntegerField()
+    seq = models.BigIntegerField()
+    last_event_id = models.BigIntegerField()
+    head_hash = models.CharField(max_length=64)
+    leaves = models.BinaryField()
+    signed_at = models.DateTimeField()
+    key_id = models.CharField(max_length=16)
+    signature = models.CharField(max_length=100)
+    # Who asked: "schedule", or the person or command that asked for it on demand.
+    requested_by = models.CharField(max_length=254)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "-seq"], name="audit_digest_org_seq")]
+
+    def __str__(self) -> str:
+        return f"digest of {self.organization_id} through {self.seq}"

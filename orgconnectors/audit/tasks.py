@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from orgconnectors.audit import exports, retention, usage
+from orgconnectors.audit import digests, exports, retention, usage
 
 
 @shared_task(name="audit.usage_rollup", ignore_result=True)
@@ -25,3 +25,8 @@ def export_run(*, job_id: int) -> int:
 @shared_task(name="audit.exports_expire", ignore_result=True)
 def exports_expire() -> int:
     return exports.exports_expire()
+
+
+@shared_task(name="audit.digests_publish", ignore_result=True)
+def digests_publish() -> int:
+    return digests.audit_digests_publish()

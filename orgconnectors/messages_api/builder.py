@@ -69,7 +69,8 @@ class Server:
     name: str
     url: str
     policy: Policy
-    token: str | None = None
+    # The member's access token: in the configuration it is built for, never in a repr.
+    token: str | None = field(default=None, repr=False)
     token_expires_at: datetime | None = None
 
 

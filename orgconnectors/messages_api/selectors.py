@@ -7,7 +7,7 @@ reads the tool policies of the connectors the member holds. Both are compiled to
 process (compiled.py): this endpoint is asked before each request an app sends.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db.models import FilteredRelation, Q
@@ -47,7 +47,7 @@ class Held:
     facts: builder.ConnectionFacts
     connection_id: int
     has_credential: bool
-    access_token_encrypted: str = ""
+    access_token_encrypted: str = field(default="", repr=False)
     expires_at: datetime | None = None
 
 

@@ -7,7 +7,7 @@ transaction open while the authorization server is asked.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -37,7 +37,7 @@ class UnknownConnectors(ServiceError):
 
 @dataclass(frozen=True)
 class Token:
-    value: str
+    value: str = field(repr=False)
     expires_at: datetime | None
 
 

@@ -13,7 +13,7 @@ import enum
 import logging
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db import transaction
@@ -69,7 +69,8 @@ class Outcome(enum.Enum):
 @dataclass(frozen=True)
 class Claim:
     credential_id: int
-    lease_token: str
+    # Whoever holds it may write the credential: kept out of reprs like the tokens it guards.
+    lease_token: str = field(repr=False)
     generation: int
 
 

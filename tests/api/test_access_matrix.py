@@ -69,6 +69,11 @@ MATRIX = [
     # The audit trail: owners and auditors.
     Row("GET",    ORG + "/audit-events",          200,  403,   200,    404,     401),
     Row("GET",    ORG + "/audit-events/export",   200,  403,   200,    404,     401),
+    # Its signed digests: owners and auditors read them and sign one now; the public key
+    # that verifies them is anyone's.
+    Row("GET",    ORG + "/audit-digests",         200,  403,   200,    404,     401),
+    Row("POST",   ORG + "/audit-digests",         201,  403,   201,    404,     401),
+    Row("GET",    "/api/v1/audit-public-key",     200,  200,   200,    200,     200),
     # Usage events and exports: owners and auditors. The export in the path is the owner's:
     # nobody else sees it, not even another auditor of Acme.
     Row("GET",    ORG + "/usage-events",          200,  403,   200,    404,     401),

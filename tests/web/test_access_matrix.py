@@ -113,6 +113,10 @@ MATRIX = [
     Row("audit_detail",       "POST", 405,  405,   405,    405,     405),
     Row("audit_export",       "GET",  200,  403,   200,    404,     302),
     Row("audit_export",       "POST", 405,  405,   405,    405,     405),
+    Row("audit_digests",      "GET",  200,  403,   200,    404,     302),
+    Row("audit_digests",      "POST", 302,  403,   302,    404,     302),
+    Row("audit_digests_json", "GET",  200,  403,   200,    404,     302),
+    Row("audit_digests_json", "POST", 405,  405,   405,    405,     405),
     # Usage: owners and auditors, like the trail.
     Row("usage",              "GET",  200,  403,   200,    404,     302),
     Row("usage",              "POST", 405,  405,   405,    405,     405),

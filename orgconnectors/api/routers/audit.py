@@ -1,7 +1,19 @@
-from ninja import Query, Router
+from ninja import Query, Router, Status
 
-from orgconnectors.api.access import AUDITOR, OWNER, caller_membership
-from orgconnectors.api.schemas import INPUT_ERRORS, AuditPageOut, AuditQuery
+from orgconnectors.api.access import AUDITOR, OWNER, caller_actor, caller_membership
+from orgconnectors.api.digest_schemas import (
+    AuditDigestOut,
+    AuditDigestQuery,
+    AuditDigestsOut,
+    AuditPublicKeyOut,
+)
+from orgconnectors.api.schemas import INPUT_ERRORS, AuditPageOut, AuditQuery, ErrorsOut
+from orgconnectors.audit.digests import (
+    audit_digest_publish,
+    audit_digests_download,
+    digest_as_json,
+    public_key_as_json,
+)
 from orgconnectors.audit.selectors import AuditFilters, audit_events_page
 
 router = Router(tags=["audit"])
@@ -30,3 +42,45 @@ def audit_event_list(request, org: str, query: Query[AuditQuery]):
         cursor=query.cursor,
         limit=query.limit,
     )
+
+
+# Signed digests (audit/digests.py). 503 when the operator has not set the signing key.
+DIGEST_ERRORS = {**INPUT_ERRORS, 503: ErrorsOut}
+
+
+@router.get(
+    "/{org}/audit-digests",
+    response={200: AuditDigestsOut, **DIGEST_ERRORS},
+    operation_id="audit_digest_list",
+    summary="The signed digests of the audit trail, newest first, with the public key "
+    "(owners, auditors)",
+)
+def audit_digest_list(request, org: str, query: Query[AuditDigestQuery]):
+    membership = caller_membership(request, org, OWNER, AUDITOR)
+    return audit_digests_download(organization=membership.organization, limit=query.limit)
+
+
+@router.post(
+    "/{org}/audit-digests",
+    response={201: AuditDigestOut, **DIGEST_ERRORS},
+    operation_id="audit_digest_publish",
+    summary="Sign a digest of the audit trail now (owners, auditors)",
+)
+def audit_digest_publish_now(request, org: str):
+    membership = caller_membership(request, org, OWNER, AUDITOR)
+    digest = audit_digest_publish(organization=membership.organization, actor=caller_actor(request))
+    return Status(201, digest_as_json(digest))
+
+
+public_router = Router(tags=["audit"])
+
+
+@public_router.get(
+    "/audit-public-key",
+    auth=None,
+    response={200: AuditPublicKeyOut, 503: ErrorsOut},
+    operation_id="audit_public_key",
+    summary="The public key that verifies the audit digests (anyone)",
+)
+def audit_public_key(request):
+    return public_key_as_json()
