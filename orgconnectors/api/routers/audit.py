@@ -1,7 +1,8 @@
 from ninja import Query, Router
 
-from orgconnectors.api.access import AUDITOR, OWNER, caller_membership
+from orgconnectors.api.access import AUDITOR, OWNER, caller_membership, needs_scope
 from orgconnectors.api.schemas import INPUT_ERRORS, AuditPageOut, AuditQuery
+from orgconnectors.api.scopes import READ
 from orgconnectors.audit.selectors import AuditFilters, audit_events_page
 
 router = Router(tags=["audit"])
@@ -13,6 +14,7 @@ router = Router(tags=["audit"])
     operation_id="audit_event_list",
     summary="The audit trail, newest first (owners, auditors)",
 )
+@needs_scope(READ)
 def audit_event_list(request, org: str, query: Query[AuditQuery]):
     membership = caller_membership(request, org, OWNER, AUDITOR)
     return audit_events_page(
