@@ -13,6 +13,7 @@ class ApiTokenAdmin(ReadOnlyModelAdmin):
         "prefix",
         "user",
         "organization",
+        "scopes",
         "created_at",
         "expires_at",
         "last_used_at",

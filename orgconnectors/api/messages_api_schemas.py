@@ -107,6 +107,7 @@ class MigratedOut(Schema):
 
 
 TokenStatus = Literal["active", "expired", "revoked"]
+TokenScope = Literal["read", "connections", "admin"]
 
 
 class ApiTokenOut(Schema):
@@ -115,15 +116,21 @@ class ApiTokenOut(Schema):
     prefix: str = Field(description="The token's first characters, to tell tokens apart.")
     status: TokenStatus
     created_at: datetime
-    expires_at: datetime | None = Field(description="Null: until revoked.")
-    last_used_at: datetime | None = Field(description="To the minute.")
+    scopes: list[TokenScope] = Field(
+        description="What it may do: `read` (what your role may read), `connections` (your own "
+        "connections and the Messages API configuration), `admin` (owners' changes)."
+    )
+    expires_at: datetime
+    last_used_at: datetime | None = Field(
+        description="When it was last used, to the minute; null: never."
+    )
     revoked_at: datetime | None
 
     @staticmethod
     def resolve_status(api_token) -> str:
         if api_token.revoked_at:
             return "revoked"
-        if api_token.expires_at and api_token.expires_at <= datetime.now(UTC):
+        if api_token.expires_at <= datetime.now(UTC):
             return "expired"
         return "active"
 
@@ -134,15 +141,25 @@ class ApiTokenCreatedOut(ApiTokenOut):
 
 class ApiTokenCreateIn(InputSchema):
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"name": "Deploy bot", "expires_in_days": 90}]}
+        json_schema_extra={
+            "examples": [{"name": "Deploy bot", "scopes": ["read"], "expires_in_days": 90}]
+        }
     )
 
     name: str = Field(max_length=100, description="The app or script that will use it.")
+    scopes: list[TokenScope] | None = Field(
+        None,
+        min_length=1,
+        description="Default: every scope your role allows (and, when you call with a token, "
+        "that token has). A token cannot create one with more scope than its own (403).",
+    )
     expires_at: datetime | None = Field(
-        None, description="When it stops working (a time without zone is UTC); null: never."
+        None,
+        description="When it stops working (a time without zone is UTC), within 365 days; "
+        "default: in 90 days. A token cannot create one that outlives it (403).",
     )
     expires_in_days: int | None = Field(
-        None, ge=1, le=3650, description="Instead of expires_at: days from now."
+        None, ge=1, le=365, description="Instead of expires_at: days from now."
     )
 
     @field_validator("expires_at")

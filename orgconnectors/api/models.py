@@ -3,7 +3,8 @@ from django.db import models
 
 
 class ApiToken(models.Model):
-    """A personal API token, scoped to one organization. Only its SHA-256 is stored."""
+    """A personal API token, scoped to one organization and to some of `read`, `connections`
+    and `admin`. Only its SHA-256 is stored."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
@@ -16,7 +17,10 @@ class ApiToken(models.Model):
     prefix = models.CharField(max_length=16)
     token_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField(null=True, blank=True)
+    # Every token ends: a leaked one must not work forever.
+    expires_at = models.DateTimeField()
+    # What the token may do, within what its owner's role allows (see api.scopes).
+    scopes = models.JSONField(default=list)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 

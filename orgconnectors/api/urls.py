@@ -21,7 +21,11 @@ api = NinjaAPI(
         "Run an organization's Remote MCP connectors. Authenticate with a personal API token "
         "(`Authorization: Bearer oc_...`, created on the organization's API tokens page and valid "
         "for that organization only) or the dashboard's session (unsafe methods then need the "
-        "X-CSRFToken header)."
+        "X-CSRFToken header). A token has scopes: `read` (what your role may read), "
+        "`connections` (your own connections and the Messages API configuration) and `admin` "
+        "(owners' changes); each operation names the one it needs as `x-token-scope`, and a "
+        "token without it gets a 403 naming it. Tokens expire (90 days unless chosen, at most "
+        "365)."
     ),
     docs_url="/docs",
     auth=api_auth,

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from orgconnectors.api import tokens
 from orgconnectors.api.forms import ApiTokenForm
+from orgconnectors.api.scopes import scopes_for_role
 from orgconnectors.audit.context import Actor
 from orgconnectors.errors import ServiceError
 from orgconnectors.form_errors import add_service_error
@@ -21,7 +22,8 @@ from orgconnectors.organizations.access import org_view
 @require_http_methods(["GET", "POST"])
 @org_view()
 def api_token_list(request, membership):
-    form = ApiTokenForm(request.POST or None)
+    allowed = scopes_for_role(membership.role)
+    form = ApiTokenForm(request.POST or None, allowed_scopes=allowed)
     new_token = None
     if request.method == "POST" and form.is_valid():
         days = form.cleaned_data["expires_in_days"]
@@ -29,13 +31,14 @@ def api_token_list(request, membership):
             api_token, new_token = tokens.api_token_create(
                 membership=membership,
                 name=form.cleaned_data["name"],
+                scopes=form.cleaned_data["scopes"],
                 expires_at=timezone.now() + timedelta(days=days) if days else None,
                 actor=Actor.from_request(request),
             )
         except ServiceError as error:
             add_service_error(form, error)
         else:
-            form = ApiTokenForm()
+            form = ApiTokenForm(allowed_scopes=allowed)
     context = {
         "tokens": tokens.api_tokens_of(membership=membership),
         "form": form,

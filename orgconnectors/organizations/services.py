@@ -8,6 +8,13 @@ from orgconnectors.audit.context import Actor
 from orgconnectors.audit.services import audit_record
 from orgconnectors.oauth.revocation import membership_credentials_revoke
 from orgconnectors.organizations.errors import LastOwnerError, OrganizationError
+from orgconnectors.organizations.membership_signals import (
+    membership_ended,
+    membership_mfa_required,
+    membership_role_changed,
+)
+from orgconnectors.organizations.mfa import REQUIRING_ROLES
+from orgconnectors.organizations.mfa_notice import mfa_requirement_notify_and_end_sessions
 from orgconnectors.organizations.models import Membership, Organization, Plan
 
 Role = Membership.Role
@@ -169,6 +176,9 @@ def membership_change_role(*, membership: Membership, role: str, actor: Actor) -
             target_label=membership.user.email,
             changes={"role": {"before": before, "after": role}},
         )
+        membership_role_changed.send(
+            sender=Membership, membership=membership, before=before, after=role, actor=actor
+        )
     return membership
 
 
@@ -203,13 +213,18 @@ def membership_remove(*, membership: Membership, actor: Actor) -> None:
                 "connections": {"before": membership.connections.count(), "after": 0},
             },
         )
+        membership_ended.send(sender=Membership, membership=membership, actor=actor)
         membership.delete()
 
 
 def organization_set_mfa_requirement(
-    *, organization: Organization, required: bool, actor: Actor
+    *, organization: Organization, required: bool, actor: Actor, keep_session_key: str = ""
 ) -> Organization:
-    """Whether owners and auditors must sign in with a second factor; the views check the role."""
+    """Whether owners and auditors must sign in with a second factor; the views check the role
+    and the session. Turning it on revokes their API tokens in the organization (through the
+    api app, audited) and, after commit, tells them by email and ends their sessions that did
+    not pass a second factor (except `keep_session_key`, the session of the person turning it
+    on, whom the pages then ask to confirm)."""
     with transaction.atomic():
         organization = Organization.objects.select_for_update().get(pk=organization.pk)
         before = organization.require_mfa_for_owners_and_auditors
@@ -226,4 +241,15 @@ def organization_set_mfa_requirement(
             target_label=organization.name,
             changes={"require_mfa_for_owners_and_auditors": {"before": before, "after": required}},
         )
+        if required:
+            affected = list(
+                organization.memberships.filter(role__in=REQUIRING_ROLES).select_related("user")
+            )
+            for membership in affected:
+                membership_mfa_required.send(sender=Membership, membership=membership, actor=actor)
+            mfa_requirement_notify_and_end_sessions(
+                organization=organization,
+                users=[m.user for m in affected],
+                keep_session_key=keep_session_key,
+            )
     return organization

@@ -302,12 +302,14 @@ def organization_mfa(request, membership):
         organization=membership.organization,
         required=form.cleaned_data["require_mfa"],
         actor=Actor.from_request(request),
+        keep_session_key=request.session.session_key or "",
     )
     if organization.require_mfa_for_owners_and_auditors:
         messages.success(
             request,
             f"{organization.name} now requires two-factor authentication: owners and auditors "
-            "without it are asked to set it up before they can continue.",
+            "without it are asked to set it up before they can continue, their sessions without "
+            "it have ended and their API tokens here were revoked (they were told by email).",
         )
     else:
         messages.success(

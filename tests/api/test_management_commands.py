@@ -39,11 +39,12 @@ def test_create_api_token_prints_the_token_alone_and_it_authenticates(owner):
     assert "It is shown only now" in err
     assert token not in err
     api_token = ApiToken.objects.get()
-    assert (api_token.user, api_token.name, api_token.expires_at) == (
+    assert (api_token.user, api_token.name, api_token.scopes) == (
         owner.user,
         "Command line",
-        None,
+        ["read", "connections", "admin"],
     )
+    assert abs(api_token.expires_at - (timezone.now() + timedelta(days=90))) < timedelta(minutes=1)
     response = ApiClient(Client(), token).get("/api/v1/orgs/acme")
     assert response.status_code == 200
     assert response.json()["role"] == "owner"

@@ -9,6 +9,7 @@ from orgconnectors.api.tokens import api_token_create
 from orgconnectors.audit.models import AuditEvent
 from orgconnectors.organizations.services import organization_set_mfa_requirement
 from tests.factories import PASSWORD, MembershipFactory
+from tests.organizations.totp import confirm_with_totp
 
 pytestmark = pytest.mark.django_db
 
@@ -104,10 +105,15 @@ def test_organization_pages_stay_closed_until_totp_is_activated(
 
     refused = client.get(reverse(route, args=[org.slug]))
     _activate_totp(owner)
+    # Activated elsewhere, this session still has not used it: the code is asked for first.
+    unconfirmed = client.get(reverse(route, args=[org.slug]))
+    confirm_with_totp(client, owner.user)
     allowed = client.get(reverse(route, args=[org.slug]))
 
     assert refused.status_code == 302
     assert refused.url == reverse("mfa_activate_totp")
+    assert unconfirmed.status_code == 302
+    assert unconfirmed.url.startswith(reverse("mfa_reauthenticate"))
     assert allowed.status_code == 200
 
 

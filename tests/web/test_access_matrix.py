@@ -173,7 +173,7 @@ POST_BODIES = {
         "password2": "Unusual-passphrase-71",
     },
     "plan_change": {"plan": "enterprise"},
-    "api_token_list": {"name": "Deploy bot"},
+    "api_token_list": {"name": "Deploy bot", "scopes": ["read"]},
     "organization_zdr": {"requires_zero_data_retention": "true"},
     "organization_mfa": {"require_mfa": "true"},
     "mcp_request_migrate": {

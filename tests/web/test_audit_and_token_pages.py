@@ -128,7 +128,9 @@ def test_an_event_shows_what_changed(auditor, org):
 def test_a_new_token_is_shown_once_and_works(member):
     client = signed_in(member)
 
-    created = client.post(TOKENS, {"name": "Deploy bot", "expires_in_days": "30"})
+    created = client.post(
+        TOKENS, {"name": "Deploy bot", "expires_in_days": "30", "scopes": ["read", "connections"]}
+    )
     token = re.search(r'value="(oc_[^"]+)"', created.content.decode()).group(1)
     again = client.get(TOKENS)
 

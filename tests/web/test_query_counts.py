@@ -88,6 +88,8 @@ def add_tokens(acme: Acme, count: int) -> None:
             name=f"Script {i}",
             prefix=f"oc_{i:07d}",
             token_hash=f"{i:064d}",
+            scopes=["read"],
+            expires_at=timezone.now() + timedelta(days=30),
             revoked_at=timezone.now() if i % 2 else None,
         )
 

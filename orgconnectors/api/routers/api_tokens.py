@@ -5,13 +5,14 @@ from django.utils import timezone
 from ninja import Router, Status
 
 from orgconnectors.api import tokens
-from orgconnectors.api.access import caller_actor, caller_membership
+from orgconnectors.api.access import caller_actor, caller_membership, caller_token, needs_scope
 from orgconnectors.api.messages_api_schemas import (
     ApiTokenCreatedOut,
     ApiTokenCreateIn,
     ApiTokenOut,
 )
 from orgconnectors.api.schemas import ACCESS_ERRORS, INPUT_ERRORS
+from orgconnectors.api.scopes import ANY_SCOPE, READ
 from orgconnectors.errors import ServiceError
 
 router = Router(tags=["api tokens"])
@@ -23,6 +24,7 @@ router = Router(tags=["api tokens"])
     operation_id="api_token_list",
     summary="Your personal API tokens in this organization (never the tokens themselves)",
 )
+@needs_scope(READ)
 def api_token_list(request, org: str):
     membership = caller_membership(request, org)
     return tokens.api_tokens_of(membership=membership)
@@ -33,9 +35,12 @@ def api_token_list(request, org: str):
     response={201: ApiTokenCreatedOut, **INPUT_ERRORS},
     operation_id="api_token_create",
     summary="Create a personal API token; the answer shows it this once",
-    description="Give `expires_at` or `expires_in_days` for a token that stops working by "
-    "itself, or neither for one that works until revoked. Only a hash is stored.",
+    description="Choose its `scopes` (default: all your role allows) and when it expires "
+    "(`expires_in_days` or `expires_at`; default 90 days, at most 365). Called with a token, "
+    "the new one gets no more scope and no later expiry than that token (403 otherwise). "
+    "Only a hash is stored.",
 )
+@needs_scope(ANY_SCOPE)
 def api_token_create(request, org: str, payload: ApiTokenCreateIn):
     membership = caller_membership(request, org)
     expires_at = payload.expires_at
@@ -44,7 +49,12 @@ def api_token_create(request, org: str, payload: ApiTokenCreateIn):
             raise ServiceError("Give expires_at or expires_in_days, not both.", field="expires_at")
         expires_at = timezone.now() + timedelta(days=payload.expires_in_days)
     api_token, token = tokens.api_token_create(
-        membership=membership, name=payload.name, expires_at=expires_at, actor=caller_actor(request)
+        membership=membership,
+        name=payload.name,
+        scopes=payload.scopes,
+        expires_at=expires_at,
+        issued_by=caller_token(request),
+        actor=caller_actor(request),
     )
     api_token.token = token
     return Status(201, api_token)
@@ -56,6 +66,7 @@ def api_token_create(request, org: str, payload: ApiTokenCreateIn):
     operation_id="api_token_revoke",
     summary="Revoke one of your own tokens; apps using it stop working at once",
 )
+@needs_scope(ANY_SCOPE)
 def api_token_revoke(request, org: str, token_id: int):
     membership = caller_membership(request, org)
     api_token = get_object_or_404(tokens.api_tokens_of(membership=membership), pk=token_id)

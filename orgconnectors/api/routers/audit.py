@@ -1,6 +1,12 @@
 from ninja import Query, Router, Status
 
-from orgconnectors.api.access import AUDITOR, OWNER, caller_actor, caller_membership
+from orgconnectors.api.access import (
+    AUDITOR,
+    OWNER,
+    caller_actor,
+    caller_membership,
+    needs_scope,
+)
 from orgconnectors.api.digest_schemas import (
     AuditDigestOut,
     AuditDigestQuery,
@@ -8,6 +14,7 @@ from orgconnectors.api.digest_schemas import (
     AuditPublicKeyOut,
 )
 from orgconnectors.api.schemas import INPUT_ERRORS, AuditPageOut, AuditQuery, ErrorsOut
+from orgconnectors.api.scopes import ANY_SCOPE, READ
 from orgconnectors.audit.digests import (
     audit_digest_publish,
     audit_digests_download,
@@ -25,6 +32,7 @@ router = Router(tags=["audit"])
     operation_id="audit_event_list",
     summary="The audit trail, newest first (owners, auditors)",
 )
+@needs_scope(READ)
 def audit_event_list(request, org: str, query: Query[AuditQuery]):
     membership = caller_membership(request, org, OWNER, AUDITOR)
     return audit_events_page(
@@ -55,6 +63,7 @@ DIGEST_ERRORS = {**INPUT_ERRORS, 503: ErrorsOut}
     summary="The signed digests of the audit trail, newest first, with the public key "
     "(owners, auditors)",
 )
+@needs_scope(READ)
 def audit_digest_list(request, org: str, query: Query[AuditDigestQuery]):
     membership = caller_membership(request, org, OWNER, AUDITOR)
     return audit_digests_download(organization=membership.organization, limit=query.limit)
@@ -66,6 +75,7 @@ def audit_digest_list(request, org: str, query: Query[AuditDigestQuery]):
     operation_id="audit_digest_publish",
     summary="Sign a digest of the audit trail now (owners, auditors)",
 )
+@needs_scope(READ)
 def audit_digest_publish_now(request, org: str):
     membership = caller_membership(request, org, OWNER, AUDITOR)
     digest = audit_digest_publish(organization=membership.organization, actor=caller_actor(request))
@@ -82,5 +92,6 @@ public_router = Router(tags=["audit"])
     operation_id="audit_public_key",
     summary="The public key that verifies the audit digests (anyone)",
 )
+@needs_scope(ANY_SCOPE)
 def audit_public_key(request):
     return public_key_as_json()

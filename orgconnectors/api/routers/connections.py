@@ -1,6 +1,13 @@
 from ninja import Router
 
-from orgconnectors.api.access import AUDITOR, MEMBER, OWNER, caller_actor, caller_membership
+from orgconnectors.api.access import (
+    AUDITOR,
+    MEMBER,
+    OWNER,
+    caller_actor,
+    caller_membership,
+    needs_scope,
+)
 from orgconnectors.api.models import ApiToken
 from orgconnectors.api.schemas import (
     ACCESS_ERRORS,
@@ -13,6 +20,7 @@ from orgconnectors.api.schemas import (
     StepUpIn,
     StepUpOut,
 )
+from orgconnectors.api.scopes import CONNECTIONS, READ
 from orgconnectors.connectors.connections import connection_disable
 from orgconnectors.connectors.models import Connection
 from orgconnectors.connectors.selectors import connection_for, connector_get, connectors_for_member
@@ -27,6 +35,7 @@ router = Router(tags=["connections"])
     operation_id="connection_list",
     summary="Your own connection to each of the organization's connectors",
 )
+@needs_scope(READ)
 def connection_list(request, org: str):
     membership = caller_membership(request, org, OWNER, MEMBER, AUDITOR)
     return [
@@ -58,6 +67,7 @@ def _session_key(request) -> str | None:
     "`authorize_url` to open in your browser (or a `reason` it cannot start).",
     exclude_none=True,
 )
+@needs_scope(CONNECTIONS)
 def connection_put(request, org: str, connector_id: int):
     membership = caller_membership(request, org, OWNER, MEMBER)
     connector = connector_get(organization=membership.organization, connector_id=connector_id)
@@ -82,6 +92,7 @@ def connection_put(request, org: str, connector_id: int):
     description="Asks for the granted scopes plus `scope`. After 2 authorizations for the same "
     "scopes the server is not asked again: the answer is 409 and the connection says why.",
 )
+@needs_scope(CONNECTIONS)
 def connection_step_up_post(request, org: str, connector_id: int, body: StepUpIn):
     membership = caller_membership(request, org, OWNER, MEMBER)
     connector = connector_get(organization=membership.organization, connector_id=connector_id)
@@ -104,6 +115,7 @@ def connection_step_up_post(request, org: str, connector_id: int, body: StepUpIn
     operation_id="connection_disable",
     summary="Disconnect yourself from a connector; harmless when not connected",
 )
+@needs_scope(CONNECTIONS)
 def connection_delete(request, org: str, connector_id: int):
     membership = caller_membership(request, org, OWNER, MEMBER)
     connector = connector_get(organization=membership.organization, connector_id=connector_id)

@@ -1,6 +1,13 @@
 from ninja import Router, Status
 
-from orgconnectors.api.access import AUDITOR, MEMBER, OWNER, caller_actor, caller_membership
+from orgconnectors.api.access import (
+    AUDITOR,
+    MEMBER,
+    OWNER,
+    caller_actor,
+    caller_membership,
+    needs_scope,
+)
 from orgconnectors.api.schemas import (
     ACCESS_ERRORS,
     INPUT_ERRORS,
@@ -9,6 +16,7 @@ from orgconnectors.api.schemas import (
     ConnectorUpdateIn,
     ToolPolicyIn,
 )
+from orgconnectors.api.scopes import ADMIN, READ
 from orgconnectors.connectors.selectors import connector_get, connectors_of
 from orgconnectors.connectors.services import (
     connector_register,
@@ -28,6 +36,7 @@ ANY_ROLE = (OWNER, MEMBER, AUDITOR)
     operation_id="connector_list",
     summary="The organization's connectors",
 )
+@needs_scope(READ)
 def connector_list(request, org: str):
     membership = caller_membership(request, org, *ANY_ROLE)
     return connectors_of(organization=membership.organization)
@@ -39,6 +48,7 @@ def connector_list(request, org: str):
     operation_id="connector_create",
     summary="Register a connector (owners)",
 )
+@needs_scope(ADMIN)
 def connector_create(request, org: str, payload: ConnectorCreateIn):
     membership = caller_membership(request, org, OWNER)
     connector = connector_register(
@@ -53,6 +63,7 @@ def connector_create(request, org: str, payload: ConnectorCreateIn):
     operation_id="connector_get",
     summary="One connector",
 )
+@needs_scope(READ)
 def connector_read(request, org: str, connector_id: int):
     membership = caller_membership(request, org, *ANY_ROLE)
     return connector_get(organization=membership.organization, connector_id=connector_id)
@@ -64,6 +75,7 @@ def connector_read(request, org: str, connector_id: int):
     operation_id="connector_update",
     summary="Change a connector's settings (owners); fields not sent stay as they are",
 )
+@needs_scope(ADMIN)
 def connector_change(request, org: str, connector_id: int, payload: ConnectorUpdateIn):
     membership = caller_membership(request, org, OWNER)
     connector = connector_get(organization=membership.organization, connector_id=connector_id)
@@ -80,6 +92,7 @@ def connector_change(request, org: str, connector_id: int, payload: ConnectorUpd
     operation_id="connector_delete",
     summary="Remove a connector (owners); every member loses it",
 )
+@needs_scope(ADMIN)
 def connector_delete(request, org: str, connector_id: int):
     membership = caller_membership(request, org, OWNER)
     connector = connector_get(organization=membership.organization, connector_id=connector_id)
@@ -93,6 +106,7 @@ def connector_delete(request, org: str, connector_id: int):
     operation_id="connector_tool_policy_set",
     summary="Replace a connector's tool policy (owners)",
 )
+@needs_scope(ADMIN)
 def connector_tool_policy(request, org: str, connector_id: int, payload: ToolPolicyIn):
     membership = caller_membership(request, org, OWNER)
     connector = connector_get(organization=membership.organization, connector_id=connector_id)

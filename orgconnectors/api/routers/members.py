@@ -1,6 +1,6 @@
 from ninja import Router, Status
 
-from orgconnectors.api.access import OWNER, caller_actor, caller_membership
+from orgconnectors.api.access import OWNER, caller_actor, caller_membership, needs_scope
 from orgconnectors.api.schemas import (
     ACCESS_ERRORS,
     INPUT_ERRORS,
@@ -9,6 +9,7 @@ from orgconnectors.api.schemas import (
     MemberOut,
     MemberRoleIn,
 )
+from orgconnectors.api.scopes import ADMIN, READ
 from orgconnectors.organizations.invitations import invitation_create, invitation_url
 from orgconnectors.organizations.selectors import member_get, members_of
 from orgconnectors.organizations.services import membership_change_role, membership_remove
@@ -22,6 +23,7 @@ router = Router(tags=["members"])
     operation_id="member_list",
     summary="The organization's members (owners)",
 )
+@needs_scope(READ)
 def member_list(request, org: str):
     membership = caller_membership(request, org, OWNER)
     return members_of(organization=membership.organization)
@@ -33,6 +35,7 @@ def member_list(request, org: str):
     operation_id="member_invite",
     summary="Invite someone by email (owners); answers the invitation and its link",
 )
+@needs_scope(ADMIN)
 def member_invite(request, org: str, payload: InvitationIn):
     membership = caller_membership(request, org, OWNER)
     invitation, token = invitation_create(
@@ -59,6 +62,7 @@ def member_invite(request, org: str, payload: InvitationIn):
     operation_id="member_update",
     summary="Change a member's role (owners); an organization keeps at least one owner",
 )
+@needs_scope(ADMIN)
 def member_role(request, org: str, member_id: int, payload: MemberRoleIn):
     membership = caller_membership(request, org, OWNER)
     member = member_get(organization=membership.organization, member_id=member_id)
@@ -73,6 +77,7 @@ def member_role(request, org: str, member_id: int, payload: MemberRoleIn):
     operation_id="member_remove",
     summary="Remove a member and their connections (owners)",
 )
+@needs_scope(ADMIN)
 def member_remove(request, org: str, member_id: int):
     membership = caller_membership(request, org, OWNER)
     member = member_get(organization=membership.organization, member_id=member_id)

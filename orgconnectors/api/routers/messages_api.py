@@ -4,7 +4,7 @@ from django.http import HttpResponse
 from ninja import Body, Query, Router, Status
 from ninja import Field as NinjaField
 
-from orgconnectors.api.access import MEMBER, OWNER, caller_actor, caller_membership
+from orgconnectors.api.access import MEMBER, OWNER, caller_actor, caller_membership, needs_scope
 from orgconnectors.api.messages_api_schemas import (
     MessagesApiConfigOut,
     MigratedOut,
@@ -12,6 +12,7 @@ from orgconnectors.api.messages_api_schemas import (
 )
 from orgconnectors.api.models import ApiToken
 from orgconnectors.api.schemas import INPUT_ERRORS, DetailOut, ErrorsOut, TextInput
+from orgconnectors.api.scopes import ANY_SCOPE, CONNECTIONS
 from orgconnectors.messages_api.migration import MigrationInvalid, migrate_request
 from orgconnectors.messages_api.ratelimit import config_request_allowed
 from orgconnectors.messages_api.services import messages_api_config
@@ -49,6 +50,7 @@ def _rate_ident(request) -> str:
     by_alias=True,
     exclude_unset=True,
 )
+@needs_scope(CONNECTIONS)
 def messages_api_config_get(request, org: str, response: HttpResponse, query: Query[ConfigQuery]):
     membership = caller_membership(request, org, OWNER, MEMBER)
     verdict = config_request_allowed(ident=_rate_ident(request))
@@ -99,6 +101,7 @@ OLD_REQUEST_EXAMPLE = {
     "`errors` are keyed by JSON path, e.g. `mcp_servers[1].tool_configuration.allowed_tools[0]`.",
     by_alias=True,
 )
+@needs_scope(ANY_SCOPE)
 def mcp_request_migrate(
     request, body: Annotated[dict[str, Any], Body(example=OLD_REQUEST_EXAMPLE)]
 ):

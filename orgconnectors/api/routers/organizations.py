@@ -1,7 +1,8 @@
 from ninja import Router
 
-from orgconnectors.api.access import caller_membership
+from orgconnectors.api.access import caller_membership, needs_scope
 from orgconnectors.api.schemas import ACCESS_ERRORS, OrganizationOut
+from orgconnectors.api.scopes import READ
 from orgconnectors.connectors.selectors import connection_usage
 
 router = Router(tags=["organizations"])
@@ -13,6 +14,7 @@ router = Router(tags=["organizations"])
     operation_id="organization_get",
     summary="The organization, your role in it, its limit and your usage",
 )
+@needs_scope(READ)
 def organization_get(request, org: str):
     membership = caller_membership(request, org)
     organization = membership.organization

@@ -2,8 +2,9 @@
 
 from ninja import Query, Router, Status
 
-from orgconnectors.api.access import AUDITOR, OWNER, caller_actor, caller_membership
+from orgconnectors.api.access import AUDITOR, OWNER, caller_actor, caller_membership, needs_scope
 from orgconnectors.api.schemas import INPUT_ERRORS, DetailOut
+from orgconnectors.api.scopes import READ
 from orgconnectors.api.usage_schemas import (
     EXPORT_FILE,
     AuditExportQuery,
@@ -39,6 +40,7 @@ def _usage_filters(query) -> UsageFilters:
     summary="Usage events, newest first (owners, auditors)",
     description="Configuration hand-outs, authorizations, token refreshes and health changes.",
 )
+@needs_scope(READ)
 def usage_event_list(request, org: str, query: Query[UsageQuery]):
     membership = caller_membership(request, org, OWNER, AUDITOR)
     organization = membership.organization
@@ -75,6 +77,7 @@ def _export(request, membership, *, source: str, fmt: str, filters):
     "202 with a job to follow until its file is ready. Every export is recorded in the trail.",
     openapi_extra={"responses": {"200": EXPORT_FILE}},
 )
+@needs_scope(READ)
 def audit_event_export(request, org: str, query: Query[AuditExportQuery]):
     membership = caller_membership(request, org, OWNER, AUDITOR)
     filters = AuditFilters(
@@ -98,6 +101,7 @@ def audit_event_export(request, org: str, query: Query[AuditExportQuery]):
     description="Like the audit trail's export: 200 streamed, or 202 with a job when larger.",
     openapi_extra={"responses": {"200": EXPORT_FILE}},
 )
+@needs_scope(READ)
 def usage_event_export(request, org: str, query: Query[UsageExportQuery]):
     membership = caller_membership(request, org, OWNER, AUDITOR)
     return _export(
@@ -111,6 +115,7 @@ def usage_event_export(request, org: str, query: Query[UsageExportQuery]):
     operation_id="export_get",
     summary="An export you asked for: its progress and, once done, its download URL",
 )
+@needs_scope(READ)
 def export_get(request, org: str, job_id: int):
     membership = caller_membership(request, org, OWNER, AUDITOR)
     return export_job_get(membership=membership, job_id=job_id)
@@ -123,6 +128,7 @@ def export_get(request, org: str, job_id: int):
     summary="The file of an export you asked for, for 24 hours after it was written",
     openapi_extra={"responses": {"200": EXPORT_FILE}},
 )
+@needs_scope(READ)
 def export_download(request, org: str, job_id: int):
     membership = caller_membership(request, org, OWNER, AUDITOR)
     job = export_job_get(membership=membership, job_id=job_id)

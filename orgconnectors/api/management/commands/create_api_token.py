@@ -5,7 +5,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.http import Http404
 from django.utils import timezone
 
-from orgconnectors.api.tokens import api_token_create
+from orgconnectors.api.scopes import SCOPES
+from orgconnectors.api.tokens import DEFAULT_LIFETIME_DAYS, MAX_LIFETIME_DAYS, api_token_create
 from orgconnectors.audit.context import Actor
 from orgconnectors.errors import ServiceError
 from orgconnectors.organizations.models import Organization
@@ -23,7 +24,18 @@ class Command(BaseCommand):
         parser.add_argument("--org", required=True, metavar="SLUG")
         parser.add_argument("--name", default="Command line", help="Which app will use it.")
         parser.add_argument(
-            "--expires-days", type=int, metavar="N", help="Expire after N days (default: never)."
+            "--scope",
+            action="append",
+            dest="scopes",
+            choices=SCOPES,
+            help="What the token may do; repeat for several (default: all the role allows).",
+        )
+        parser.add_argument(
+            "--expires-days",
+            type=int,
+            metavar="N",
+            help=f"Expire after N days (default {DEFAULT_LIFETIME_DAYS}, at most "
+            f"{MAX_LIFETIME_DAYS}).",
         )
 
     def handle(self, *args, **options):
@@ -47,13 +59,14 @@ class Command(BaseCommand):
                 membership=membership,
                 name=options["name"],
                 actor=Actor.system("command:create_api_token"),
+                scopes=options["scopes"],
                 expires_at=timezone.now() + timedelta(days=days) if days else None,
             )
         except ServiceError as error:
             raise CommandError(error.message) from None
-        expiry = f"expires {api_token.expires_at:%Y-%m-%d}" if api_token.expires_at else "no expiry"
         self.stderr.write(
-            f"Created token {api_token.name!r} ({api_token.prefix}…, {expiry}) for {user.email} "
-            f"in {slug}. It is shown only now:"
+            f"Created token {api_token.name!r} ({api_token.prefix}…, scopes "
+            f"{' '.join(api_token.scopes)}, expires {api_token.expires_at:%Y-%m-%d}) for "
+            f"{user.email} in {slug}. It is shown only now:"
         )
         self.stdout.write(token)
