@@ -35,7 +35,8 @@ class ScopeMissing(NotAllowed):
 
 
 def caller_token(request: HttpRequest) -> ApiToken | None:
-    return request.auth if isinstance(request.auth, ApiToken) else None
+    auth = getattr(request, "auth", None)  # absent on endpoints open to anyone (auth=None)
+    return auth if isinstance(auth, ApiToken) else None
 
 
 def needs_scope(scope: str):
