@@ -203,22 +203,28 @@ def invitation_accept(request, token):
     except InvitationInvalid as error:
         return _invalid_invitation(request, error)
     signed_in = request.user.is_authenticated
-    form = None if signed_in else PasswordChoiceForm(email=invitation.email)
+    # Someone who already has an account signs in as it; no second account is offered.
+    must_sign_in = not signed_in and invitations.account_exists_for(invitation.email)
+    form = None if signed_in or must_sign_in else PasswordChoiceForm(email=invitation.email)
+    status = 200
     if request.method == "POST":
-        if not signed_in:
+        if form is not None:
             form = PasswordChoiceForm(request.POST, email=invitation.email)
-        if signed_in or form.is_valid():
+        if form is None or form.is_valid():
             try:
                 membership = invitations.invitation_accept(
                     token=token,
                     user=request.user if signed_in else None,
-                    password=None if signed_in else form.cleaned_data["password1"],
+                    password=form.cleaned_data["password1"] if form is not None else None,
                     actor=Actor.from_request(request),
                 )
             except InvitationInvalid as error:
-                if form is None or error.field == "__all__":
+                if must_sign_in:
+                    status = 400
+                elif form is None or error.field == "__all__":
                     return _invalid_invitation(request, error)
-                add_service_error(form, error)
+                else:
+                    add_service_error(form, error)
             else:
                 if not signed_in:
                     login(
@@ -228,9 +234,16 @@ def invitation_accept(request, token):
                     )
                 messages.success(request, f"Welcome to {membership.organization.name}.")
                 return redirect("org_home", slug=membership.organization.slug)
-    email_matches = signed_in and request.user.email.lower() == invitation.email.lower()
-    context = {"invitation": invitation, "form": form, "email_matches": email_matches}
-    status = 400 if form is not None and form.errors else 200
+    email_matches = signed_in and invitations.invited_address_is_theirs(invitation, request.user)
+    context = {
+        "invitation": invitation,
+        "form": form,
+        "email_matches": email_matches,
+        "must_sign_in": must_sign_in,
+        "account_exists_message": invitations.account_exists_message(invitation),
+    }
+    if form is not None and form.errors:
+        status = 400
     return render(request, "organizations/invitation_accept.html", context, status=status)
 
 
