@@ -17,13 +17,12 @@ from orgconnectors.organizations.forms import (
     MfaRequirementForm,
     PasswordChoiceForm,
     PlanForm,
+    PlanRequestForm,
     RoleForm,
 )
 from orgconnectors.organizations.models import Membership
-from orgconnectors.organizations.plan_change import (
-    organization_change_plan,
-    plan_change_preview,
-)
+from orgconnectors.organizations.plan_change import plan_change_preview
+from orgconnectors.organizations.plan_requests import plan_change_request_create
 from orgconnectors.organizations.selectors import (
     invitation_get,
     member_get,
@@ -31,6 +30,7 @@ from orgconnectors.organizations.selectors import (
     memberships_for_user,
     owner_count,
     pending_invitations,
+    pending_plan_request,
 )
 from orgconnectors.organizations.services import (
     membership_change_role,
@@ -40,10 +40,6 @@ from orgconnectors.organizations.services import (
 
 Role = Membership.Role
 _LANDING = {Role.OWNER: "connector_list", Role.MEMBER: "my_connectors", Role.AUDITOR: "audit_list"}
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 @require_GET
@@ -247,11 +243,15 @@ def invitation_accept(request, token):
     return render(request, "organizations/invitation_accept.html", context, status=status)
 
 
-# Plan
+# Plan: owners see it and what a change would do, and ask the operator for one.
 
 
 def _plan_page(request, membership, *, form=None, status=200):
-    context = {"form": form or PlanForm(initial={"plan": membership.organization.plan.code})}
+    organization = membership.organization
+    context = {
+        "form": form or PlanForm(initial={"plan": organization.plan.code}),
+        "pending_request": pending_plan_request(organization=organization),
+    }
     return render(request, "organizations/plan.html", context, status=status)
 
 
@@ -261,35 +261,48 @@ def plan(request, membership):
     return _plan_page(request, membership)
 
 
+def _preview_page(request, membership, form, *, status=200):
+    """The preview of the change in `form` (valid), with the form that asks the operator."""
+    try:
+        preview = plan_change_preview(
+            organization=membership.organization,
+            plan=form.cleaned_data["plan"],
+            limit_override=form.cleaned_data["limit"],
+        )
+    except OrganizationError as error:
+        add_service_error(form, error)
+        return None
+    request_form = (
+        form
+        if isinstance(form, PlanRequestForm)
+        else PlanRequestForm(
+            initial={"plan": preview.plan.code, "limit": form.cleaned_data["limit"]}
+        )
+    )
+    context = {"preview": preview, "form": form, "request_form": request_form}
+    return render(request, "organizations/plan_preview.html", context, status=status)
+
+
 @require_GET
 @org_view(Role.OWNER)
 def plan_preview(request, membership):
     form = PlanForm(request.GET)
-    if form.is_valid():
-        try:
-            preview = plan_change_preview(
-                organization=membership.organization,
-                plan=form.cleaned_data["plan"],
-                limit_override=form.cleaned_data["limit"],
-            )
-        except OrganizationError as error:
-            add_service_error(form, error)
-        else:
-            context = {"preview": preview, "form": form}
-            return render(request, "organizations/plan_preview.html", context)
+    if form.is_valid() and (page := _preview_page(request, membership, form)):
+        return page
     return _plan_page(request, membership, form=form, status=400)
 
 
 @require_POST
 @org_view(Role.OWNER)
-def plan_change(request, membership):
-    form = PlanForm(request.POST)
+def plan_request(request, membership):
+    form = PlanRequestForm(request.POST)
     if form.is_valid():
         try:
-            result = organization_change_plan(
+            plan_change_request_create(
                 organization=membership.organization,
                 plan=form.cleaned_data["plan"],
-                limit_override=form.cleaned_data["limit"],
+                connection_limit=form.cleaned_data["limit"],
+                message=form.cleaned_data["message"],
                 actor=Actor.from_request(request),
             )
         except OrganizationError as error:
@@ -297,10 +310,15 @@ def plan_change(request, membership):
         else:
             messages.success(
                 request,
-                f"Moved to {result.plan.name}. "
-                f"{_plural(result.suspended_count, 'connection')} suspended.",
+                f"Your request for {form.cleaned_data['plan'].name} was sent to the operator, "
+                "who changes plans. Nothing changes until they apply it.",
             )
             return redirect("plan", slug=membership.organization.slug)
+    # Only the message was wrong: the preview again, with the message's error next to it.
+    if not {"plan", "limit"} & set(form.errors) and (
+        page := _preview_page(request, membership, form, status=400)
+    ):
+        return page
     return _plan_page(request, membership, form=form, status=400)
 
 
