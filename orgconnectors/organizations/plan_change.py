@@ -15,7 +15,7 @@ from orgconnectors.audit.context import Actor
 from orgconnectors.audit.services import audit_record
 from orgconnectors.connectors.models import Connection
 from orgconnectors.organizations.errors import OrganizationError
-from orgconnectors.organizations.models import Membership, Organization, Plan
+from orgconnectors.organizations.models import Membership, Organization, Plan, PlanChangeRequest
 
 
 @dataclass
@@ -162,6 +162,18 @@ def organization_change_plan(
                 "audit_retention_grace_days",
                 "audit_retention_grace_until",
             ]
+        )
+        # The owners' waiting request for exactly this is answered by it, whichever way the
+        # operator made the change (admin, set_plan, operator API).
+        PlanChangeRequest.objects.filter(
+            organization=organization,
+            status=PlanChangeRequest.Status.PENDING,
+            plan=plan,
+            connection_limit=organization.connection_limit_override,
+        ).update(
+            status=PlanChangeRequest.Status.APPLIED,
+            decided_at=timezone.now(),
+            decided_by=actor.display,
         )
         audit_record(
             organization=organization,

@@ -9,11 +9,12 @@ from django.test import Client
 
 from orgconnectors.audit.models import AuditEvent
 from orgconnectors.connectors.models import Connection
-from orgconnectors.organizations.models import OperatorToken
+from orgconnectors.organizations.models import OperatorToken, Plan, PlanChangeRequest
 from orgconnectors.organizations.operator_tokens import (
     operator_token_create,
     operator_token_revoke,
 )
+from orgconnectors.organizations.plan_requests import plan_change_request_create
 from tests.api.conftest import ApiClient, session_client, token_client
 from tests.factories import ConnectionFactory, ConnectorFactory
 
@@ -142,3 +143,20 @@ def test_create_operator_token_shows_the_token_once_and_stores_only_its_hash(db)
     assert token not in str(OperatorToken.objects.values().get())
     assert "shown once" in err.getvalue()
     assert ApiClient(Client(), token).get("/api/v1/operator/orgs/nowhere").status_code == 404
+
+
+def test_the_operators_change_answers_the_owners_waiting_request(operator, org, owner, actor):
+    request = plan_change_request_create(
+        organization=org,
+        plan=Plan.objects.get(code="enterprise"),
+        connection_limit=40,
+        actor=actor(owner),
+    )
+
+    pending = operator.get(ACME).json()["pending_request"]
+    operator.put(PLAN, ENTERPRISE_40)
+
+    assert (pending["id"], pending["connection_limit"]) == (request.pk, 40)
+    request.refresh_from_db()
+    assert request.status == PlanChangeRequest.Status.APPLIED
+    assert request.decided_by == "operator (billing system)"
