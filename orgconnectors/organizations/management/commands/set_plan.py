@@ -34,7 +34,7 @@ class Command(BaseCommand):
                 organization=organization,
                 plan=plan_get(code=options["plan"]),
                 limit_override=options["limit"],
-                actor=Actor.system("command:set_plan"),
+                actor=Actor.system("operator (set_plan)"),
             )
         except ServiceError as error:
             raise CommandError(error.message) from None
@@ -42,6 +42,11 @@ class Command(BaseCommand):
             f"{organization.name} is now on the {result.plan.name} plan: "
             f"{result.new_limit} connection(s) per member (was {result.old_limit})."
         )
+        if result.retention_grace_until is not None:
+            self.stdout.write(
+                f"Audit events are now kept {result.new_retention} days; older ones stay until "
+                f"{result.retention_grace_until:%Y-%m-%d} (the former {result.old_retention} days)."
+            )
         if not result.affected:
             self.stdout.write("No connection was suspended.")
         for impact in result.affected:
