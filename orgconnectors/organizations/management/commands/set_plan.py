@@ -42,13 +42,13 @@ class Command(BaseCommand):
             f"{organization.name} is now on the {result.plan.name} plan: "
             f"{result.new_limit} connection(s) per member (was {result.old_limit})."
         )
-        if result.retention_grace_until is not None:
-            self.stdout.write(
-                f"Audit events are now kept {result.new_retention} days; older ones stay until "
-                f"{result.retention_grace_until:%Y-%m-%d} (the former {result.old_retention} days)."
-            )
         if not result.affected:
             self.stdout.write("No connection was suspended.")
         for impact in result.affected:
             names = ", ".join(c.connector.name for c in impact.suspended)
             self.stdout.write(f"Suspended for {impact.membership.user.email}: {names}")
+        if result.retention_grace_until is not None:
+            self.stdout.write(
+                f"Audit events are now kept {result.new_retention} days; older ones stay until "
+                f"{result.retention_grace_until:%Y-%m-%d} (the former {result.old_retention} days)."
+            )
