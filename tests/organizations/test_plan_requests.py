@@ -8,7 +8,8 @@ from django.urls import reverse
 from orgconnectors.audit.models import AuditEvent
 from orgconnectors.connectors.models import Connection
 from orgconnectors.organizations.errors import OrganizationError
-from orgconnectors.organizations.models import PlanChangeRequest
+from orgconnectors.organizations.models import OperatorToken, Plan, PlanChangeRequest
+from orgconnectors.organizations.operator_tokens import operator_token_create
 from orgconnectors.organizations.plan_requests import (
     plan_change_request_apply,
     plan_change_request_create,
@@ -24,8 +25,6 @@ def ask(org, owner, actor, eager_celery, django_capture_on_commit_callbacks):
     """ask(plan_code, **fields) -> the request, with its email sent as on commit."""
 
     def make(code="enterprise", **fields):
-        from orgconnectors.organizations.models import Plan
-
         with django_capture_on_commit_callbacks(execute=True):
             return plan_change_request_create(
                 organization=org, plan=Plan.objects.get(code=code), actor=actor(owner), **fields
@@ -169,3 +168,18 @@ def test_the_admin_declines_a_request_and_the_owner_can_read_it_in_the_trail(
     org.refresh_from_db()
     assert (request.status, org.plan.code) == (Status.DECLINED, "team")
     assert AuditEvent.objects.filter(organization=org, action="plan_change.declined").exists()
+
+
+def test_the_admin_pages_of_requests_and_operator_tokens_open_without_the_hash(ask, operator_admin):
+    request = ask("enterprise")
+    operator_token, _token = operator_token_create(name="billing system")
+
+    pages = [
+        reverse("admin:organizations_planchangerequest_change", args=[request.pk]),
+        reverse("admin:organizations_operatortoken_changelist"),
+        reverse("admin:organizations_operatortoken_change", args=[operator_token.pk]),
+    ]
+    for page in pages:
+        response = operator_admin.get(page)
+        assert response.status_code == 200, page
+        assert OperatorToken.objects.get().token_hash not in response.content.decode()
