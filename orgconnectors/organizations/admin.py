@@ -61,8 +61,9 @@ class MembershipInline(admin.TabularInline):
 @admin.register(Organization)
 class OrganizationAdmin(ServiceModelAdmin):
     """Only the plan and its override change here, through organization_change_plan, so a
-    downgrade suspends connections beyond the new limit exactly as the owner's plan page does.
-    Organizations are created with `manage.py create_org`."""
+    downgrade suspends connections beyond the new limit exactly as `set_plan` and the operator
+    API do. Owners cannot change their plan; they ask (Plan change requests). Organizations are
+    created with `manage.py create_org`."""
 
     list_display = (
         "name",
