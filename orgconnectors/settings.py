@@ -197,6 +197,11 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 # Invitations expire; a week is long enough for people on holiday, short enough to limit a leak.
 ORGCONNECTORS_INVITATION_TTL_HOURS = env_int("ORGCONNECTORS_INVITATION_TTL_HOURS", 168)
 
+# Plans are the operator's: owners' requests for another plan are emailed here (else to ADMINS).
+ORGCONNECTORS_OPERATOR_EMAILS = env_list("ORGCONNECTORS_OPERATOR_EMAILS")
+# A plan change that shortens audit retention keeps older events this many days more.
+ORGCONNECTORS_RETENTION_GRACE_DAYS = env_int("ORGCONNECTORS_RETENTION_GRACE_DAYS", 30)
+
 # Celery: Redis when REDIS_URL is given, otherwise a broker kept in files (no daemon needed).
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:

@@ -5,6 +5,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from orgconnectors.api.auth import TokenRejected
+from orgconnectors.api.operator_auth import OperatorTokenRequired
 from orgconnectors.audit.selectors import InvalidCursor
 from orgconnectors.connectors.errors import ConnectionLimitReached
 from orgconnectors.errors import NotAllowed, ServiceError
@@ -96,7 +97,7 @@ def register_error_handlers(api: NinjaAPI) -> None:
 
     @api.exception_handler(AuthenticationError)
     def unauthenticated(request, exc: AuthenticationError):
-        detail = str(exc) if isinstance(exc, TokenRejected) else _SIGN_IN
+        detail = str(exc) if isinstance(exc, TokenRejected | OperatorTokenRequired) else _SIGN_IN
         response = respond(request, {"detail": detail}, 401)
         response["WWW-Authenticate"] = "Bearer"
         return response

@@ -252,7 +252,6 @@ class InvitationOut(Schema):
     email: str
     role: RoleName
     expires_at: datetime
-    accept_url: str = Field(description="The link to send; it works once.")
 
 
 class MemberRoleIn(InputSchema):

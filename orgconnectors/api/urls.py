@@ -10,7 +10,9 @@ from orgconnectors.api.routers import (
     health,
     members,
     messages_api,
+    operator,
     organizations,
+    plan_requests,
     usage,
 )
 
@@ -34,7 +36,10 @@ register_error_handlers(api)
 
 for router in (organizations, connectors, connections, health, members, audit, usage):
     api.add_router("/orgs", router.router)
+api.add_router("/orgs", plan_requests.router)
 api.add_router("/orgs", messages_api.router)
 api.add_router("/orgs", api_tokens.router)
 api.add_router("", audit.public_router)
 api.add_router("/tools", messages_api.tools_router)
+# The deployment's own API (plans and limits); organization tokens and sessions are refused.
+api.add_router("/operator", operator.router)

@@ -1,6 +1,8 @@
 """How long audit and usage events are kept, and the nightly purge of what is older.
 
-Each organization keeps them for its plan's audit_retention_days (Enterprise: its own value).
+Each organization keeps them for its plan's audit_retention_days (Enterprise: its own value), or
+for the longer retention of its former plan while the grace after a plan change lasts
+(Organization.audit_retention_grace_until).
 The purge removes the oldest part of each chain in batches, each batch a short transaction, and
 records what it removed as an "audit.purged" event in the same chain.
 """
@@ -80,7 +82,9 @@ def organization_purge(
     *, organization: Organization, now: datetime | None = None, batch_size: int = BATCH_SIZE
 ) -> Purged:
     """Remove the organization's audit and usage events older than its retention."""
-    cutoff = (now or timezone.now()) - timedelta(days=organization.audit_retention)
+    now = now or timezone.now()
+    retention = organization.audit_retention_in_force(now)
+    cutoff = now - timedelta(days=retention)
     audit_events = usage_events = 0
     if AuditEvent.objects.filter(organization=organization, created_at__lt=cutoff).exists():
         while removed := _purge_audit_batch(organization, cutoff, batch_size):
@@ -103,7 +107,7 @@ def organization_purge(
                 target_id=organization.pk,
                 target_label=organization.name,
                 changes={
-                    "retention_days": {"before": None, "after": organization.audit_retention},
+                    "retention_days": {"before": None, "after": retention},
                     "older_than": {"before": None, "after": cutoff.isoformat()},
                     "audit_events_removed": {"before": None, "after": audit_events},
                     "usage_events_removed": {"before": None, "after": usage_events},

@@ -2,6 +2,9 @@ from django.contrib import admin
 from django.utils import timezone
 
 from orgconnectors.audit.context import Actor
+
+# Registered there: owners' plan requests and operator tokens.
+from orgconnectors.organizations import admin_plans  # noqa: F401
 from orgconnectors.organizations.invitations import invitation_revoke
 from orgconnectors.organizations.models import Invitation, Membership, Organization, Plan
 from orgconnectors.organizations.plan_change import organization_change_plan
@@ -58,8 +61,9 @@ class MembershipInline(admin.TabularInline):
 @admin.register(Organization)
 class OrganizationAdmin(ServiceModelAdmin):
     """Only the plan and its override change here, through organization_change_plan, so a
-    downgrade suspends connections beyond the new limit exactly as the owner's plan page does.
-    Organizations are created with `manage.py create_org`."""
+    downgrade suspends connections beyond the new limit exactly as `set_plan` and the operator
+    API do. Owners cannot change their plan; they ask (Plan change requests). Organizations are
+    created with `manage.py create_org`."""
 
     list_display = (
         "name",
@@ -71,8 +75,22 @@ class OrganizationAdmin(ServiceModelAdmin):
     )
     list_filter = ("plan",)
     search_fields = ("name", "slug")
-    fields = ("name", "slug", "plan", "connection_limit_override", "created_at")
-    readonly_fields = ("name", "slug", "created_at")
+    fields = (
+        "name",
+        "slug",
+        "plan",
+        "connection_limit_override",
+        "audit_retention_grace_days",
+        "audit_retention_grace_until",
+        "created_at",
+    )
+    readonly_fields = (
+        "name",
+        "slug",
+        "audit_retention_grace_days",
+        "audit_retention_grace_until",
+        "created_at",
+    )
     inlines = (MembershipInline,)
     list_select_related = ("plan",)
 

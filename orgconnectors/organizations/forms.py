@@ -84,6 +84,18 @@ class PlanForm(forms.Form):
     )
 
 
+class PlanRequestForm(PlanForm):
+    """What the owner asks the operator for, after reading the preview."""
+
+    message = forms.CharField(
+        label="A word for the operator (optional)",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"max_length": "Keep the message under 2000 characters."},
+    )
+
+
 class MfaRequirementForm(forms.Form):
     require_mfa = forms.TypedChoiceField(
         choices=[("true", "Required"), ("false", "Not required")],

@@ -1,4 +1,10 @@
-"""Invitations: an expiring, single-use link sent by email; accepting creates the account."""
+"""Invitations: an expiring, single-use link sent by email; accepting creates the account.
+
+The link goes to the invited mailbox and nowhere else (not to the inviter, not to a page), so
+whoever opens it has shown they read that mailbox: that is what lets accepting create an account
+whose address is verified. An address that already has an account is never given a second one:
+its owner signs in, then accepts.
+"""
 
 import hashlib
 import secrets
@@ -112,6 +118,28 @@ def invitation_revoke(*, invitation: Invitation, actor: Actor) -> None:
         )
 
 
+def account_exists_for(email: str) -> bool:
+    """Whether someone already signs in with this address (as their login or another address)."""
+    from allauth.account.models import EmailAddress
+    from django.contrib.auth import get_user_model
+
+    return (
+        get_user_model().objects.filter(email__iexact=email).exists()
+        or EmailAddress.objects.filter(email__iexact=email).exists()
+    )
+
+
+def invited_address_is_theirs(invitation: Invitation, user) -> bool:
+    """The signed-in user signs in with the invited address, or has verified it on their account."""
+    from allauth.account.models import EmailAddress
+
+    if user.email.lower() == invitation.email.lower():
+        return True
+    return EmailAddress.objects.filter(
+        user=user, email__iexact=invitation.email, verified=True
+    ).exists()
+
+
 def invitation_check(*, token: str) -> Invitation:
     """The pending invitation behind a link, or an error that says why the link no longer works."""
     invitation = (
@@ -138,6 +166,13 @@ def invitation_check(*, token: str) -> Invitation:
     return invitation
 
 
+def account_exists_message(invitation: Invitation) -> str:
+    return (
+        f"An account for {invitation.email} already exists. Sign in as {invitation.email}, "
+        "then open the link again to join."
+    )
+
+
 def invitation_accept(
     *, token: str, user=None, password: str | None = None, actor: Actor | None = None
 ) -> Membership:
@@ -149,21 +184,18 @@ def invitation_accept(
         # Re-checked under the lock: two clicks on the same link must not both succeed.
         invitation = invitation_check(token=token)
         if user is not None and user.is_authenticated:
-            if user.email.lower() != invitation.email.lower():
+            if not invited_address_is_theirs(invitation, user):
                 raise InvitationInvalid(
                     f"This invitation is for {invitation.email}, but you are signed in as "
                     f"{user.email}. Sign out and open the link again."
                 )
         else:
+            # Checked before the password: the owner of an existing account signs in, rather
+            # than being offered a second account or a way to replace their password.
+            if account_exists_for(invitation.email):
+                raise InvitationInvalid(account_exists_message(invitation))
             if not password:
                 raise InvitationInvalid("Choose a password for your new account.", field="password")
-            from django.contrib.auth import get_user_model
-
-            if get_user_model().objects.filter(email__iexact=invitation.email).exists():
-                raise InvitationInvalid(
-                    f"An account for {invitation.email} already exists. Sign in, then open the "
-                    "link again.",
-                )
             user = user_get_or_create(email=invitation.email, password=password)
         actor = actor or Actor(user=user)
         actor = Actor(user=user, ip=actor.ip, user_agent=actor.user_agent)

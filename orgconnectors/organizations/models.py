@@ -1,5 +1,8 @@
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class Plan(models.Model):
@@ -57,6 +60,12 @@ class Organization(models.Model):
     # Owners and auditors without an activated authenticator are sent to set one up before they
     # reach the organization's pages or its API.
     require_mfa_for_owners_and_auditors = models.BooleanField(default=False)
+    # A plan change that shortens the retention leaves the older events under the old one for a
+    # grace period, so nobody loses months of trail the night a plan changes.
+    audit_retention_grace_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The longer retention that holds until the date below."
+    )
+    audit_retention_grace_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -77,6 +86,18 @@ class Organization(models.Model):
         if self.plan.allows_limit_override and self.audit_retention_days is not None:
             return self.audit_retention_days
         return self.plan.audit_retention_days
+
+    def audit_retention_grace(self, now: datetime | None = None) -> int | None:
+        """The longer retention a plan change left in force for older events, while it holds."""
+        now = now or timezone.now()
+        until, days = self.audit_retention_grace_until, self.audit_retention_grace_days
+        if until is None or days is None or until <= now or days <= self.audit_retention:
+            return None
+        return days
+
+    def audit_retention_in_force(self, now: datetime | None = None) -> int:
+        """Days the purge keeps events at `now`: the plan's, or a grace's longer retention."""
+        return self.audit_retention_grace(now) or self.audit_retention
 
 
 class Membership(models.Model):
@@ -138,3 +159,55 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} → {self.organization}"
+
+
+class PlanChangeRequest(models.Model):
+    """An owner's request to the operator for another plan; only the operator applies it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for the operator"
+        APPLIED = "applied", "Applied"
+        DECLINED = "declined", "Declined"
+        REPLACED = "replaced", "Replaced by a newer request"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="plan_change_requests"
+    )
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="+")
+    connection_limit = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The organization's own limit asked for (Enterprise)."
+    )
+    message = models.TextField(blank=True, max_length=2000)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Kept as text so the request still says who asked after the account is gone.
+    requested_by_email = models.EmailField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.CharField(max_length=254, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.organization} → {self.plan} ({self.get_status_display().lower()})"
+
+
+class OperatorToken(models.Model):
+    """A bearer token of the deployment's operators for the operator API; belongs to no
+    organization. Only a hash is stored; the token is shown once, by create_operator_token."""
+
+    name = models.CharField(max_length=100, unique=True)
+    prefix = models.CharField(max_length=16)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

@@ -1,7 +1,13 @@
-"""Moving an organization to another plan, with a preview of who loses which connection."""
+"""Moving an organization to another plan, with a preview of who loses which connection.
+
+Only the operator moves an organization (the admin, `set_plan`, the operator API); owners see the
+preview and ask for the change (plan_requests.py).
+"""
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -9,7 +15,7 @@ from orgconnectors.audit.context import Actor
 from orgconnectors.audit.services import audit_record
 from orgconnectors.connectors.models import Connection
 from orgconnectors.organizations.errors import OrganizationError
-from orgconnectors.organizations.models import Membership, Organization, Plan
+from orgconnectors.organizations.models import Membership, Organization, Plan, PlanChangeRequest
 
 
 @dataclass
@@ -26,6 +32,10 @@ class PlanChangePreview:
     new_limit: int
     old_limit: int
     impacts: list[MemberImpact]
+    old_retention: int = 0
+    new_retention: int = 0
+    # Until when events older than new_retention stay under the old retention (a shortening).
+    retention_grace_until: datetime | None = None
 
     @property
     def affected(self) -> list[MemberImpact]:
@@ -50,10 +60,28 @@ def _new_limit(plan: Plan, limit_override: int | None) -> int:
     return plan.max_enabled_connections
 
 
+def _new_retention(organization: Organization, plan: Plan) -> int:
+    # An organization's own retention applies only on plans that take overrides, as in
+    # Organization.audit_retention.
+    if plan.allows_limit_override and organization.audit_retention_days is not None:
+        return organization.audit_retention_days
+    return plan.audit_retention_days
+
+
+def _retention_grace_until(old_retention: int, new_retention: int, now: datetime):
+    grace_days = settings.ORGCONNECTORS_RETENTION_GRACE_DAYS
+    if new_retention >= old_retention or grace_days <= 0:
+        return None
+    return now + timedelta(days=grace_days)
+
+
 def plan_change_preview(
     *, organization: Organization, plan: Plan, limit_override: int | None = None
 ) -> PlanChangePreview:
     new_limit = _new_limit(plan, limit_override)
+    now = timezone.now()
+    old_retention = organization.audit_retention_in_force(now)
+    new_retention = _new_retention(organization, plan)
     connections = (
         Connection.objects.filter(
             membership__organization=organization, state__in=Connection.IN_USE
@@ -77,6 +105,9 @@ def plan_change_preview(
         new_limit=new_limit,
         old_limit=organization.max_enabled_connections,
         impacts=sorted(impacts.values(), key=lambda i: i.membership.user.email),
+        old_retention=old_retention,
+        new_retention=new_retention,
+        retention_grace_until=_retention_grace_until(old_retention, new_retention, now),
     )
 
 
@@ -100,6 +131,7 @@ def organization_change_plan(
         before = {
             "plan": organization.plan.code,
             "limit": organization.max_enabled_connections,
+            "grace_until": organization.audit_retention_grace_until,
         }
         suspended_ids = [c.pk for impact in result.impacts for c in impact.suspended]
         if suspended_ids:
@@ -116,7 +148,33 @@ def organization_change_plan(
         organization.connection_limit_override = (
             limit_override if plan.allows_limit_override else None
         )
-        organization.save(update_fields=["plan", "connection_limit_override"])
+        if result.retention_grace_until is not None:
+            organization.audit_retention_grace_days = result.old_retention
+            organization.audit_retention_grace_until = result.retention_grace_until
+        elif result.new_retention >= (organization.audit_retention_grace_days or 0):
+            # The new retention reaches as far back as the grace did: nothing left to hold.
+            organization.audit_retention_grace_days = None
+            organization.audit_retention_grace_until = None
+        organization.save(
+            update_fields=[
+                "plan",
+                "connection_limit_override",
+                "audit_retention_grace_days",
+                "audit_retention_grace_until",
+            ]
+        )
+        # The owners' waiting request for exactly this is answered by it, whichever way the
+        # operator made the change (admin, set_plan, operator API).
+        PlanChangeRequest.objects.filter(
+            organization=organization,
+            status=PlanChangeRequest.Status.PENDING,
+            plan=plan,
+            connection_limit=organization.connection_limit_override,
+        ).update(
+            status=PlanChangeRequest.Status.APPLIED,
+            decided_at=timezone.now(),
+            decided_by=actor.display,
+        )
         audit_record(
             organization=organization,
             actor=actor,
@@ -128,6 +186,18 @@ def organization_change_plan(
                 "plan": {"before": before["plan"], "after": plan.code},
                 "limit": {"before": before["limit"], "after": result.new_limit},
                 "suspended_connections": {"before": None, "after": suspended_ids},
+                "audit_retention_days": {
+                    "before": result.old_retention,
+                    "after": result.new_retention,
+                },
+                "older_events_kept_until": {
+                    "before": _iso(before["grace_until"]),
+                    "after": _iso(organization.audit_retention_grace_until),
+                },
             },
         )
     return result
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None

@@ -79,3 +79,16 @@ def invitation_get(*, organization: Organization, invitation_id) -> Invitation:
         return Invitation.objects.get(organization=organization, pk=int(invitation_id))
     except (Invitation.DoesNotExist, ValueError, TypeError):
         raise Http404("No such invitation") from None
+
+
+def pending_plan_request(*, organization: Organization):
+    """The owners' request the operator has not answered yet, if any."""
+    from orgconnectors.organizations.models import PlanChangeRequest
+
+    return (
+        PlanChangeRequest.objects.filter(
+            organization=organization, status=PlanChangeRequest.Status.PENDING
+        )
+        .select_related("plan")
+        .first()
+    )

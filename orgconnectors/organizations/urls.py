@@ -19,6 +19,6 @@ urlpatterns = [
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path(org + "plan/", views.plan, name="plan"),
     path(org + "plan/preview/", views.plan_preview, name="plan_preview"),
-    path(org + "plan/change/", views.plan_change, name="plan_change"),
+    path(org + "plan/request/", views.plan_request, name="plan_request"),
     path(org + "plan/two-factor/", views.organization_mfa, name="organization_mfa"),
 ]

@@ -17,13 +17,12 @@ from orgconnectors.organizations.forms import (
     MfaRequirementForm,
     PasswordChoiceForm,
     PlanForm,
+    PlanRequestForm,
     RoleForm,
 )
 from orgconnectors.organizations.models import Membership
-from orgconnectors.organizations.plan_change import (
-    organization_change_plan,
-    plan_change_preview,
-)
+from orgconnectors.organizations.plan_change import plan_change_preview
+from orgconnectors.organizations.plan_requests import plan_change_request_create
 from orgconnectors.organizations.selectors import (
     invitation_get,
     member_get,
@@ -31,6 +30,7 @@ from orgconnectors.organizations.selectors import (
     memberships_for_user,
     owner_count,
     pending_invitations,
+    pending_plan_request,
 )
 from orgconnectors.organizations.services import (
     membership_change_role,
@@ -40,10 +40,6 @@ from orgconnectors.organizations.services import (
 
 Role = Membership.Role
 _LANDING = {Role.OWNER: "connector_list", Role.MEMBER: "my_connectors", Role.AUDITOR: "audit_list"}
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 @require_GET
@@ -203,22 +199,28 @@ def invitation_accept(request, token):
     except InvitationInvalid as error:
         return _invalid_invitation(request, error)
     signed_in = request.user.is_authenticated
-    form = None if signed_in else PasswordChoiceForm(email=invitation.email)
+    # Someone who already has an account signs in as it; no second account is offered.
+    must_sign_in = not signed_in and invitations.account_exists_for(invitation.email)
+    form = None if signed_in or must_sign_in else PasswordChoiceForm(email=invitation.email)
+    status = 200
     if request.method == "POST":
-        if not signed_in:
+        if form is not None:
             form = PasswordChoiceForm(request.POST, email=invitation.email)
-        if signed_in or form.is_valid():
+        if form is None or form.is_valid():
             try:
                 membership = invitations.invitation_accept(
                     token=token,
                     user=request.user if signed_in else None,
-                    password=None if signed_in else form.cleaned_data["password1"],
+                    password=form.cleaned_data["password1"] if form is not None else None,
                     actor=Actor.from_request(request),
                 )
             except InvitationInvalid as error:
-                if form is None or error.field == "__all__":
+                if must_sign_in:
+                    status = 400
+                elif form is None or error.field == "__all__":
                     return _invalid_invitation(request, error)
-                add_service_error(form, error)
+                else:
+                    add_service_error(form, error)
             else:
                 if not signed_in:
                     login(
@@ -228,17 +230,28 @@ def invitation_accept(request, token):
                     )
                 messages.success(request, f"Welcome to {membership.organization.name}.")
                 return redirect("org_home", slug=membership.organization.slug)
-    email_matches = signed_in and request.user.email.lower() == invitation.email.lower()
-    context = {"invitation": invitation, "form": form, "email_matches": email_matches}
-    status = 400 if form is not None and form.errors else 200
+    email_matches = signed_in and invitations.invited_address_is_theirs(invitation, request.user)
+    context = {
+        "invitation": invitation,
+        "form": form,
+        "email_matches": email_matches,
+        "must_sign_in": must_sign_in,
+        "account_exists_message": invitations.account_exists_message(invitation),
+    }
+    if form is not None and form.errors:
+        status = 400
     return render(request, "organizations/invitation_accept.html", context, status=status)
 
 
-# Plan
+# Plan: owners see it and what a change would do, and ask the operator for one.
 
 
 def _plan_page(request, membership, *, form=None, status=200):
-    context = {"form": form or PlanForm(initial={"plan": membership.organization.plan.code})}
+    organization = membership.organization
+    context = {
+        "form": form or PlanForm(initial={"plan": organization.plan.code}),
+        "pending_request": pending_plan_request(organization=organization),
+    }
     return render(request, "organizations/plan.html", context, status=status)
 
 
@@ -248,35 +261,48 @@ def plan(request, membership):
     return _plan_page(request, membership)
 
 
+def _preview_page(request, membership, form, *, status=200):
+    """The preview of the change in `form` (valid), with the form that asks the operator."""
+    try:
+        preview = plan_change_preview(
+            organization=membership.organization,
+            plan=form.cleaned_data["plan"],
+            limit_override=form.cleaned_data["limit"],
+        )
+    except OrganizationError as error:
+        add_service_error(form, error)
+        return None
+    request_form = (
+        form
+        if isinstance(form, PlanRequestForm)
+        else PlanRequestForm(
+            initial={"plan": preview.plan.code, "limit": form.cleaned_data["limit"]}
+        )
+    )
+    context = {"preview": preview, "form": form, "request_form": request_form}
+    return render(request, "organizations/plan_preview.html", context, status=status)
+
+
 @require_GET
 @org_view(Role.OWNER)
 def plan_preview(request, membership):
     form = PlanForm(request.GET)
-    if form.is_valid():
-        try:
-            preview = plan_change_preview(
-                organization=membership.organization,
-                plan=form.cleaned_data["plan"],
-                limit_override=form.cleaned_data["limit"],
-            )
-        except OrganizationError as error:
-            add_service_error(form, error)
-        else:
-            context = {"preview": preview, "form": form}
-            return render(request, "organizations/plan_preview.html", context)
+    if form.is_valid() and (page := _preview_page(request, membership, form)):
+        return page
     return _plan_page(request, membership, form=form, status=400)
 
 
 @require_POST
 @org_view(Role.OWNER)
-def plan_change(request, membership):
-    form = PlanForm(request.POST)
+def plan_request(request, membership):
+    form = PlanRequestForm(request.POST)
     if form.is_valid():
         try:
-            result = organization_change_plan(
+            plan_change_request_create(
                 organization=membership.organization,
                 plan=form.cleaned_data["plan"],
-                limit_override=form.cleaned_data["limit"],
+                connection_limit=form.cleaned_data["limit"],
+                message=form.cleaned_data["message"],
                 actor=Actor.from_request(request),
             )
         except OrganizationError as error:
@@ -284,10 +310,15 @@ def plan_change(request, membership):
         else:
             messages.success(
                 request,
-                f"Moved to {result.plan.name}. "
-                f"{_plural(result.suspended_count, 'connection')} suspended.",
+                f"Your request for {form.cleaned_data['plan'].name} was sent to the operator, "
+                "who changes plans. Nothing changes until they apply it.",
             )
             return redirect("plan", slug=membership.organization.slug)
+    # Only the message was wrong: the preview again, with the message's error next to it.
+    if not {"plan", "limit"} & set(form.errors) and (
+        page := _preview_page(request, membership, form, status=400)
+    ):
+        return page
     return _plan_page(request, membership, form=form, status=400)
 
 

@@ -38,6 +38,7 @@ MEMBER = ORG + "/members/{member_id}"
 RUN = ORG + "/health-runs/{run_id}"
 TOKEN = ORG + "/api-tokens/{token_id}"
 EXPORT = ORG + "/exports/{job_id}"
+OPERATOR_ORG = "/api/v1/operator/orgs/{org}"
 
 # fmt: off
 MATRIX = [
@@ -87,6 +88,12 @@ MATRIX = [
     Row("GET",    ORG + "/api-tokens",            200,  200,   200,    404,     401),
     Row("POST",   ORG + "/api-tokens",            201,  201,   201,    404,     401),
     Row("DELETE", TOKEN,                          404,  204,   404,    404,     401),
+    # The plan is the operator's: owners ask for a change; PUT says so to everyone in Acme.
+    Row("POST",   ORG + "/plan-requests",         201,  403,   403,    404,     401),
+    Row("PUT",    ORG + "/plan",                  403,  403,   403,    404,     401),
+    # The operator API takes only an operator token: no organization token, no session.
+    Row("GET",    OPERATOR_ORG,                   401,  401,   401,    401,     401),
+    Row("PUT",    OPERATOR_ORG + "/plan",         401,  401,   401,    401,     401),
     # Not about an organization: anyone signed in (the outsider too) may migrate a request.
     Row("POST",   "/api/v1/tools/migrate-mcp-request", 200, 200, 200,  200,     401),
 ]
@@ -100,6 +107,9 @@ BODIES = {
     ("PATCH", MEMBER): {"role": "auditor"},
     ("POST", CONNECTOR + "/connection/step-up"): {"scope": "tools:write"},
     ("POST", ORG + "/api-tokens"): {"name": "Deploy bot", "expires_in_days": 30},
+    ("POST", ORG + "/plan-requests"): {"plan": "enterprise", "connection_limit": 40},
+    ("PUT", ORG + "/plan"): {"plan": "enterprise", "connection_limit": 40},
+    ("PUT", OPERATOR_ORG + "/plan"): {"plan": "enterprise", "connection_limit": 40},
     ("POST", "/api/v1/tools/migrate-mcp-request"): {
         "mcp_servers": [{"type": "url", "url": "https://a.example/mcp", "name": "a"}]
     },

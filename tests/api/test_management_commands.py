@@ -212,6 +212,18 @@ def test_set_plan_moves_the_organization_and_says_whose_connections_it_suspended
     assert len(lines[1].split(": ")[1].split(", ")) == 2
 
 
+def test_set_plan_says_until_when_older_events_are_kept_after_a_shorter_retention(org):
+    out, _err = run("set_plan", "acme", "pro")
+
+    org.refresh_from_db()
+    assert (
+        f"Audit events are now kept 90 days; older ones stay until "
+        f"{org.audit_retention_grace_until:%Y-%m-%d} (the former 365 days)."
+    ) in out
+    event = AuditEvent.objects.get(organization=org, action="organization.plan_changed")
+    assert event.actor_label == "operator (set_plan)"
+
+
 def test_set_plan_takes_a_limit_on_enterprise(org):
     out, _err = run("set_plan", "acme", "enterprise", "--limit", "40")
 

@@ -90,3 +90,42 @@ def test_owner_invites_a_person_who_joins_as_a_member(browse, live_server, setti
     page.get_by_role("link", name="Go to your organizations").click()
     expect(page.get_by_role("heading", name="My connectors")).to_be_visible()
     tab.check()
+
+
+def test_a_person_who_already_has_an_account_signs_in_to_join(browse, live_server, settings):
+    """The link offers no second account for an address that has one: its holder signs in, comes
+    back to the invitation and joins."""
+    settings.ORGCONNECTORS_BASE_URL = live_server.url
+    org = world.organization(slug="acme", name="Acme", plan="team", owner="owner@acme.test")
+    other = world.organization(slug="globex", name="Globex", plan="team", owner="owner@globex.test")
+    world.person(other, "pat@globex.test")
+    world.invite(org, "pat@globex.test")
+
+    (email,) = mail.outbox
+    link = re.search(r"Accept the invitation: (\S+)", email.body)[1]
+
+    tab = browse()
+    page = tab.page
+    tab.visit(link)
+    expect(page.get_by_role("heading", name="Join Acme")).to_be_visible()
+    expect(
+        page.get_by_text(
+            "An account for pat@globex.test already exists. Sign in as pat@globex.test, "
+            "then open the link again to join."
+        )
+    ).to_be_visible()
+    expect(page.get_by_label("Choose a password")).to_have_count(0)
+    tab.check()
+
+    page.get_by_role("link", name="Sign in as pat@globex.test").click()
+    expect(page.get_by_label("Email")).to_be_visible()
+    tab.check()
+    page.get_by_label("Email").fill("pat@globex.test")
+    page.get_by_label("Password").fill(world.PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+    expect(page.get_by_role("heading", name="Join Acme")).to_be_visible()
+    tab.check()
+    page.get_by_role("button", name="Accept and join Acme").click()
+    expect(page.get_by_text("Welcome to Acme.")).to_be_visible()
+    expect(page.get_by_text("Your role: Member")).to_be_visible()
+    tab.check()

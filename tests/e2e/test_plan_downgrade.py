@@ -1,15 +1,19 @@
-"""An owner lowers the organization's connection limit after reading who loses what; a member
-then finds the suspended connections explained on My connectors."""
+"""An owner reads who would lose what under a lower connection limit and asks the operator for
+it (plans are the operator's); the operator applies it through the operator API; a member then
+finds the suspended connections explained on My connectors."""
 
+import httpx
 import pytest
 from playwright.sync_api import expect
 
+from orgconnectors.organizations.models import PlanChangeRequest
+from orgconnectors.organizations.operator_tokens import operator_token_create
 from tests.e2e import world
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
-def test_owner_downgrades_and_the_member_sees_why(browse):
+def test_owner_asks_the_operator_to_downgrade_and_the_member_sees_why(browse, live_server):
     org = world.organization(
         slug="globex", name="Globex", plan="enterprise", limit=5, owner="owner@globex.test"
     )
@@ -44,9 +48,38 @@ def test_owner_downgrades_and_the_member_sees_why(browse):
     expect(page.get_by_role("row").filter(has_text="bob@globex.test")).to_have_count(0)
     owner.check()
 
-    page.get_by_role("button", name="Confirm: 1 connection per member").click()
-    expect(page.get_by_text("Moved to Enterprise. 2 connections suspended.")).to_be_visible()
+    expect(
+        page.get_by_text("Plans and limits are set by the operator of this deployment.").last
+    ).to_be_visible()
+    page.get_by_label("A word for the operator (optional)").fill("We are trimming costs.")
+    page.get_by_role("button", name="Ask for 1 connection per member").click()
+    expect(
+        page.get_by_text(
+            "Your request for Enterprise was sent to the operator, who changes plans. "
+            "Nothing changes until they apply it."
+        )
+    ).to_be_visible()
+    asked = "You asked for Enterprise with 1 connection per member"
+    expect(page.get_by_text(asked)).to_be_visible()
+    expect(page.get_by_text("each member may have 5 connections")).to_be_visible()
+    owner.check()
+
+    # The operator grants it from their own tooling, with the deployment's token.
+    request = PlanChangeRequest.objects.get(organization=org)
+    assert (request.connection_limit, request.message) == (1, "We are trimming costs.")
+    _operator_token, token = operator_token_create(name="billing system")
+    applied = httpx.put(
+        f"{live_server.url}/api/v1/operator/orgs/globex/plan",
+        json={"plan": "enterprise", "connection_limit": 1},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert applied.status_code == 200, applied.text
+    assert applied.json()["suspended"] == [
+        {"member": "alice@globex.test", "connectors": ["Tracker", "Wiki"]}
+    ]
+    page.reload()
     expect(page.get_by_text("each member may have 1 connection")).to_be_visible()
+    expect(page.get_by_text(asked)).to_have_count(0)
     owner.check()
 
     member = browse()

@@ -5,6 +5,7 @@ from orgconnectors.audit.context import Actor
 from orgconnectors.connectors.connections import connection_enable
 from orgconnectors.connectors.models import Connection, Connector
 from orgconnectors.connectors.services import connector_register
+from orgconnectors.organizations.invitations import invitation_create
 from orgconnectors.organizations.models import Membership, Organization
 from orgconnectors.organizations.plan_change import organization_change_plan
 from orgconnectors.organizations.services import (
@@ -49,6 +50,13 @@ def person(org: Organization, email: str, role: str = Role.MEMBER) -> Membership
     """Someone in `org` with a verified email address and PASSWORD."""
     user = user_get_or_create(email=email, password=PASSWORD)
     return membership_add(organization=org, user=user, role=role, actor=SETUP)
+
+
+def invite(org: Organization, email: str, role: str = Role.MEMBER) -> None:
+    """An owner's invitation: the link goes to `email`'s mailbox (mail.outbox) only."""
+    invitation_create(
+        organization=org, email=email, role=role, actor=Actor(user=owner_of(org).user)
+    )
 
 
 def connector(

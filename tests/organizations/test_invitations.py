@@ -139,6 +139,28 @@ def test_anonymous_accept_for_an_existing_account_asks_to_sign_in(invite):
     assert not existing.memberships.exists()
 
 
+def test_an_address_held_as_another_accounts_second_address_is_not_given_an_account(invite):
+    existing = UserFactory(email="someone@example.com")
+    EmailAddress.objects.create(user=existing, email="new@acme.test", verified=True)
+    invitation, token = invite("new@acme.test")
+
+    with pytest.raises(InvitationInvalid, match="An account for new@acme.test already exists"):
+        invitation_accept(token=token, password=NEW_PASSWORD)
+
+    assert not User.objects.filter(email__iexact="new@acme.test").exists()
+    assert not existing.memberships.exists()
+
+
+def test_a_signed_in_user_who_verified_the_invited_address_accepts(org, invite):
+    user = UserFactory(email="someone@example.com")
+    EmailAddress.objects.create(user=user, email="new@acme.test", verified=True)
+    invitation, token = invite("new@acme.test")
+
+    membership = invitation_accept(token=token, user=user)
+
+    assert membership.user == user
+
+
 def test_an_expired_invitation_is_refused(invite):
     invitation, token = invite()
 

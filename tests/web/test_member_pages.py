@@ -1,4 +1,7 @@
+import re
+
 import pytest
+from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
@@ -114,6 +117,69 @@ def test_someone_signed_in_as_another_person_is_told_to_sign_out(invitation, mem
     assert "This invitation is for newcomer@example.com" in response.content.decode()
     invitation.refresh_from_db()
     assert invitation.accepted_at is None
+
+
+def test_a_visitor_whose_address_has_an_account_is_asked_to_sign_in_not_to_create_one(
+    invitation, org
+):
+    _invitation, path = invitation
+    existing = UserFactory(email="newcomer@example.com")
+    client = Client()
+
+    page = client.get(path)
+    response = client.post(path, {"password1": PASSPHRASE, "password2": PASSPHRASE})
+
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "An account for newcomer@example.com already exists." in html
+    assert 'name="password1"' not in html
+    assert f"{reverse('account_login')}?next={path}" in html.replace("%2F", "/")
+    assert response.status_code == 400
+    assert "already exists" in response.content.decode()
+    existing.refresh_from_db()
+    assert existing.check_password(PASSWORD)
+    assert not existing.memberships.exists()
+
+
+def test_signing_in_as_the_invited_address_brings_them_back_to_join(invitation, org):
+    _invitation, path = invitation
+    existing = UserFactory(email="newcomer@example.com")
+    EmailAddress.objects.create(
+        user=existing, email="newcomer@example.com", primary=True, verified=True
+    )
+    client = Client()
+
+    signed = client.post(
+        reverse("account_login") + f"?next={path}",
+        {"login": "newcomer@example.com", "password": PASSWORD},
+    )
+    assert signed.status_code == 302
+    assert signed["Location"] == path
+    assert "Accept and join Acme" in client.get(path).content.decode()
+    joined = client.post(path)
+
+    assert joined.status_code == 302
+    assert Membership.objects.get(user=existing, organization=org).role == Role.AUDITOR
+    assert User.objects.filter(email__iexact="newcomer@example.com").count() == 1
+
+
+def test_the_members_page_never_shows_the_link_it_emailed(
+    owner, mailoutbox, django_capture_on_commit_callbacks
+):
+    client = signed_in(owner)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("member_invite", args=["acme"]),
+            {"email": "newcomer@example.com", "role": "member"},
+            follow=True,
+        )
+
+    [mail] = mailoutbox
+    token = re.search(r"/invitations/([^/\s]+)/", mail.body)[1]
+    assert "Invitation sent to newcomer@example.com" in response.content.decode()
+    assert token not in response.content.decode()
+    assert token not in client.get(reverse("member_list", args=["acme"])).content.decode()
 
 
 def test_a_used_link_says_so(invitation):

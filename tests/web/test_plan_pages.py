@@ -5,6 +5,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from orgconnectors.connectors.models import Connection
+from orgconnectors.organizations.models import PlanChangeRequest
 from tests.factories import ConnectionFactory, ConnectorFactory
 
 PREVIEW = reverse("plan_preview", args=["acme"])
@@ -66,15 +67,71 @@ def test_the_preview_refuses_a_limit_the_plan_does_not_take(owner):
     )
 
 
-def test_confirming_suspends_what_the_preview_said(owner, member, org):
-    alpha, beta = (ConnectorFactory(organization=org, name=name) for name in ("Alpha", "Beta"))
-    connect(member, alpha, minutes_ago=20)
-    connect(member, beta, minutes_ago=10)
+def test_an_owner_cannot_change_the_plan_from_the_dashboard(owner, member, org):
+    connector = ConnectorFactory(organization=org, name="Alpha")
+    connect(member, connector, minutes_ago=20)
 
-    response = signed_in(owner).post(
-        reverse("plan_change", args=["acme"]), {"plan": "free"}, follow=True
+    # The address the plan page used to post to, and the one that asks the operator now.
+    old = signed_in(owner).post("/orgs/acme/plan/change/", {"plan": "enterprise", "limit": "40"})
+    asked = signed_in(owner).post(
+        reverse("plan_request", args=["acme"]), {"plan": "free"}, follow=True
     )
 
-    assert "Moved to Free. 1 connection suspended." in response.content.decode()
-    suspended = Connection.objects.get(state=Connection.State.SUSPENDED)
-    assert suspended.connector == alpha
+    assert old.status_code == 404
+    assert "Your request for Free was sent to the operator" in asked.content.decode()
+    org.refresh_from_db()
+    assert (org.plan.code, org.connection_limit_override) == ("team", None)
+    assert not Connection.objects.filter(state=Connection.State.SUSPENDED).exists()
+
+
+def test_the_preview_asks_the_operator_instead_of_confirming(owner, org):
+    html = signed_in(owner).get(PREVIEW, {"plan": "enterprise", "limit": "40"}).content.decode()
+
+    assert "Plans and limits are set by the operator of this deployment." in html
+    assert f'action="{reverse("plan_request", args=["acme"])}"' in html
+    assert "Confirm" not in html
+    assert 'name="limit" value="40"' in html
+
+
+def test_asking_records_the_request_and_the_plan_page_shows_it_waiting(
+    owner, org, mailoutbox, settings, eager_celery, django_capture_on_commit_callbacks
+):
+    settings.ORGCONNECTORS_OPERATOR_EMAILS = ["ops@example.com"]
+    client = signed_in(owner)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("plan_request", args=["acme"]),
+            {"plan": "enterprise", "limit": "40", "message": "We are growing."},
+        )
+
+    assert response.status_code == 302
+    request = PlanChangeRequest.objects.get()
+    assert (request.plan.code, request.connection_limit, request.message) == (
+        "enterprise",
+        40,
+        "We are growing.",
+    )
+    [mail] = mailoutbox
+    assert mail.to == ["ops@example.com"]
+    page = client.get(reverse("plan", args=["acme"])).content.decode()
+    assert "You asked for Enterprise with 40 connections per member" in page
+    assert "the operator has not answered yet" in page
+
+
+def test_a_message_too_long_is_explained_on_the_preview(owner, org):
+    response = signed_in(owner).post(
+        reverse("plan_request", args=["acme"]), {"plan": "free", "message": "x" * 2001}
+    )
+
+    assert response.status_code == 400
+    assert "Keep the message under 2000 characters." in response.content.decode()
+    assert not PlanChangeRequest.objects.exists()
+
+
+def test_asking_for_the_plan_already_in_place_says_so(owner, org):
+    response = signed_in(owner).post(reverse("plan_request", args=["acme"]), {"plan": "team"})
+
+    assert response.status_code == 400
+    assert "Acme is already on Team" in response.content.decode()
+    assert not PlanChangeRequest.objects.exists()

@@ -10,7 +10,7 @@ from orgconnectors.api.schemas import (
     MemberRoleIn,
 )
 from orgconnectors.api.scopes import ADMIN, READ
-from orgconnectors.organizations.invitations import invitation_create, invitation_url
+from orgconnectors.organizations.invitations import invitation_create
 from orgconnectors.organizations.selectors import member_get, members_of
 from orgconnectors.organizations.services import membership_change_role, membership_remove
 
@@ -33,12 +33,14 @@ def member_list(request, org: str):
     "/{org}/members",
     response={201: InvitationOut, **INPUT_ERRORS},
     operation_id="member_invite",
-    summary="Invite someone by email (owners); answers the invitation and its link",
+    summary="Invite someone by email (owners); the link goes to their mailbox only",
 )
 @needs_scope(ADMIN)
 def member_invite(request, org: str, payload: InvitationIn):
     membership = caller_membership(request, org, OWNER)
-    invitation, token = invitation_create(
+    # The link's secret is not answered: only the invited mailbox may hold it, since opening
+    # it is what proves the address belongs to the person who accepts.
+    invitation, _token = invitation_create(
         organization=membership.organization,
         email=payload.email,
         role=payload.role,
@@ -51,7 +53,6 @@ def member_invite(request, org: str, payload: InvitationIn):
             "email": invitation.email,
             "role": invitation.role,
             "expires_at": invitation.expires_at,
-            "accept_url": invitation_url(token),
         },
     )
 

@@ -34,7 +34,7 @@ class Command(BaseCommand):
                 organization=organization,
                 plan=plan_get(code=options["plan"]),
                 limit_override=options["limit"],
-                actor=Actor.system("command:set_plan"),
+                actor=Actor.system("operator (set_plan)"),
             )
         except ServiceError as error:
             raise CommandError(error.message) from None
@@ -47,3 +47,8 @@ class Command(BaseCommand):
         for impact in result.affected:
             names = ", ".join(c.connector.name for c in impact.suspended)
             self.stdout.write(f"Suspended for {impact.membership.user.email}: {names}")
+        if result.retention_grace_until is not None:
+            self.stdout.write(
+                f"Audit events are now kept {result.new_retention} days; older ones stay until "
+                f"{result.retention_grace_until:%Y-%m-%d} (the former {result.old_retention} days)."
+            )

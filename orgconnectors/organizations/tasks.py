@@ -1,0 +1,19 @@
+"""Celery tasks of organizations: thin, they take ids and call one service each."""
+
+from smtplib import SMTPException
+
+from celery import shared_task
+
+from orgconnectors.organizations import plan_requests
+
+
+@shared_task(
+    name="organizations.plan_request_notify",
+    ignore_result=True,
+    autoretry_for=(SMTPException, OSError),
+    retry_backoff=60,
+    retry_jitter=True,
+    max_retries=5,
+)
+def plan_request_notify(*, request_id: int) -> int:
+    return plan_requests.plan_request_notify(request_id=request_id)
