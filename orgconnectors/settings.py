@@ -191,6 +191,18 @@ else:
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
+# Django's cache holds allauth's rate limits (sign-in, password reset, 2FA): on Redis they hold
+# across every web process; without REDIS_URL, per process (enough for one machine). Short
+# timeouts: a Redis outage answers with an error at once instead of holding the request.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "orgconnectors-cache",
+            "OPTIONS": {"socket_timeout": 2, "socket_connect_timeout": 2},
+        }
+    }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
