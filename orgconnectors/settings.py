@@ -6,6 +6,8 @@ Celery broker kept in files. DATABASE_URL and REDIS_URL switch to PostgreSQL and
 
 from pathlib import Path
 
+from csp.constants import NONCE, NONE, SELF
+
 from orgconnectors.audit.schedule import AUDIT_BEAT_SCHEDULE
 from orgconnectors.egress.trust import CAFileError, check_ca_file
 from orgconnectors.environment import (
@@ -83,6 +85,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "csp",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -98,6 +101,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "orgconnectors.no_store.ApiAnswersAreNotStored",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -121,6 +126,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
                 "orgconnectors.organizations.context_processors.current_organization",
             ],
         },
@@ -191,8 +197,35 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
-SESSION_COOKIE_SECURE = ORGCONNECTORS_BASE_URL.startswith("https://")
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Browser hardening. Served over https (the base URL says so): cookies only over TLS, plain
+# http redirected, and HSTS so browsers never try http again.
+_HTTPS = ORGCONNECTORS_BASE_URL.startswith("https://")
+SESSION_COOKIE_SECURE = _HTTPS
+CSRF_COOKIE_SECURE = _HTTPS
+SECURE_SSL_REDIRECT = _HTTPS
+SECURE_HSTS_SECONDS = env_int("ORGCONNECTORS_HSTS_SECONDS", 31_536_000) if _HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("ORGCONNECTORS_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = SECURE_HSTS_INCLUDE_SUBDOMAINS
+# Behind a proxy that ends TLS, the request reaches Django over http: trust the proxy's
+# X-Forwarded-Proto, and only then (anyone could send it to a server that faces the internet).
+if env_bool("ORGCONNECTORS_BEHIND_TLS_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Scripts and styles only from this site's static files, or inline with the page's nonce;
+# no framing, no plugins, forms post only here (Connect and Authorize leave for the
+# authorization server without a redirect, which form-action would block: oauth/handoff.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        # allauth shows the two-factor QR code as a data: image.
+        "img-src": [SELF, "data:"],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+    }
+}
 
 # Invitations expire; a week is long enough for people on holiday, short enough to limit a leak.
 ORGCONNECTORS_INVITATION_TTL_HOURS = env_int("ORGCONNECTORS_INVITATION_TTL_HOURS", 168)
@@ -219,6 +252,18 @@ else:
         # Without this, remote-control messages (inspect, ping) land in the current directory.
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
+    }
+# Django's cache holds allauth's rate limits (sign-in, password reset, 2FA): on Redis they hold
+# across every web process; without REDIS_URL, per process (enough for one machine). Short
+# timeouts: a Redis outage answers with an error at once instead of holding the request.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "orgconnectors-cache",
+            "OPTIONS": {"socket_timeout": 2, "socket_connect_timeout": 2},
+        }
     }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True

@@ -1,7 +1,12 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
 from orgconnectors.api.urls import api
+
+# The admin signs in through allauth: its rate limits and, for staff who set one up, the second
+# factor. The admin's own login page only sends the browser there.
+admin.site.login = secure_admin_login(admin.site.login)
 
 urlpatterns = [
     path("admin/", admin.site.urls),

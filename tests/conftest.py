@@ -1,6 +1,8 @@
 import threading
 
 import pytest
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.db import connection
 
 from orgconnectors.audit.context import Actor
@@ -32,6 +34,22 @@ def celery_configuration_is_left_as_found():
         f"this test assigned {changed} on the Celery app's configuration, which shadows Django's "
         "CELERY_* settings for every later test; override them with the `settings` fixture"
     )
+
+
+@pytest.fixture(autouse=True)
+def rate_limits_start_afresh():
+    """With REDIS_URL the cache (and allauth's rate limits in it) outlives the test process:
+    each test starts without an earlier test's or run's sign-in failures. Only the cache's own
+    keys go; Celery's queues in the same database stay."""
+    yield
+    cache = caches["default"]
+    if isinstance(cache, RedisCache):
+        client = cache._cache.get_client(write=True)
+        keys = list(client.scan_iter(match=f"{cache.key_prefix}:*"))
+        if keys:
+            client.delete(*keys)
+    else:
+        cache.clear()
 
 
 @pytest.fixture

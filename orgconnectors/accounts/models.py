@@ -21,7 +21,15 @@ class UserManager(BaseUserManager):
     def create_superuser(self, email, password=None, **extra_fields):
         extra_fields.setdefault("is_staff", True)
         extra_fields.setdefault("is_superuser", True)
-        return self._create_user(email, password, **extra_fields)
+        user = self._create_user(email, password, **extra_fields)
+        # Operators sign in to the admin through allauth, which asks unverified addresses to
+        # verify first; the address typed at `createsuperuser` is the operator's own.
+        from allauth.account.models import EmailAddress
+
+        EmailAddress.objects.get_or_create(
+            user=user, email=user.email, defaults={"primary": True, "verified": True}
+        )
+        return user
 
 
 class User(AbstractUser):

@@ -26,7 +26,11 @@ class ApiTokenAdmin(ReadOnlyModelAdmin):
     list_select_related = ("user", "organization")
     actions = ("revoke",)
 
-    @admin.action(description="Revoke the selected tokens")
+    def has_revoke_permission(self, request) -> bool:
+        # The page is read-only (no change permission here); revoking needs the model's.
+        return request.user.has_perm("api.change_apitoken")
+
+    @admin.action(description="Revoke the selected tokens", permissions=["revoke"])
     def revoke(self, request, queryset):
         actor = Actor.from_request(request)
         self.run_for_each(

@@ -176,7 +176,11 @@ class ConnectionAdmin(ReadOnlyModelAdmin):
     def organization(self, connection):
         return connection.connector.organization
 
-    @admin.action(description="Enable for the member")
+    def has_switch_permission(self, request) -> bool:
+        # The page is read-only (no change permission here); switching needs the model's.
+        return request.user.has_perm("connectors.change_connection")
+
+    @admin.action(description="Enable for the member", permissions=["switch"])
     def enable_for_member(self, request, queryset):
         actor = Actor.from_request(request)
         self.run_for_each(
@@ -188,7 +192,7 @@ class ConnectionAdmin(ReadOnlyModelAdmin):
             done="Enabled {count} connection(s) (or they already were).",
         )
 
-    @admin.action(description="Disable")
+    @admin.action(description="Disable", permissions=["switch"])
     def disable(self, request, queryset):
         actor = Actor.from_request(request)
         self.run_for_each(

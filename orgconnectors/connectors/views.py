@@ -1,7 +1,6 @@
 """Connector pages: the owners' inventory and settings, and every member's own connections."""
 
 from django.contrib import messages
-from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -20,6 +19,7 @@ from orgconnectors.connectors.selectors import (
 )
 from orgconnectors.form_errors import add_service_error
 from orgconnectors.health.selectors import connector_health, health_run_pending
+from orgconnectors.oauth.handoff import to_authorization_server
 from orgconnectors.oauth.services import oauth_connection_enable
 from orgconnectors.oauth.views import browser_session_key
 from orgconnectors.organizations.access import org_view
@@ -195,13 +195,6 @@ def my_connectors(request, membership):
     return _my_connectors_page(request, membership)
 
 
-def _to_authorization_server(request, url: str) -> HttpResponse:
-    if request.headers.get("HX-Request"):
-        # htmx would fetch the server's page into this one; the browser itself must go there.
-        return HttpResponse(status=204, headers={"HX-Redirect": url})
-    return HttpResponseRedirect(url)
-
-
 @require_POST
 @org_view(Role.OWNER, Role.MEMBER)
 def connection_enable(request, membership, connector_id):
@@ -218,7 +211,9 @@ def connection_enable(request, membership, connector_id):
     except ConnectorError as refused:
         return _my_connectors_page(request, membership, error=refused.message, status=400)
     if enabled.authorize_url:
-        return _to_authorization_server(request, enabled.authorize_url)
+        return to_authorization_server(
+            request, enabled.authorize_url, connector_name=connector.name
+        )
     connection = enabled.connection
     if connection.state == Connection.State.NEEDS_AUTHORIZATION:
         # Connected, but the authorization could not start: say why, next to Authorize.

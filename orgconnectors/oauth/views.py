@@ -3,7 +3,7 @@ client metadata document authorization servers fetch."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponseRedirect, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -13,6 +13,7 @@ from orgconnectors.connectors.selectors import connector_get
 from orgconnectors.oauth import services
 from orgconnectors.oauth.clients import metadata_document
 from orgconnectors.oauth.errors import AuthorizationRefused, OAuthError
+from orgconnectors.oauth.handoff import to_authorization_server
 from orgconnectors.oauth.selectors import metadata_document_client
 from orgconnectors.organizations.access import org_view
 from orgconnectors.organizations.models import Membership
@@ -41,7 +42,7 @@ def connection_authorize(request, membership, connector_id):
     except OAuthError as failure:
         messages.error(request, f"{connector.name}: {failure.message}")
         return redirect("my_connectors", slug=membership.organization.slug)
-    return HttpResponseRedirect(url)
+    return to_authorization_server(request, url, connector_name=connector.name)
 
 
 @never_cache

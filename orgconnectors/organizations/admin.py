@@ -170,7 +170,11 @@ class InvitationAdmin(ReadOnlyModelAdmin):
             return "expired"
         return "pending"
 
-    @admin.action(description="Revoke the selected invitations")
+    def has_revoke_permission(self, request) -> bool:
+        # The page is read-only (no change permission here); revoking needs the model's.
+        return request.user.has_perm("organizations.change_invitation")
+
+    @admin.action(description="Revoke the selected invitations", permissions=["revoke"])
     def revoke(self, request, queryset):
         actor = Actor.from_request(request)
         self.run_for_each(

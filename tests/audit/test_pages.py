@@ -82,7 +82,9 @@ def test_the_usage_page_draws_each_chart_with_its_numbers(org, member, reader):
 
     page = response.content.decode()
     assert response.status_code == 200
-    assert page.count("<svg") == 4
+    assert page.count("<svg viewBox") == 4
+    # The legend's colours are SVG fills, not style attributes (the CSP refuses those).
+    assert '<svg class="legend__swatch"' in page and 'style="' not in page
     assert page.count('role="img"') == 4
     assert "Usage events per connector per day: the numbers" in page
     assert "Usage events per member per day: the numbers" in page

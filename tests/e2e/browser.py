@@ -24,7 +24,15 @@ class Tab:
         self.html: list[str] = []
         # Violations below "serious", by page, for the session's report.
         self.findings: dict[str, list[dict]] = {}
+        # What the Content-Security-Policy refused (a script, a style, a form's target), as the
+        # browser reported it: a page that needs more than the policy allows is broken.
+        self.csp_refusals: list[str] = []
         page.on("load", self._on_load)
+        page.on("console", self._on_console)
+
+    def _on_console(self, message) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            self.csp_refusals.append(f"{self.page.url}: {message.text}")
 
     def _on_load(self, page: Page) -> None:
         if page.url.startswith(self.origin):

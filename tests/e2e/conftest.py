@@ -211,3 +211,5 @@ def browse(chromium, live_server, celery_worker, artifacts, accessibility_report
     if not _failed(request):
         unchecked = [url for tab in tabs for url in tab.unchecked()]
         assert not unchecked, f"Pages seen but never checked with axe-core: {unchecked}"
+        refused = [refusal for tab in tabs for refusal in tab.csp_refusals]
+        assert not refused, f"The Content-Security-Policy refused: {refused}"

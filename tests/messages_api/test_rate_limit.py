@@ -24,6 +24,7 @@ def backend(request, settings):
     settings.ORGCONNECTORS_CONFIG_RATE_LIMIT = "2/min"
     if request.param == "cache":
         settings.REDIS_URL = None
+        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
         cache.clear()
     elif not settings.REDIS_URL:
         pytest.skip("REDIS_URL is not set")

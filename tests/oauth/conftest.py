@@ -11,6 +11,7 @@ import httpx
 import pytest
 import uvicorn
 from django.test import Client
+from django.utils.html import escape
 
 from orgconnectors.connectors.models import Connection, Connector
 from orgconnectors.egress.trust import egress_ssl_context
@@ -104,6 +105,16 @@ def consent(authorize_url: str) -> str:
     assert response.status_code == 302, response.text
     location = urlsplit(response.headers["location"])
     return f"{location.path}?{location.query}"
+
+
+def handoff_url(response) -> str:
+    """Where the answer to Connect or Authorize (a plain form's POST) sends the browser: a page
+    that goes on by itself (Refresh), since the CSP's form-action blocks a redirect elsewhere."""
+    assert response.status_code == 200, response.content.decode()[:500]
+    assert "no-store" in response["Cache-Control"]
+    url = response["Refresh"].split("url=", 1)[1]
+    assert f'href="{escape(url)}"' in response.content.decode()
+    return url
 
 
 def query_of(url: str) -> dict[str, str]:

@@ -19,7 +19,7 @@ from orgconnectors.oauth.services import oauth_authorization_start
 from orgconnectors.oauth.token_endpoint import token_request
 from orgconnectors.oauth.vault import access_token_of
 from tests.oauth.authorization_server import PREREGISTERED_ID
-from tests.oauth.conftest import browser_for, consent, query_of
+from tests.oauth.conftest import browser_for, consent, handoff_url, query_of
 
 pytestmark = pytest.mark.django_db
 
@@ -175,8 +175,21 @@ def test_the_authorize_button_sends_the_browser_to_the_authorization_server(
 
     response = browser.post(f"/orgs/acme/my-connectors/{oauth_connector.pk}/authorize/")
 
-    assert response.status_code == 302
-    assert response["Location"].startswith(f"{auth_server.base_url}/authorize?")
-    landing = browser.get(consent(response["Location"]))
+    authorize_url = handoff_url(response)
+    assert authorize_url.startswith(f"{auth_server.base_url}/authorize?")
+    landing = browser.get(consent(authorize_url))
     assert landing.status_code == 302
     assert Connection.objects.get(membership=member).state == Connection.State.ENABLED
+
+
+def test_authorize_from_htmx_has_the_browser_itself_go_to_the_server(
+    member, oauth_connector, provider, actor, auth_server
+):
+    connection_enable(membership=member, connector=oauth_connector, actor=actor(member))
+
+    response = browser_for(member).post(
+        f"/orgs/acme/my-connectors/{oauth_connector.pk}/authorize/", headers={"HX-Request": "true"}
+    )
+
+    assert response.status_code == 204
+    assert response["HX-Redirect"].startswith(f"{auth_server.base_url}/authorize?")
