@@ -3,7 +3,7 @@ import binascii
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.db import connection
 from django.db.models import Q, QuerySet
@@ -103,26 +103,15 @@ def after_cursor(rows: QuerySet, cursor: str | None) -> QuerySet:
     return _before(rows, *decode_cursor(cursor))
 
 
-def _midnight(day: date, tz) -> datetime | None:
-    """The start of `day` in `tz`, or None when it lies outside what an aware datetime can hold
-    (the first and last days of the calendar, shifted by the time zone): nothing is stored there."""
-    try:
-        start = datetime.combine(day, time.min, tz)
-        start.astimezone(UTC)
-    except OverflowError:
-        return None
-    return start
-
-
 def in_date_range(rows: QuerySet, date_from: date | None, date_to: date | None) -> QuerySet:
     tz = timezone.get_current_timezone()
-    start = _midnight(date_from, tz) if date_from else None
-    if start is not None:
-        rows = rows.filter(created_at__gte=start)
+    if date_from:
+        rows = rows.filter(created_at__gte=datetime.combine(date_from, time.min, tz))
     # The last representable day has no next day to stop before; nothing is later anyway.
-    end = _midnight(date_to + timedelta(days=1), tz) if date_to and date_to < date.max else None
-    if end is not None:
-        rows = rows.filter(created_at__lt=end)
+    if date_to and date_to < date.max:
+        rows = rows.filter(
+            created_at__lt=datetime.combine(date_to + timedelta(days=1), time.min, tz)
+        )
     return rows
 
 
