@@ -9,6 +9,7 @@ from orgconnectors.audit.services import audit_record
 from orgconnectors.oauth.revocation import membership_credentials_revoke
 from orgconnectors.organizations.errors import LastOwnerError, OrganizationError
 from orgconnectors.organizations.models import Membership, Organization, Plan
+from orgconnectors.text import NO_CONTROL_CHARACTERS, has_control_characters
 
 Role = Membership.Role
 
@@ -55,6 +56,9 @@ def organization_create(*, slug: str, name: str, plan: Plan, owner, actor: Actor
         raise OrganizationError("The slug must contain letters or digits.", field="slug")
     if not name.strip():
         raise OrganizationError("The organization needs a name.", field="name")
+    if has_control_characters(name):
+        # The name is in the subject of invitation emails.
+        raise OrganizationError(NO_CONTROL_CHARACTERS, field="name")
     try:
         with transaction.atomic():
             organization = Organization.objects.create(slug=slug, name=name.strip(), plan=plan)
