@@ -71,7 +71,7 @@ def targets(org, owner, plan):
 
 @pytest.mark.parametrize(("method", "path", "body", "name"), CASES)
 @settings(
-    max_examples=30,
+    max_examples=25,
     deadline=None,
     derandomize=True,
     database=None,
