@@ -86,3 +86,42 @@ def test_no_field_of_an_api_body_answers_a_server_error(
     assert_refused_in_words_or_accepted(response)
     if response.status_code >= 400:
         assert stored() == before, f"{response.status_code} but something was written"
+
+
+LONE_SURROGATE = "Wiki \ud800"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"name": LONE_SURROGATE, "url": "https://docs.example.com/mcp"},
+        {"name": "Docs", "url": "https://docs.example.com/" + LONE_SURROGATE},
+        {"name": "Docs", "url": "https://docs.example.com/mcp", "oauth_client_id": LONE_SURROGATE},
+        {
+            "name": "Docs",
+            "url": "https://docs.example.com/mcp",
+            "auth": "oauth",
+            "oauth_client_id": "client",
+            "oauth_client_secret": LONE_SURROGATE,
+        },
+    ],
+)
+def test_a_lone_surrogate_in_a_connector_field_is_a_400_naming_the_field(owner_api, stored, body):
+    before = stored()
+    response = owner_api.post("/api/v1/orgs/acme/connectors", body)
+    assert response.status_code == 400
+    (field,) = response.json()["errors"]
+    assert body[field] == LONE_SURROGATE or body[field].endswith(LONE_SURROGATE)
+    assert "lone surrogate" in response.json()["errors"][field][0]
+    assert stored() == before
+
+
+def test_a_lone_surrogate_in_a_tool_name_of_the_policy_is_a_400(owner_api, targets, stored):
+    before = stored()
+    response = owner_api.put(
+        f"/api/v1/orgs/acme/connectors/{targets['connector']}/tool-policy",
+        {"default": "allow", "overrides": {LONE_SURROGATE: True}},
+    )
+    assert response.status_code == 400
+    assert "lone surrogate" in response.json()["errors"]["overrides"][0]
+    assert stored() == before
