@@ -1,5 +1,7 @@
 """Every error the API answers, in the shapes the API promises, registered once on the API."""
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -102,10 +104,18 @@ def register_error_handlers(api: NinjaAPI) -> None:
         response["WWW-Authenticate"] = "Bearer"
         return response
 
+    @api.exception_handler(RequestDataTooBig)
+    def too_big(request, exc: RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        message = f"The request body is larger than the {limit:,} bytes the API reads; send less."
+        return respond(request, {"errors": {NON_FIELD: [message]}}, 400)
+
     @api.exception_handler(HttpError)
     def http_error(request, exc: HttpError):
         if exc.status_code == 400:
             # Ninja's only 400 of this kind is a body it could not parse.
             message = "The request body is not valid JSON; send a JSON object."
+            if isinstance(exc.__cause__, RecursionError):
+                message = "The request body is nested too deeply to read; flatten it."
             return respond(request, {"errors": {NON_FIELD: [message]}}, 400)
         return respond(request, {"detail": str(exc)}, exc.status_code)

@@ -24,15 +24,39 @@ RoleName = Literal[tuple(Membership.Role.values)]
 AuditOutcomeName = Literal[tuple(AuditEvent.Outcome.values)]
 
 
+def _texts(value):
+    """Every string in `value`, keys of objects included; walked without recursion."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+
+
 class TextInput(Schema):
-    """PostgreSQL cannot store a null character: refused here, it is a 400 naming the field
-    instead of a server error (Django's form fields refuse it the same way)."""
+    """PostgreSQL cannot store a null character, nor text that is not UTF-8 (JSON can carry a
+    lone surrogate, "\\ud800"): refused here, each is a 400 naming the field instead of a server
+    error (Django's form fields refuse NUL the same way; forms never decode to a surrogate)."""
 
     @field_validator("*")
     @classmethod
-    def _no_null_character(cls, value):
-        if isinstance(value, str) and "\x00" in value:
-            raise ValueError("Null characters are not allowed; remove them.")
+    def _storable_text(cls, value):
+        for text in _texts(value):
+            if "\x00" in text:
+                raise ValueError("Null characters are not allowed; remove them.")
+            if not text.isascii():
+                try:
+                    text.encode()
+                except UnicodeEncodeError:
+                    raise ValueError(
+                        "This text has a lone surrogate (an unpaired \\ud800-\\udfff escape), "
+                        "which is not Unicode text; send it as UTF-8."
+                    ) from None
         return value
 
 

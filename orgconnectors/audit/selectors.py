@@ -3,7 +3,7 @@ import binascii
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import connection
 from django.db.models import Q, QuerySet
@@ -83,8 +83,10 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         created_at, pk = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        return datetime.fromisoformat(created_at), int(pk)
-    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
+        # Those handed out are aware; one whose offset pushes it past year 1 or 9999 in UTC
+        # would overflow where the database needs it in UTC.
+        return datetime.fromisoformat(created_at).astimezone(UTC), int(pk)
+    except (ValueError, TypeError, OverflowError, binascii.Error, json.JSONDecodeError):
         raise InvalidCursor("the cursor is not one this server handed out") from None
 
 

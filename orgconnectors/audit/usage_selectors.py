@@ -95,9 +95,10 @@ def usage_events_upper_bound(*, organization, filters: UsageFilters) -> int:
         days = days.filter(key=filters.member)
     elif filters.connector is not None:
         days = days.filter(key=filters.connector)
-    if filters.date_from:
+    # A day either side covers the time zones; the calendar's first and last days have none.
+    if filters.date_from and filters.date_from > date.min:
         days = days.filter(day__gte=filters.date_from - timedelta(days=1))
-    if filters.date_to:
+    if filters.date_to and filters.date_to < date.max:
         days = days.filter(day__lte=filters.date_to + timedelta(days=1))
     counted = days.aggregate(total=Sum("count"))["total"] or 0
     recent = usage_events_filtered(organization=organization, filters=filters).filter(

@@ -18,6 +18,7 @@ from orgconnectors.egress.guard import EgressRefused, check_url_on_save
 from orgconnectors.encryption import encrypt
 from orgconnectors.oauth.revocation import connector_credentials_revoke
 from orgconnectors.organizations.models import Organization
+from orgconnectors.text import NO_CONTROL_CHARACTERS, has_control_characters
 
 _TOOL_NAME = re.compile(r"^[A-Za-z0-9_.\-/]{1,128}$")
 _AUDITED_FIELDS = (
@@ -58,6 +59,21 @@ def _clean_url(url: str) -> str:
     if len(url) > limit:
         raise ConnectorError(f"Keep the URL to at most {limit} characters.", field="url")
     return url
+
+
+def _check_name(name: str) -> None:
+    # A connector's name is the subject of health emails: a line break there is a header.
+    if has_control_characters(name):
+        raise ConnectorError(NO_CONTROL_CHARACTERS, field="name")
+
+
+def _canonical_or_none(url: str) -> str | None:
+    """The canonical form of `url`, or None when it is not a URL at all (a port that is not a
+    number, a broken IPv6 literal): either way it differs from every stored URL."""
+    try:
+        return canonical_url(url)
+    except ValueError:
+        return None
 
 
 def _clean_client_id(client_id: str | None) -> str:
@@ -121,6 +137,7 @@ def connector_register(
         raise ConnectorError("Give the connector a name members will recognise.", field="name")
     if len(name) > 100:
         raise ConnectorError("Keep the name under 100 characters.", field="name")
+    _check_name(name)
     url = _clean_url(url or (entry.url if entry else ""))
     transport = transport or (entry.transport if entry else Connector.Transport.AUTO)
     auth = auth or (entry.auth if entry else Connector.Auth.NONE)
@@ -225,8 +242,9 @@ def connector_update(
                 raise ConnectorError("Give the connector a name.", field="name")
             if len(name) > 100:
                 raise ConnectorError("Keep the name under 100 characters.", field="name")
+            _check_name(name)
             connector.name = name
-        if url is not _UNSET and canonical_url(url or "") != connector.url:
+        if url is not _UNSET and _canonical_or_none(url or "") != connector.url:
             raise ConnectorError(
                 "A connector's URL cannot be changed, because members' authorizations are bound "
                 "to it. Remove this connector and add the new URL.",

@@ -8,6 +8,7 @@ from django.utils import timezone
 from orgconnectors.connectors.models import Connector
 from orgconnectors.health.transitions import DOWN
 from orgconnectors.organizations.models import Membership
+from orgconnectors.text import one_line
 
 
 def _status_words(status: str) -> str:
@@ -40,7 +41,7 @@ def _message(connector: Connector, before: str, after: str) -> tuple[str, str]:
             f"again at {when:%Y-%m-%d %H:%M %Z}: {_status_words(after)}.",
         ]
     lines += ["", f"Details: {link}"]
-    return subject, "\n".join(lines) + "\n"
+    return one_line(subject), "\n".join(lines) + "\n"
 
 
 def health_owners_notify(*, connector_id: int, before: str, after: str) -> int:

@@ -1,7 +1,6 @@
 from django import forms
 
-# Large enough for a long conversation pasted whole; the page is not a file upload.
-MAX_REQUEST_CHARS = 1_000_000
+from orgconnectors.messages_api.migration import MAX_REQUEST_CHARS
 
 
 class MigrateRequestForm(forms.Form):

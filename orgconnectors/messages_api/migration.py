@@ -15,6 +15,15 @@ from typing import Any
 from orgconnectors.messages_api.builder import BETA, DEPRECATED_BETA
 
 ROOT = ""  # the path of the request body itself
+# Far deeper than any real request; bounded so that copying and rendering the answer, which
+# recurse once per level, stay well inside Python's recursion limit.
+MAX_DEPTH = 100
+# Large enough for a long conversation pasted whole; the page is not a file upload.
+MAX_REQUEST_CHARS = 1_000_000
+TOO_DEEP = f"The request body is nested too deeply: keep it within {MAX_DEPTH} levels."
+TOO_LARGE = (
+    "The request body is too large: send at most a million characters; shorten the messages first."
+)
 _TOOL_CONFIGURATION_FIELDS = ("enabled", "allowed_tools")
 
 
@@ -178,10 +187,29 @@ def _with_tools_after_servers(request: dict, tools: list) -> dict:
     return rebuilt
 
 
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether objects and lists nest more than `limit` levels; walked without recursion."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
 def migrate_request(body: Any) -> Migrated:
     """The new form of `body`, with every change in words; MigrationInvalid lists what is wrong."""
     if not isinstance(body, dict):
         raise MigrationInvalid([PathError(ROOT, "The request body must be a JSON object.")])
+    if _deeper_than(body, MAX_DEPTH):
+        raise MigrationInvalid([PathError(ROOT, TOO_DEEP)])
     errors: list[PathError] = []
     servers = body.get("mcp_servers")
     if not isinstance(servers, list):
@@ -241,6 +269,8 @@ def migrate_request(body: Any) -> Migrated:
 
 def migrate_text(text: str) -> Migrated:
     """As migrate_request, from the text a person pasted."""
+    if len(text) > MAX_REQUEST_CHARS:
+        raise MigrationInvalid([PathError(ROOT, TOO_LARGE)])
     try:
         body = json.loads(text)
     except json.JSONDecodeError as invalid:
@@ -254,5 +284,5 @@ def migrate_text(text: str) -> Migrated:
             ]
         ) from None
     except RecursionError:
-        raise MigrationInvalid([PathError(ROOT, "This JSON is nested too deeply.")]) from None
+        raise MigrationInvalid([PathError(ROOT, TOO_DEEP)]) from None
     return migrate_request(body)

@@ -52,6 +52,11 @@ class Assembled:
 TokenSource = Callable[[Held], Token]
 
 
+def _as_id(item: str) -> int | None:
+    # isdigit() takes "²", which int() refuses; an id has at most 19 digits.
+    return int(item) if item.isascii() and item.isdigit() and len(item) <= 19 else None
+
+
 def _wanted_ids(requested: list[str] | None, names: dict[int, str], org: Organization):
     """Connector ids named by `requested` (names from mcp_servers, or ids); None for all."""
     items = list(dict.fromkeys(item.strip() for item in requested or [] if item.strip()))
@@ -62,8 +67,8 @@ def _wanted_ids(requested: list[str] | None, names: dict[int, str], org: Organiz
     for item in items:
         if item in by_name:
             wanted.append(by_name[item])
-        elif item.isdigit() and int(item) in names:
-            wanted.append(int(item))
+        elif _as_id(item) in names:
+            wanted.append(_as_id(item))
         else:
             unknown.append(item)
     if unknown:

@@ -5,6 +5,7 @@ from django.core.mail import EmailMessage, get_connection
 from django.urls import reverse
 
 from orgconnectors.connectors.models import Connection
+from orgconnectors.text import one_line
 
 
 def reauthorization_notify(*, connection_id: int) -> int:
@@ -36,6 +37,8 @@ def reauthorization_notify(*, connection_id: int) -> int:
         ]
     )
     message = EmailMessage(
-        f"Authorize {connector.name} again", body + "\n", to=[connection.membership.user.email]
+        one_line(f"Authorize {connector.name} again"),
+        body + "\n",
+        to=[connection.membership.user.email],
     )
     return get_connection().send_messages([message]) or 0

@@ -21,6 +21,7 @@ from orgconnectors.audit.services import audit_record
 from orgconnectors.organizations.errors import InvitationInvalid, OrganizationError
 from orgconnectors.organizations.models import Invitation, Membership, Organization
 from orgconnectors.organizations.services import user_get_or_create
+from orgconnectors.text import has_control_characters, one_line
 
 
 def _hash(token: str) -> str:
@@ -33,7 +34,7 @@ def invitation_url(token: str) -> str:
 
 def _send_invitation(*, email: str, organization_name: str, inviter: str, url: str, expires_at):
     send_mail(
-        subject=f"You are invited to {organization_name} on orgconnectors",
+        subject=one_line(f"You are invited to {organization_name} on orgconnectors"),
         message=(
             f"{inviter} invited you to {organization_name} on orgconnectors.\n\n"
             f"Accept the invitation: {url}\n\n"
@@ -49,6 +50,11 @@ def invitation_create(
 ) -> tuple[Invitation, str]:
     """Returns the invitation and the link's secret, which exists nowhere else after this call."""
     email = email.strip().lower()
+    if has_control_characters(email):
+        raise OrganizationError(
+            "An email address cannot contain line breaks or other control characters.",
+            field="email",
+        )
     limit = Invitation._meta.get_field("email").max_length
     if len(email) > limit:
         raise OrganizationError(

@@ -16,6 +16,7 @@ from orgconnectors.organizations.membership_signals import (
 from orgconnectors.organizations.mfa import REQUIRING_ROLES
 from orgconnectors.organizations.mfa_notice import mfa_requirement_notify_and_end_sessions
 from orgconnectors.organizations.models import Membership, Organization, Plan
+from orgconnectors.text import NO_CONTROL_CHARACTERS, has_control_characters
 
 Role = Membership.Role
 
@@ -62,6 +63,9 @@ def organization_create(*, slug: str, name: str, plan: Plan, owner, actor: Actor
         raise OrganizationError("The slug must contain letters or digits.", field="slug")
     if not name.strip():
         raise OrganizationError("The organization needs a name.", field="name")
+    if has_control_characters(name):
+        # The name is in the subject of invitation emails.
+        raise OrganizationError(NO_CONTROL_CHARACTERS, field="name")
     try:
         with transaction.atomic():
             organization = Organization.objects.create(slug=slug, name=name.strip(), plan=plan)

@@ -13,7 +13,12 @@ from orgconnectors.api.messages_api_schemas import (
 from orgconnectors.api.models import ApiToken
 from orgconnectors.api.schemas import INPUT_ERRORS, DetailOut, ErrorsOut, TextInput
 from orgconnectors.api.scopes import ANY_SCOPE, CONNECTIONS
-from orgconnectors.messages_api.migration import MigrationInvalid, migrate_request
+from orgconnectors.messages_api.migration import (
+    MAX_REQUEST_CHARS,
+    TOO_LARGE,
+    MigrationInvalid,
+    migrate_request,
+)
 from orgconnectors.messages_api.ratelimit import config_request_allowed
 from orgconnectors.messages_api.services import messages_api_config
 
@@ -105,6 +110,8 @@ OLD_REQUEST_EXAMPLE = {
 def mcp_request_migrate(
     request, body: Annotated[dict[str, Any], Body(example=OLD_REQUEST_EXAMPLE)]
 ):
+    if len(request.body) > MAX_REQUEST_CHARS:
+        return Status(400, {"errors": {"__all__": [TOO_LARGE]}})
     try:
         migrated = migrate_request(body)
     except MigrationInvalid as invalid:
