@@ -4,6 +4,8 @@ from orgconnectors.oauth import views
 
 urlpatterns = [
     path("oauth/callback", views.oauth_callback, name="oauth_callback"),
+    # One redirect URI per authorization server (see clients.callback_url).
+    path("oauth/callback/<slug:issuer_key>", views.oauth_callback, name="oauth_callback_issuer"),
     path(
         "oauth/client-metadata/<int:pk>.json",
         views.client_metadata,

@@ -47,14 +47,15 @@ def connection_authorize(request, membership, connector_id):
 @never_cache
 @require_GET
 @login_required
-def oauth_callback(request):
+def oauth_callback(request, issuer_key: str = ""):
     params = request.GET
     try:
         connection = services.oauth_callback_complete(
             state=params.get("state", ""),
             code=params.get("code", ""),
             error=params.get("error", ""),
-            iss=params.get("iss") or None,
+            iss=params.get("iss"),
+            callback_key=issuer_key,
             user=request.user,
             session_key=request.session.session_key,
             actor=Actor.from_request(request),

@@ -160,7 +160,7 @@ def https_auth_server(_https_auth_server, monkeypatch, request) -> HttpsAuthServ
     token_endpoint._tls.cache_clear()
     request.addfinalizer(token_endpoint._tls.cache_clear)
     provider = _https_auth_server.provider
-    provider.callback_url = callback_url
+    provider.callback_url = lambda: callback_url(_https_auth_server.base_url)
     provider.reset()
     return _https_auth_server
 
