@@ -10,6 +10,7 @@ from orgconnectors.api.routers import (
     health,
     members,
     messages_api,
+    oauth_issuer,
     organizations,
     usage,
 )
@@ -32,4 +33,5 @@ for router in (organizations, connectors, connections, health, members, audit, u
     api.add_router("/orgs", router.router)
 api.add_router("/orgs", messages_api.router)
 api.add_router("/orgs", api_tokens.router)
+api.add_router("/orgs", oauth_issuer.router)
 api.add_router("/tools", messages_api.tools_router)

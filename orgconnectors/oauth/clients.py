@@ -26,7 +26,8 @@ from orgconnectors.egress import EgressError, EgressRefused, build_client
 from orgconnectors.encryption import decrypt, encrypt
 from orgconnectors.oauth.discovery import AuthorizationServer, Discovery
 from orgconnectors.oauth.errors import ClientIdentityMissing, OAuthError
-from orgconnectors.oauth.models import OAuthClient
+from orgconnectors.oauth.issuer_pins import preregistered_issuer_check
+from orgconnectors.oauth.models import ClientIssuerPin, OAuthClient
 from orgconnectors.oauth.token_endpoint import ClientAuth
 
 CLIENT_NAME = "orgconnectors"
@@ -64,6 +65,14 @@ def callback_path(key: str) -> str:
 def client_redirect_uri(client: OAuthClient) -> str:
     """The redirect URI the client was registered with."""
     return client.redirect_uri or callback_url()
+
+
+def pin_redirect_uri(pin: ClientIssuerPin) -> str:
+    """The redirect URI an owner registers at the server their client is pinned to."""
+    client = OAuthClient.objects.filter(
+        connector_id=pin.connector_id, issuer=pin.issuer, kind=Kind.PREREGISTERED
+    ).first()
+    return client_redirect_uri(client) if client else callback_url(pin.issuer)
 
 
 def metadata_document_url(client: OAuthClient) -> str:
@@ -192,10 +201,16 @@ def oauth_client_ensure(
     """
     server = discovery.server
     if connector.oauth_client_id:
+        # The owner's secret goes only to the server it was registered with.
+        preregistered_issuer_check(connector=connector, issuer=server.issuer, actor=actor)
         method = _secret_method(server) if connector.oauth_client_secret_encrypted else "none"
+        known = OAuthClient.objects.filter(connector=connector, issuer=server.issuer).first()
+        # New credentials are registered with this issuer's redirect URI (the page shows it).
+        fresh = known is None or known.client_id != connector.oauth_client_id
         return _save(
             connector,
             server,
+            **({"redirect_uri": callback_url(server.issuer)} if fresh else {}),
             kind=Kind.PREREGISTERED,
             client_id=connector.oauth_client_id,
             client_secret_encrypted=connector.oauth_client_secret_encrypted,

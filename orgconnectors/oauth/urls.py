@@ -12,6 +12,11 @@ urlpatterns = [
         name="oauth_client_metadata",
     ),
     path(
+        "orgs/<slug:slug>/connectors/<int:connector_id>/oauth-issuer/",
+        views.connector_issuer_confirm,
+        name="connector_issuer_confirm",
+    ),
+    path(
         "orgs/<slug:slug>/my-connectors/<int:connector_id>/authorize/",
         views.connection_authorize,
         name="connection_authorize",

@@ -13,6 +13,7 @@ from orgconnectors.connectors.selectors import connector_get
 from orgconnectors.oauth import services
 from orgconnectors.oauth.clients import metadata_document
 from orgconnectors.oauth.errors import AuthorizationRefused, OAuthError
+from orgconnectors.oauth.issuer_pins import connector_oauth_issuer_confirm
 from orgconnectors.oauth.selectors import metadata_document_client
 from orgconnectors.organizations.access import org_view
 from orgconnectors.organizations.models import Membership
@@ -42,6 +43,29 @@ def connection_authorize(request, membership, connector_id):
         messages.error(request, f"{connector.name}: {failure.message}")
         return redirect("my_connectors", slug=membership.organization.slug)
     return HttpResponseRedirect(url)
+
+
+@require_POST
+@org_view(Role.OWNER)
+def connector_issuer_confirm(request, membership, connector_id):
+    connector = connector_get(organization=membership.organization, connector_id=connector_id)
+    try:
+        pin = connector_oauth_issuer_confirm(
+            membership=membership,
+            connector=connector,
+            issuer=request.POST.get("issuer", ""),
+            actor=Actor.from_request(request),
+        )
+    except OAuthError as failure:
+        messages.error(request, f"{connector.name}: {failure.message}")
+    else:
+        messages.success(
+            request,
+            f"{connector.name}'s OAuth client is now sent to {pin.issuer} only.",
+        )
+    return redirect(
+        "connector_detail", slug=membership.organization.slug, connector_id=connector.pk
+    )
 
 
 @never_cache
