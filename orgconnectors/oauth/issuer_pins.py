@@ -88,6 +88,33 @@ def preregistered_issuer_check(*, connector: Connector, issuer: str, actor: Acto
         raise ClientIssuerUnconfirmed(refusal)
 
 
+def preregistered_issuer_observed(
+    *, connector: Connector, authorization_servers: list, actor: Actor
+) -> str:
+    """For a health check that read the server's resource metadata: when it names another
+    server than the pinned one, the sentence for owners (the change waits for them, recorded
+    once); else "". Pins nothing: no secret is sent by a check."""
+    named = next((str(item) for item in authorization_servers or [] if item), "")
+    if not named or not connector.oauth_client_id:
+        return ""
+    with transaction.atomic():
+        pin = ClientIssuerPin.objects.select_for_update().filter(connector=connector).first()
+        if pin is None or pin.client_id != connector.oauth_client_id:
+            return ""
+        if issuers_match(pin.issuer, named):
+            return ""
+        if not issuers_match(pin.pending_issuer or "", named):
+            pin.pending_issuer, pin.pending_since = named, timezone.now()
+            pin.save(update_fields=["pending_issuer", "pending_since", "updated_at"])
+            _record(
+                connector,
+                actor,
+                "oauth.client_issuer_changed",
+                {"issuer": {"before": pin.issuer, "after": named}, "confirmed": False},
+            )
+        return unconfirmed_message(connector, pinned=pin.issuer, named=named)
+
+
 def preregistered_secret_allowed(client: OAuthClient) -> bool:
     """Whether this owner-registered client may still be used at its issuer (a refresh, say):
     not once an owner moved the credentials to another authorization server."""

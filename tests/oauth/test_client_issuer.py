@@ -4,6 +4,7 @@ metadata is switched from one real authorization server (AS-A) to another (AS-B)
 
 import pytest
 from django.test import Client as DjangoClient
+from django.utils import timezone
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -12,6 +13,10 @@ from orgconnectors.api.tokens import api_token_create
 from orgconnectors.audit.models import AuditEvent
 from orgconnectors.connectors.models import Connection, Connector
 from orgconnectors.encryption import encrypt
+from orgconnectors.health.models import HealthCheck
+from orgconnectors.health.pool import ProbeRunner
+from orgconnectors.health.probe import ProbeConfig
+from orgconnectors.health.services import health_sweep
 from orgconnectors.oauth import services
 from orgconnectors.oauth.errors import ClientIssuerUnconfirmed
 from orgconnectors.oauth.models import ClientIssuerPin, OAuthClient, OAuthCredential
@@ -221,3 +226,34 @@ def test_a_resource_naming_another_server_registers_there_and_reuses_nothing(
     assert at_b.redirect_uri != at_a.redirect_uri
     assert provider.token_log.forms == []
     assert all(form["client_id"] == at_b.client_id for form in second_provider.token_log.forms)
+
+
+@pytest.fixture(scope="module")
+def runner():
+    probe_runner = ProbeRunner(config=ProbeConfig(timeout=5.0, slow_ms=5000), concurrency=2)
+    yield probe_runner
+    probe_runner.close()
+
+
+def test_the_health_check_tells_owners_a_new_authorization_server_waits_for_them(
+    member,
+    owners_client,
+    resource,
+    provider,
+    second_auth_server,
+    second_provider,
+    authorize,
+    runner,
+):
+    authorize(member, owners_client)
+    resource.authorization_server = second_auth_server.base_url
+    Connector.objects.filter(pk=owners_client.pk).update(next_check_at=timezone.now())
+
+    health_sweep(runner=runner)
+
+    check = HealthCheck.objects.get(connector=owners_client)
+    assert any("until an owner confirms the new one" in note for note in check.notes)
+    pin = ClientIssuerPin.objects.get(connector=owners_client)
+    assert pin.pending_issuer == second_auth_server.base_url
+    assert AuditEvent.objects.filter(action="oauth.client_issuer_changed").count() == 1
+    assert second_provider.seen == []
