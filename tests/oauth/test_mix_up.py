@@ -4,10 +4,12 @@ authorization server the member was sent to. Two real authorization servers on l
 from urllib.parse import urlencode
 
 import pytest
+from pydantic import AnyUrl
 
 from orgconnectors.audit.models import AuditEvent
 from orgconnectors.connectors.models import Connection, Connector
 from orgconnectors.oauth import services
+from orgconnectors.oauth.clients import callback_url
 from orgconnectors.oauth.models import OAuthClient, OAuthCredential
 from tests.factories import ConnectorFactory
 from tests.oauth.conftest import browser_for, consent, query_of
@@ -145,3 +147,22 @@ def test_an_answer_naming_its_issuer_at_that_issuers_address_completes(
     # It came back to the address of this issuer's authorizations, not a shared one.
     assert back.startswith("/oauth/callback/")
     assert not AuditEvent.objects.filter(action="oauth.authorization_refused").exists()
+
+
+def test_a_client_registered_before_per_issuer_addresses_keeps_its_shared_address(
+    member, owner, org, auth_server, provider, authorize
+):
+    connector = ConnectorFactory(
+        organization=org, name="Tracker", url=auth_server.mcp_url, auth=Connector.Auth.OAUTH
+    )
+    authorize(member, connector)
+    # As a registration from before the upgrade: the server knows only the shared address.
+    client = OAuthClient.objects.get()
+    OAuthClient.objects.filter(pk=client.pk).update(redirect_uri="")
+    provider.clients[client.client_id].redirect_uris = [AnyUrl(callback_url())]
+
+    authorized = authorize(owner, connector)
+
+    assert authorized.connection.state == Connection.State.ENABLED
+    assert str(provider.authorize_params[-1].redirect_uri) == callback_url()
+    assert provider.registrations == 1
