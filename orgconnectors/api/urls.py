@@ -10,6 +10,7 @@ from orgconnectors.api.routers import (
     health,
     members,
     messages_api,
+    oauth_issuer,
     operator,
     organizations,
     plan_requests,
@@ -40,6 +41,7 @@ api.add_router("/orgs", plan_requests.router)
 api.add_router("/orgs", messages_api.router)
 api.add_router("/orgs", api_tokens.router)
 api.add_router("", audit.public_router)
+api.add_router("/orgs", oauth_issuer.router)
 api.add_router("/tools", messages_api.tools_router)
 # The deployment's own API (plans and limits); organization tokens and sessions are refused.
 api.add_router("/operator", operator.router)

@@ -20,6 +20,7 @@ from orgconnectors.connectors.selectors import (
 from orgconnectors.form_errors import add_service_error
 from orgconnectors.health.selectors import connector_health, health_run_pending
 from orgconnectors.oauth.handoff import to_authorization_server
+from orgconnectors.oauth.selectors import oauth_pin_view
 from orgconnectors.oauth.services import oauth_connection_enable
 from orgconnectors.oauth.views import browser_session_key
 from orgconnectors.organizations.access import org_view
@@ -91,6 +92,7 @@ def _detail_page(request, membership, connector, *, tool_form=None, status=200):
         "tool_form": tool_form,
         "users": connector_members(connector=connector),
         "health": connector_health(connector=connector),
+        "oauth_pin": oauth_pin_view(connector=connector),
         # After "Check now" (?run=): followed on the page until its result is in.
         "pending_run": health_run_pending(
             organization=membership.organization, run_id=request.GET.get("run")

@@ -18,6 +18,7 @@ import anyio
 import httpx2
 import mcp_types as types
 from django.contrib.auth import get_user_model
+from django.urls import resolve
 from mcp import Client
 from mcp.client.auth.utils import extract_scope_from_www_auth
 from mcp.client.sse import sse_client
@@ -108,12 +109,14 @@ def _follow(authorize_url: str, membership: Membership, session_key: str) -> Non
             f"The authorization server answered {response.status_code} without sending the "
             "member back to the callback."
         )
-    params = {key: values[0] for key, values in parse_qs(urlsplit(location).query).items()}
+    back = urlsplit(location)
+    params = {key: values[0] for key, values in parse_qs(back.query).items()}
     oauth_callback_complete(
         state=params.get("state", ""),
         code=params.get("code", ""),
         error=params.get("error", ""),
-        iss=params.get("iss") or None,
+        iss=params.get("iss"),
+        callback_key=resolve(back.path).kwargs.get("issuer_key", ""),
         user=membership.user,
         session_key=session_key,
         actor=ACTOR,

@@ -24,6 +24,7 @@ from orgconnectors.health.outcomes import ProbeResult
 from orgconnectors.health.pool import ProbeRunner, get_runner
 from orgconnectors.health.probe import ProbeTarget
 from orgconnectors.health.transitions import Health, next_check_at, next_health, should_notify
+from orgconnectors.oauth.issuer_pins import preregistered_issuer_observed
 from orgconnectors.oauth.refresh import connector_probe_token
 from orgconnectors.organizations.models import Organization
 
@@ -192,6 +193,7 @@ def health_result_record(
         )
         fields = _apply(connector, result, health, now)
         connector.save(update_fields=fields)
+        notes = [*result.notes, *_issuer_notes(connector, result)]
         check = HealthCheck.objects.create(
             connector=connector,
             organization_id=connector.organization_id,
@@ -205,7 +207,7 @@ def health_result_record(
             server_name=result.server_name,
             server_version=result.server_version,
             tool_count=len(result.tools) if result.tools_listed else None,
-            notes=result.notes,
+            notes=notes,
             oauth=result.oauth,
         )
         if run_id is not None:
@@ -228,6 +230,20 @@ def health_result_record(
             if should_notify(before_status, health.status):
                 _notify_on_commit(connector.pk, before_status, health.status)
     return check
+
+
+def _issuer_notes(connector: Connector, result: ProbeResult) -> list[str]:
+    """An owner's OAuth client whose server now names another authorization server: say
+    that an owner must confirm it (the connector page offers to)."""
+    if connector.auth != Connector.Auth.OAUTH or not connector.oauth_client_id:
+        return []
+    metadata = (result.oauth or {}).get("resource_metadata") or {}
+    note = preregistered_issuer_observed(
+        connector=connector,
+        authorization_servers=metadata.get("authorization_servers") or [],
+        actor=HEALTH_ACTOR,
+    )
+    return [note] if note else []
 
 
 def _audit(connector: Connector, action: str, changes: dict) -> None:

@@ -11,6 +11,9 @@ In priority order (the MCP authorization spec's):
 4. otherwise the owner is told exactly what to register and where.
 """
 
+import hashlib
+from urllib.parse import urlsplit
+
 import httpx
 from django.conf import settings
 from django.db import transaction
@@ -23,7 +26,8 @@ from orgconnectors.egress import EgressError, EgressRefused, build_client
 from orgconnectors.encryption import decrypt, encrypt
 from orgconnectors.oauth.discovery import AuthorizationServer, Discovery
 from orgconnectors.oauth.errors import ClientIdentityMissing, OAuthError
-from orgconnectors.oauth.models import OAuthClient
+from orgconnectors.oauth.issuer_pins import preregistered_issuer_check
+from orgconnectors.oauth.models import ClientIssuerPin, OAuthClient
 from orgconnectors.oauth.token_endpoint import ClientAuth
 
 CLIENT_NAME = "orgconnectors"
@@ -31,8 +35,44 @@ GRANT_TYPES = ["authorization_code", "refresh_token"]
 Kind = OAuthClient.Kind
 
 
-def callback_url() -> str:
-    return settings.ORGCONNECTORS_BASE_URL + reverse("oauth_callback")
+def issuer_key(issuer: str) -> str:
+    """A short name of the issuer for its redirect URI; the root issuer with and without its
+    trailing slash is one server (as `issuers_match` says)."""
+    parts = urlsplit(issuer)
+    if parts.path == "/" and not parts.query:
+        issuer = issuer[:-1]
+    return hashlib.sha256(issuer.encode()).hexdigest()[:16]
+
+
+def callback_url(issuer: str | None = None) -> str:
+    """The redirect URI of authorizations at `issuer`: one per authorization server, so a
+    server can send a member back only to the address of its own authorizations (RFC 9700
+    4.4's mix-up defence). Without an issuer, the shared address clients from before use."""
+    if issuer is None:
+        return settings.ORGCONNECTORS_BASE_URL + reverse("oauth_callback")
+    return settings.ORGCONNECTORS_BASE_URL + reverse(
+        "oauth_callback_issuer", kwargs={"issuer_key": issuer_key(issuer)}
+    )
+
+
+def callback_path(key: str) -> str:
+    """The path the browser came back to, from the callback's issuer key ("" for the shared)."""
+    if not key:
+        return reverse("oauth_callback")
+    return reverse("oauth_callback_issuer", kwargs={"issuer_key": key})
+
+
+def client_redirect_uri(client: OAuthClient) -> str:
+    """The redirect URI the client was registered with."""
+    return client.redirect_uri or callback_url()
+
+
+def pin_redirect_uri(pin: ClientIssuerPin) -> str:
+    """The redirect URI an owner registers at the server their client is pinned to."""
+    client = OAuthClient.objects.filter(
+        connector_id=pin.connector_id, issuer=pin.issuer, kind=Kind.PREREGISTERED
+    ).first()
+    return client_redirect_uri(client) if client else callback_url(pin.issuer)
 
 
 def metadata_document_url(client: OAuthClient) -> str:
@@ -47,7 +87,7 @@ def metadata_document(client: OAuthClient) -> dict:
         "client_id": client.client_id,
         "client_name": CLIENT_NAME,
         "client_uri": settings.ORGCONNECTORS_BASE_URL,
-        "redirect_uris": [callback_url()],
+        "redirect_uris": [client_redirect_uri(client)],
         "grant_types": GRANT_TYPES,
         "response_types": ["code"],
         "token_endpoint_auth_method": "none",
@@ -81,10 +121,12 @@ def _endpoints(server: AuthorizationServer) -> dict:
 
 
 def _save(connector: Connector, server: AuthorizationServer, **fields) -> OAuthClient:
+    defaults = {**_endpoints(server), **fields}
     client, _created = OAuthClient.objects.update_or_create(
         connector=connector,
         issuer=server.issuer,
-        defaults={**_endpoints(server), **fields},
+        defaults=defaults,
+        create_defaults={"redirect_uri": callback_url(server.issuer), **defaults},
     )
     return client
 
@@ -98,8 +140,8 @@ def _no_client_message(connector: Connector, server: AuthorizationServer) -> str
     return (
         f"orgconnectors cannot identify itself to the authorization server {server.issuer}: "
         f"{'; '.join(reasons)}. An owner must register orgconnectors there as an OAuth client "
-        f"with the redirect URI {callback_url()}, then enter its client ID (and secret, if it "
-        f"has one) in the settings of {connector.name}."
+        f"with the redirect URI {callback_url(server.issuer)}, then enter its client ID (and "
+        f"secret, if it has one) in the settings of {connector.name}."
     )
 
 
@@ -109,7 +151,7 @@ def _register(server: AuthorizationServer, scope: str) -> dict:
     body = {
         "client_name": CLIENT_NAME,
         "client_uri": settings.ORGCONNECTORS_BASE_URL,
-        "redirect_uris": [callback_url()],
+        "redirect_uris": [callback_url(server.issuer)],
         "grant_types": GRANT_TYPES,
         "response_types": ["code"],
         "token_endpoint_auth_method": method,
@@ -134,7 +176,7 @@ def _register(server: AuthorizationServer, scope: str) -> dict:
         raise OAuthError(
             f"{failed}: the server answered {response.status_code}"
             f"{f' ({str(error)[:200]})' if error else ''}. Ask an owner to register "
-            f"orgconnectors there by hand, with the redirect URI {callback_url()}."
+            f"orgconnectors there by hand, with the redirect URI {callback_url(server.issuer)}."
         )
     if not isinstance(answer.get("client_id"), str) or not answer["client_id"]:
         raise OAuthError(f"{failed}: the answer carries no client_id.")
@@ -159,10 +201,16 @@ def oauth_client_ensure(
     """
     server = discovery.server
     if connector.oauth_client_id:
+        # The owner's secret goes only to the server it was registered with.
+        preregistered_issuer_check(connector=connector, issuer=server.issuer, actor=actor)
         method = _secret_method(server) if connector.oauth_client_secret_encrypted else "none"
+        known = OAuthClient.objects.filter(connector=connector, issuer=server.issuer).first()
+        # New credentials are registered with this issuer's redirect URI (the page shows it).
+        fresh = known is None or known.client_id != connector.oauth_client_id
         return _save(
             connector,
             server,
+            **({"redirect_uri": callback_url(server.issuer)} if fresh else {}),
             kind=Kind.PREREGISTERED,
             client_id=connector.oauth_client_id,
             client_secret_encrypted=connector.oauth_client_secret_encrypted,
@@ -177,6 +225,7 @@ def oauth_client_ensure(
                 connector,
                 server,
                 kind=Kind.METADATA_DOCUMENT,
+                redirect_uri=callback_url(server.issuer),
                 client_secret_encrypted="",
                 token_endpoint_auth_method="none",
                 registered_scope="",
@@ -206,6 +255,7 @@ def oauth_client_ensure(
             connector,
             server,
             kind=Kind.DYNAMIC,
+            redirect_uri=callback_url(server.issuer),
             client_id=answer["client_id"],
             client_secret_encrypted=encrypt(str(answer.get("client_secret") or "")),
             token_endpoint_auth_method=str(

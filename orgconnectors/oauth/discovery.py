@@ -62,6 +62,8 @@ class AuthorizationServer:
     scopes_supported: list[str] = field(default_factory=list)
     token_endpoint_auth_methods_supported: list[str] = field(default_factory=list)
     client_id_metadata_document_supported: bool = False
+    # RFC 9207: the server names itself (`iss`) in every authorization response.
+    iss_parameter_supported: bool = False
 
 
 @dataclass(frozen=True)
@@ -240,6 +242,7 @@ def _authorization_server(metadata: OAuthMetadata) -> AuthorizationServer:
             metadata.token_endpoint_auth_methods_supported or []
         ),
         client_id_metadata_document_supported=bool(metadata.client_id_metadata_document_supported),
+        iss_parameter_supported=metadata.authorization_response_iss_parameter_supported is True,
     )
 
 

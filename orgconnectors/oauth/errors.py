@@ -22,6 +22,14 @@ class ClientIdentityMissing(OAuthError):
     code = "oauth_client_missing"
 
 
+class ClientIssuerUnconfirmed(OAuthError):
+    """The server now names another authorization server than the one the owner's client was
+    registered with: an owner must confirm it before the client's secret goes there."""
+
+    status = 409
+    code = "oauth_issuer_unconfirmed"
+
+
 class AuthorizationRefused(OAuthError):
     """The callback cannot complete: the state is unknown, expired, used or someone else's,
     or the authorization server answered with an error."""

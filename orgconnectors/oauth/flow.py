@@ -14,10 +14,11 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.db import transaction
 from django.utils import timezone
+from mcp.client.auth.utils import issuers_match
 
 from orgconnectors.connectors.models import Connector
 from orgconnectors.encryption import decrypt, encrypt
-from orgconnectors.oauth.clients import callback_url, client_auth
+from orgconnectors.oauth.clients import callback_path, client_auth, client_redirect_uri
 from orgconnectors.oauth.discovery import check_browser_url
 from orgconnectors.oauth.errors import AuthorizationRefused
 from orgconnectors.oauth.models import OAuthClient, PendingAuthorization
@@ -60,11 +61,13 @@ def authorization_begin(
     scope: str,
     session_key: str | None,
     purpose: str = PendingAuthorization.Purpose.CONNECT,
+    iss_required: bool = False,
 ) -> str:
-    """Remember a new authorization request and return the URL to send the member to."""
+    """Remember a new authorization request, bound to the issuer it is sent to, and return the
+    URL to send the member to. `iss_required`: the server's metadata promises `iss` (RFC 9207)."""
     state = secrets.token_urlsafe(32)
     verifier, challenge = pkce_pair()
-    redirect_uri = callback_url()
+    redirect_uri = client_redirect_uri(client)
     PendingAuthorization.objects.create(
         state_hash=_hash(state),
         user=membership.user,
@@ -74,6 +77,8 @@ def authorization_begin(
         session_hash=session_hash(session_key),
         code_verifier_encrypted=encrypt(verifier),
         redirect_uri=redirect_uri,
+        issuer=client.issuer,
+        iss_required=iss_required,
         resource=resource,
         scope=scope,
         purpose=purpose,
@@ -155,6 +160,41 @@ def authorization_take(*, state: str, user, session_key: str | None) -> TakenAut
             title="Authorization expired",
         )
     return TakenAuthorization(pending=pending)
+
+
+@dataclass(frozen=True)
+class MixUp:
+    """Why an answer cannot be from the server its authorization was sent to."""
+
+    reason: str  # other_callback, iss_missing or iss_mismatch: for the audit trail
+    message: str
+
+
+def mix_up_of(pending: PendingAuthorization, *, callback_key: str, iss: str | None) -> MixUp | None:
+    """The answer's return address must be that of the pending authorization's issuer, and its
+    `iss` (when present, or when the server promised it) must name that issuer (RFC 9207)."""
+    issuer = pending.issuer or pending.client.issuer
+    if urlsplit(pending.redirect_uri).path != callback_path(callback_key):
+        return MixUp(
+            "other_callback",
+            f"This answer came back to the address of another authorization server's "
+            f"authorizations, not to that of {issuer}, where this one was sent; orgconnectors "
+            "refused it and sent its code nowhere.",
+        )
+    if iss is None and pending.iss_required:
+        return MixUp(
+            "iss_missing",
+            f"The authorization server {issuer} says it names itself in every answer (RFC "
+            "9207), but this answer does not; orgconnectors refused it and sent its code "
+            "nowhere.",
+        )
+    if iss is not None and not issuers_match(iss, issuer):
+        return MixUp(
+            "iss_mismatch",
+            f"The answer came from {iss[:200]}, not from {issuer}, the server it was sent to; "
+            "orgconnectors refused it and sent its code nowhere.",
+        )
+    return None
 
 
 def code_exchange(*, taken: TakenAuthorization, code: str) -> TokenSet:

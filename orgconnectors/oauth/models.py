@@ -35,6 +35,10 @@ class OAuthClient(models.Model):
     authorization_endpoint = models.CharField(max_length=1000)
     token_endpoint = models.CharField(max_length=1000)
     revocation_endpoint = models.CharField(max_length=1000, blank=True)
+    # The redirect URI this client was registered with: one per issuer, so an authorization
+    # server can only send a member back to the address of its own authorizations. Empty for
+    # clients from before, registered with the shared /oauth/callback.
+    redirect_uri = models.CharField(max_length=1000, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -47,6 +51,35 @@ class OAuthClient(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} at {self.issuer}"
+
+
+class ClientIssuerPin(models.Model):
+    """The authorization server an owner's pre-registered OAuth client (the connector's client
+    ID and secret) belongs to: the secret is sent to that issuer only.
+
+    Pinned when the owner states it, else at the first discovery after the credentials were
+    saved (before the secret is ever sent), and shown to owners on the connector's page. A
+    server that later names another issuer waits in `pending_issuer` for an owner to confirm.
+    """
+
+    class How(models.TextChoices):
+        FIRST_USE = "first_use", "First authorization server found"
+        OWNER = "owner", "Confirmed by an owner"
+
+    connector = models.OneToOneField(
+        "connectors.Connector", on_delete=models.CASCADE, related_name="oauth_issuer_pin"
+    )
+    # The client ID the pin is for: new credentials are pinned anew.
+    client_id = models.CharField(max_length=255)
+    issuer = models.CharField(max_length=500)
+    pinned_how = models.CharField(max_length=16, choices=How.choices)
+    pending_issuer = models.CharField(max_length=500, blank=True)
+    pending_since = models.DateTimeField(null=True, blank=True)
+    pinned_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"client of connector {self.connector_id} at {self.issuer}"
 
 
 class PendingAuthorization(models.Model):
@@ -73,6 +106,10 @@ class PendingAuthorization(models.Model):
     session_hash = models.CharField(max_length=64, blank=True)
     code_verifier_encrypted = models.TextField()
     redirect_uri = models.CharField(max_length=500)
+    # The authorization server the member was sent to (RFC 9207 mix-up defence), and whether
+    # its metadata promised to name itself in the answer (`iss`).
+    issuer = models.CharField(max_length=500, blank=True)
+    iss_required = models.BooleanField(default=False)
     resource = models.CharField(max_length=500)
     scope = models.TextField(blank=True)
     purpose = models.CharField(max_length=16, choices=Purpose.choices, default=Purpose.CONNECT)

@@ -29,6 +29,7 @@ from orgconnectors.connectors.urls_canonical import canonical_url
 from orgconnectors.encryption import DecryptionFailed
 from orgconnectors.oauth.clients import client_auth
 from orgconnectors.oauth.errors import NeedsAuthorization, TokenEndpointError, TokenUnavailable
+from orgconnectors.oauth.issuer_pins import preregistered_secret_allowed
 from orgconnectors.oauth.lapse import (
     client_forget,
     connection_label,
@@ -216,6 +217,11 @@ def _reason(error: str, client: OAuthClient) -> str:
         )
     if error == "no_refresh_token":
         return "Your authorization expired and the server gives no refresh tokens; authorize again."
+    if error == "client_moved":
+        return (
+            "The connector's owner moved its OAuth client to another authorization server; "
+            "authorize again."
+        )
     if error == "undecryptable":
         return "Your stored authorization can no longer be read; authorize again."
     return (
@@ -261,6 +267,8 @@ def credential_refresh_claimed(claim: Claim) -> Outcome:
         return Outcome.SKIPPED
     if not credential.refresh_token_encrypted:
         return _lapse(claim, "no_refresh_token")
+    if not preregistered_secret_allowed(credential.client):
+        return _lapse(claim, "client_moved")
     try:
         grant = {
             "grant_type": "refresh_token",

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
-from mcp.client.auth.utils import issuers_match
 
 from orgconnectors.audit.context import Actor
 from orgconnectors.audit.models import UsageEvent
@@ -20,7 +19,13 @@ from orgconnectors.errors import NotAllowed
 from orgconnectors.oauth.clients import oauth_client_ensure, scope_union
 from orgconnectors.oauth.discovery import discover
 from orgconnectors.oauth.errors import AuthorizationRefused, OAuthError, StepUpExhausted
-from orgconnectors.oauth.flow import authorization_begin, authorization_take, code_exchange
+from orgconnectors.oauth.flow import (
+    MixUp,
+    authorization_begin,
+    authorization_take,
+    code_exchange,
+    mix_up_of,
+)
 from orgconnectors.oauth.lapse import client_forget, connection_label, locked_connection
 from orgconnectors.oauth.models import OAuthClient, OAuthCredential, PendingAuthorization
 from orgconnectors.oauth.token_endpoint import TokenEndpointError
@@ -101,6 +106,7 @@ def oauth_authorization_start(
         scope=scope,
         session_key=session_key,
         purpose=purpose,
+        iss_required=discovery.server.iss_parameter_supported,
     )
 
 
@@ -163,6 +169,28 @@ def _disconnected(connector: Connector) -> AuthorizationRefused:
     )
 
 
+def _mix_up_record(pending: PendingAuthorization, mix_up: MixUp, *, iss, actor: Actor) -> None:
+    connection = (
+        Connection.objects.select_related("membership__user", "connector")
+        .filter(membership=pending.membership, connector=pending.connector)
+        .first()
+    )
+    with transaction.atomic():
+        audit_record(
+            organization=pending.membership.organization,
+            actor=actor,
+            action="oauth.authorization_refused",
+            target_type="connection" if connection else "connector",
+            target_id=connection.pk if connection else pending.connector_id,
+            target_label=connection_label(connection) if connection else pending.connector.name,
+            changes={
+                "reason": {"before": None, "after": mix_up.reason},
+                "issuer": {"before": None, "after": pending.issuer or pending.client.issuer},
+                "iss": {"before": None, "after": None if iss is None else iss[:200]},
+            },
+        )
+
+
 def oauth_callback_complete(
     *,
     state: str,
@@ -171,18 +199,26 @@ def oauth_callback_complete(
     user,
     session_key: str | None,
     actor: Actor,
+    callback_key: str,
     iss: str | None = None,
 ) -> Connection:
     """Finish the authorization the server sent the member back from; the connection is then
-    enabled with its tokens in the vault. Raises AuthorizationRefused, saying what to do."""
+    enabled with its tokens in the vault. Raises AuthorizationRefused, saying what to do.
+
+    `callback_key` names the redirect URI the browser came back to ("" for the shared one),
+    `iss` is the answer's RFC 9207 parameter (None when absent): an answer that is not from
+    the server the authorization was sent to is refused before its code goes anywhere."""
     taken = authorization_take(state=state, user=user, session_key=session_key)
     pending = taken.pending
     connector = pending.connector
-    if iss and not issuers_match(iss, pending.client.issuer):
+    mix_up = mix_up_of(pending, callback_key=callback_key, iss=iss)
+    if mix_up is not None:
+        _mix_up_record(pending, mix_up, iss=iss, actor=actor)
         raise AuthorizationRefused(
-            f"The answer came from {iss}, not from {pending.client.issuer}, the server it was "
-            "sent to; orgconnectors refused it.",
-            what_to_do="Choose Authorize again on My connectors.",
+            mix_up.message,
+            what_to_do="Choose Authorize again on My connectors. If it happens again, tell an "
+            "owner: a server may be trying to pass off another server's answer.",
+            title="Authorization refused",
         )
     if error:
         raise AuthorizationRefused(

@@ -14,6 +14,7 @@ from orgconnectors.oauth import services
 from orgconnectors.oauth.clients import metadata_document
 from orgconnectors.oauth.errors import AuthorizationRefused, OAuthError
 from orgconnectors.oauth.handoff import to_authorization_server
+from orgconnectors.oauth.issuer_pins import connector_oauth_issuer_confirm
 from orgconnectors.oauth.selectors import metadata_document_client
 from orgconnectors.organizations.access import org_view
 from orgconnectors.organizations.models import Membership
@@ -45,17 +46,41 @@ def connection_authorize(request, membership, connector_id):
     return to_authorization_server(request, url, connector_name=connector.name)
 
 
+@require_POST
+@org_view(Role.OWNER)
+def connector_issuer_confirm(request, membership, connector_id):
+    connector = connector_get(organization=membership.organization, connector_id=connector_id)
+    try:
+        pin = connector_oauth_issuer_confirm(
+            membership=membership,
+            connector=connector,
+            issuer=request.POST.get("issuer", ""),
+            actor=Actor.from_request(request),
+        )
+    except OAuthError as failure:
+        messages.error(request, f"{connector.name}: {failure.message}")
+    else:
+        messages.success(
+            request,
+            f"{connector.name}'s OAuth client is now sent to {pin.issuer} only.",
+        )
+    return redirect(
+        "connector_detail", slug=membership.organization.slug, connector_id=connector.pk
+    )
+
+
 @never_cache
 @require_GET
 @login_required
-def oauth_callback(request):
+def oauth_callback(request, issuer_key: str = ""):
     params = request.GET
     try:
         connection = services.oauth_callback_complete(
             state=params.get("state", ""),
             code=params.get("code", ""),
             error=params.get("error", ""),
-            iss=params.get("iss") or None,
+            iss=params.get("iss"),
+            callback_key=issuer_key,
             user=request.user,
             session_key=request.session.session_key,
             actor=Actor.from_request(request),

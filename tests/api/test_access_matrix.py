@@ -51,6 +51,11 @@ MATRIX = [
     Row("PATCH",  CONNECTOR,                      200,  403,   403,    404,     401),
     Row("DELETE", CONNECTOR,                      204,  403,   403,    404,     401),
     Row("PUT",    CONNECTOR + "/tool-policy",     200,  403,   403,    404,     401),
+    # The authorization server of a connector's own OAuth client: owners confirm it, auditors
+    # read it. Acme's wiki has no OAuth client of its own, so there is none to show (400);
+    # tests/oauth/test_client_issuer.py gets a 200 from a real server.
+    Row("GET",    CONNECTOR + "/oauth-issuer",    400,  403,   400,    404,     401),
+    Row("PUT",    CONNECTOR + "/oauth-issuer",    400,  403,   403,    404,     401),
     # Health checks: owners start them (202, the run's id); owners and auditors follow a run.
     Row("POST",   CONNECTOR + "/check",           202,  403,   403,    404,     401),
     Row("POST",   ORG + "/health-runs",           202,  403,   403,    404,     401),
@@ -106,6 +111,7 @@ BODIES = {
     ("POST", ORG + "/members"): {"email": "invitee@example.com", "role": "member"},
     ("PATCH", MEMBER): {"role": "auditor"},
     ("POST", CONNECTOR + "/connection/step-up"): {"scope": "tools:write"},
+    ("PUT", CONNECTOR + "/oauth-issuer"): {"issuer": "https://as.example.com"},
     ("POST", ORG + "/api-tokens"): {"name": "Deploy bot", "expires_in_days": 30},
     ("POST", ORG + "/plan-requests"): {"plan": "enterprise", "connection_limit": 40},
     ("PUT", ORG + "/plan"): {"plan": "enterprise", "connection_limit": 40},
@@ -121,6 +127,8 @@ FOREIGN_OBJECT_ROWS = [
     ("PATCH", CONNECTOR),
     ("DELETE", CONNECTOR),
     ("PUT", CONNECTOR + "/tool-policy"),
+    ("GET", CONNECTOR + "/oauth-issuer"),
+    ("PUT", CONNECTOR + "/oauth-issuer"),
     ("POST", CONNECTOR + "/check"),
     ("GET", RUN),
     ("PUT", CONNECTOR + "/connection"),

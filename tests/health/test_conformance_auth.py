@@ -190,7 +190,8 @@ def _base_url(settings):
 
 
 def _fresh(peer: Peer) -> Peer:
-    peer.provider.callback_url = callback_url
+    issuer = peer.url.rsplit("/", 1)[0]
+    peer.provider.callback_url = lambda: callback_url(issuer)
     peer.provider.reset()
     peer.log.clear()
     return peer

@@ -140,7 +140,7 @@ def https_auth_server(_https_auth_server, settings) -> HttpsAuthServer:
     and the egress clients trusting its certificate authority for the test."""
     settings.ORGCONNECTORS_EGRESS_CA_FILE = _https_auth_server.authority.ca_file
     provider = _https_auth_server.provider
-    provider.callback_url = callback_url
+    provider.callback_url = lambda: callback_url(_https_auth_server.base_url)
     provider.reset()
     return _https_auth_server
 

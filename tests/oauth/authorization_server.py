@@ -7,12 +7,13 @@ request, and supports revocation and dynamic registration. The MCP server next t
 SDK's `MCPServer` with bearer auth bound to that resource.
 """
 
+import base64
 import secrets
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 import anyio
 from mcp.server.auth.handlers.metadata import MetadataHandler
@@ -74,6 +75,13 @@ class Provider:
             self.token_endpoint_down = False
             self.during_refresh: Callable[[], None] | None = None
             self.token_log = TokenRequestLog()
+            # RFC 9207: what the metadata promises, and the `iss` each answer carries (None:
+            # none), so a test can play a server that keeps or breaks its promise.
+            self.iss_supported = False
+            self.answer_iss: str | None = None
+            # Each request as (path, its query or body and credentials in clear), for "this
+            # server never saw that".
+            self.seen: list[tuple[str, str]] = []
         self.clients[PREREGISTERED_ID] = OAuthClientInformationFull(
             client_id=PREREGISTERED_ID,
             client_secret=PREREGISTERED_SECRET,
@@ -127,7 +135,9 @@ class Provider:
                 resource=params.resource,
                 subject="member",
             )
-        return construct_redirect_uri(str(params.redirect_uri), code=code, state=params.state)
+        return construct_redirect_uri(
+            str(params.redirect_uri), code=code, state=params.state, iss=self.answer_iss
+        )
 
     async def load_authorization_code(self, client, authorization_code: str):
         return self.codes.get(authorization_code)
@@ -191,13 +201,30 @@ class Provider:
             self.refresh.pop(token.token, None)
 
 
+def _seen_text(scope, body: bytes) -> str:
+    """The request's query, body and Authorization header, with a Basic pair decoded."""
+    headers = dict(scope.get("headers") or [])
+    authorization = headers.get(b"authorization", b"").decode()
+    if authorization.startswith("Basic "):
+        authorization += " " + base64.b64decode(authorization[6:]).decode(errors="replace")
+    query = scope.get("query_string", b"").decode()
+    return " ".join(
+        (unquote(query), unquote(body.decode(errors="replace")), unquote(authorization))
+    )
+
+
 def _logging_token_requests(app, provider: Provider):
-    """Writes down each /token form, and answers 503 while the provider says it is down."""
+    """Writes down each request (with its form or query) and each /token form, and answers 503
+    while the provider says it is down."""
 
     async def middleware(scope, receive, send):
-        if scope["type"] != "http" or scope["path"] != "/token":
+        if scope["type"] != "http":
+            return await app(scope, receive, send)
+        if scope["path"] != "/token":
+            provider.seen.append((scope["path"], _seen_text(scope, b"")))
             return await app(scope, receive, send)
         body = await read_body(receive)
+        provider.seen.append((scope["path"], _seen_text(scope, body)))
         provider.token_log.forms.append(dict(parse_qsl(body.decode())))
         if provider.token_endpoint_down:
             provider.token_log.statuses.append(503)
@@ -248,7 +275,10 @@ def protected_app(base_url: str, provider: Provider):
     async def metadata_route(request):
         # The SDK's metadata, plus the Client ID Metadata Document flag when a test turns it on.
         current = metadata.model_copy(
-            update={"client_id_metadata_document_supported": provider.cimd_supported or None}
+            update={
+                "client_id_metadata_document_supported": provider.cimd_supported or None,
+                "authorization_response_iss_parameter_supported": provider.iss_supported or None,
+            }
         )
         return await MetadataHandler(current).handle(request)
 

@@ -57,11 +57,31 @@ def _settings(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
 
+@pytest.fixture(scope="session")
+def second_auth_server():
+    """Another authorization server (and protected MCP server), for the mix-up tests."""
+    provider = Provider(callback_url=lambda: "http://127.0.0.1:8000/oauth/callback")
+    base_url, server, thread = serve(lambda base: protected_app(base, provider))
+    yield AuthServer(base_url, f"{base_url}/mcp", provider, server, thread)
+    server.should_exit = True
+    thread.join(timeout=5)
+
+
+def _fresh(server: AuthServer) -> Provider:
+    # The pre-registered client's redirect URI is the one orgconnectors gives this issuer.
+    server.provider.callback_url = lambda: callback_url(server.base_url)
+    server.provider.reset()
+    return server.provider
+
+
 @pytest.fixture
 def provider(auth_server) -> Provider:
-    auth_server.provider.callback_url = callback_url
-    auth_server.provider.reset()
-    return auth_server.provider
+    return _fresh(auth_server)
+
+
+@pytest.fixture
+def second_provider(second_auth_server) -> Provider:
+    return _fresh(second_auth_server)
 
 
 @pytest.fixture(autouse=True)

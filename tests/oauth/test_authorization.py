@@ -63,7 +63,9 @@ def test_the_authorization_request_carries_pkce_s256_the_resource_and_the_scope(
     (params,) = provider.authorize_params
     assert params.resource == auth_server.mcp_url
     assert params.scopes == ["tools:read"]
-    assert str(params.redirect_uri) == callback_url()
+    # The redirect URI of this issuer's authorizations, not one shared by every server.
+    assert str(params.redirect_uri) == callback_url(auth_server.base_url)
+    assert str(params.redirect_uri) != callback_url()
     (form,) = [f for f in provider.token_log.forms if f["grant_type"] == "authorization_code"]
     assert form["resource"] == auth_server.mcp_url
     assert len(form["code_verifier"]) >= 43
@@ -96,7 +98,7 @@ def test_the_server_refuses_a_code_redeemed_with_another_verifier(
     code = query_of(
         consent(
             f"{auth_server.base_url}/authorize?response_type=code&client_id={client.client_id}"
-            f"&redirect_uri={callback_url()}&code_challenge=abc&code_challenge_method=S256"
+            f"&redirect_uri={client.redirect_uri}&code_challenge=abc&code_challenge_method=S256"
             "&state=x"
         )
     )["code"]
@@ -108,7 +110,7 @@ def test_the_server_refuses_a_code_redeemed_with_another_verifier(
             grant={
                 "grant_type": "authorization_code",
                 "code": code,
-                "redirect_uri": callback_url(),
+                "redirect_uri": client.redirect_uri,
                 "code_verifier": "a-verifier-that-does-not-hash-to-abc-" + "x" * 20,
             },
         )

@@ -11,7 +11,7 @@ from orgconnectors.connectors.connections import connection_enable
 from orgconnectors.connectors.models import Connection
 from orgconnectors.oauth.models import OAuthCredential
 from orgconnectors.oauth.services import oauth_authorization_start
-from tests.oauth.conftest import browser_for, consent
+from tests.oauth.conftest import browser_for, consent, query_of
 
 pytestmark = pytest.mark.django_db
 
@@ -105,9 +105,10 @@ def test_an_anonymous_visitor_is_sent_to_sign_in_first(started, client):
 
 def test_a_declined_authorization_says_so_and_leaves_the_connection_waiting(started, provider):
     browser, back = started
-    state = back.split("state=")[1]
+    path, query = back.split("?")
+    state = query_of(back)["state"]
 
-    response = browser.get(f"/oauth/callback?error=access_denied&state={state}")
+    response = browser.get(f"{path}?error=access_denied&state={state}")
 
     assert response.status_code == 400
     assert "declined" in _page(response)

@@ -50,5 +50,6 @@ def url_for(name: str, objects, *, role: str = "owner", slug: str = "acme") -> s
         "job_id": objects.export_jobs.get(role, objects.export_jobs["owner"]).pk,
         "token": objects.invitation_token,
         "pk": objects.oauth_client.pk,
+        "issuer_key": "0123456789abcdef",
     }
     return reverse(name, kwargs={param: values[param] for param in route_params(name)})

@@ -55,6 +55,10 @@ MATRIX = [
     Row("connector_tools",    "POST", 302,  403,   403,    404,     302),
     Row("connector_remove",   "GET",  200,  403,   403,    404,     302),
     Row("connector_remove",   "POST", 302,  403,   403,    404,     302),
+    # The authorization server of a connector's own OAuth client: owners confirm it (Acme's
+    # wiki has none: back to its page with the reason; tests/oauth/ confirm a real one).
+    Row("connector_issuer_confirm", "GET",  405, 405, 405, 405,     405),
+    Row("connector_issuer_confirm", "POST", 302, 403, 403, 404,     302),
     # Health checks: owners start them (the run's page, or the connector's, follows them);
     # auditors may watch a run.
     Row("health_check_all",   "GET",  405,  405,   405,    405,     405),
@@ -80,6 +84,9 @@ MATRIX = [
     # saying the answer is not theirs to complete (400) without a state they started.
     Row("oauth_callback",     "GET",  400,  400,   400,    400,     302),
     Row("oauth_callback",     "POST", 405,  405,   405,    405,     405),
+    # The same, at the address of one authorization server's authorizations.
+    Row("oauth_callback_issuer", "GET",  400, 400, 400,    400,     302),
+    Row("oauth_callback_issuer", "POST", 405, 405, 405,    405,     405),
     # Public on purpose: authorization servers fetch a client's metadata document, signed out.
     Row("oauth_client_metadata", "GET",  200, 200, 200,    200,     200),
     Row("oauth_client_metadata", "POST", 405, 405, 405,    405,     405),
@@ -167,6 +174,7 @@ POST_BODIES = {
         "new_tool_decision": "block",
     },
     "member_invite": {"email": "invitee@example.com", "role": "member"},
+    "connector_issuer_confirm": {"issuer": "https://as.example.com"},
     "member_role": {"role": "auditor"},
     "invitation_accept": {
         "password1": "Unusual-passphrase-71",
@@ -195,6 +203,7 @@ FOREIGN_OBJECT_ROWS = [
     ("connector_edit", "GET"),
     ("connector_edit", "POST"),
     ("connector_tools", "POST"),
+    ("connector_issuer_confirm", "POST"),
     ("connector_remove", "GET"),
     ("connector_remove", "POST"),
     ("health_check_now", "POST"),
@@ -213,8 +222,9 @@ FOREIGN_OBJECT_ROWS = [
     ("api_token_revoke", "POST"),
 ]
 # oauth_client_metadata: the document is public and names no organization; any client of
-# another kind is 404 (tests/oauth/test_client_metadata_document.py).
-NOT_ORGANIZATION_SCOPED = {"invitation_accept", "oauth_client_metadata"}
+# another kind is 404 (tests/oauth/test_client_metadata_document.py). oauth_callback_issuer:
+# its key names an authorization server, not an object; the state decides (tests/oauth/).
+NOT_ORGANIZATION_SCOPED = {"invitation_accept", "oauth_client_metadata", "oauth_callback_issuer"}
 
 FORM_METHODS = ("GET", "POST")
 OTHER_METHODS = ("PUT", "PATCH", "DELETE")
