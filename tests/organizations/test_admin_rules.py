@@ -89,7 +89,12 @@ def test_organizations_cannot_be_deleted_in_the_admin(operator, owner, org):
 
 def test_revoking_a_token_in_the_admin_needs_more_than_the_permission_to_view_it(owner):
     token = ApiToken.objects.create(
-        user=owner.user, organization=owner.organization, name="ci", prefix="p", token_hash="h"
+        user=owner.user,
+        organization=owner.organization,
+        name="ci",
+        prefix="p",
+        token_hash="h",
+        expires_at=timezone.now() + timedelta(days=30),
     )
     viewer = _staff_who_may_only_view("view_apitoken")
     page = reverse("admin:api_apitoken_changelist")

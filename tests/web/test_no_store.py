@@ -54,7 +54,8 @@ def test_the_page_that_shows_a_new_token_is_not_stored(owner):
     client.force_login(owner.user)
 
     response = client.post(
-        reverse("api_token_list", args=["acme"]), {"name": "ci", "expires_in_days": "30"}
+        reverse("api_token_list", args=["acme"]),
+        {"name": "ci", "expires_in_days": "30", "scopes": ["read"]},
     )
 
     assert response.status_code == 200 and "oc_" in response.content.decode()

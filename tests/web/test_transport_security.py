@@ -2,6 +2,7 @@
 X-Forwarded-Proto believed only when the deployment says a TLS proxy sits in front; and Django's
 deployment checks pass with production settings."""
 
+import base64
 import os
 import runpy
 import secrets
@@ -110,6 +111,8 @@ def test_djangos_deployment_checks_pass_with_production_settings():
         ORGCONNECTORS_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
         ORGCONNECTORS_BASE_URL=HTTPS,
         DJANGO_ALLOWED_HOSTS="connectors.example.com",
+        # Any 32 random bytes are an Ed25519 private key (the audit digests' signing key).
+        ORGCONNECTORS_AUDIT_SIGNING_KEY=base64.b64encode(secrets.token_bytes(32)).decode(),
     )
 
     done = subprocess.run(
