@@ -5,11 +5,9 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from orgconnectors.audit.context import Actor
-from orgconnectors.audit.services import audit_record
-from orgconnectors.oauth.revocation import membership_credentials_revoke
 from orgconnectors.organizations.errors import LastOwnerError
 from orgconnectors.organizations.models import Membership
-from orgconnectors.organizations.services import membership_remove
+from orgconnectors.organizations.services import membership_end, membership_remove
 
 Role = Membership.Role
 
@@ -23,25 +21,6 @@ def _members_of(organization_id: int) -> list[Membership]:
         .order_by("pk")
         .only("pk", "role", "user_id")
     )
-
-
-def _leave_alone(membership: Membership, actor: Actor) -> None:
-    """The person is the organization's only member: nobody is left without an owner, but the
-    tokens they hold are revoked at the servers and the trail records their leaving."""
-    membership_credentials_revoke(membership=membership)
-    audit_record(
-        organization=membership.organization,
-        actor=actor,
-        action="membership.removed",
-        target_type="membership",
-        target_id=membership.pk,
-        target_label=membership.user.email,
-        changes={
-            "role": {"before": membership.role, "after": None},
-            "connections": {"before": membership.connections.count(), "after": 0},
-        },
-    )
-    membership.delete()
 
 
 def user_delete(*, user, actor: Actor) -> None:
@@ -71,7 +50,8 @@ def user_delete(*, user, actor: Actor) -> None:
                 )
         for membership in memberships:
             if membership.pk in alone:
-                _leave_alone(membership, actor)
+                # The only member: nobody is left without an owner (and its rows are locked).
+                membership_end(membership=membership, actor=actor)
             else:
                 membership_remove(membership=membership, actor=actor)
         user.delete()

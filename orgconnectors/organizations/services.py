@@ -204,21 +204,29 @@ def membership_remove(*, membership: Membership, actor: Actor) -> None:
         )
         if membership is None:
             return  # removed meanwhile, by another owner
-        membership_credentials_revoke(membership=membership)
-        audit_record(
-            organization=membership.organization,
-            actor=actor,
-            action="membership.removed",
-            target_type="membership",
-            target_id=membership.pk,
-            target_label=membership.user.email,
-            changes={
-                "role": {"before": membership.role, "after": None},
-                "connections": {"before": membership.connections.count(), "after": 0},
-            },
-        )
-        membership_ended.send(sender=Membership, membership=membership, actor=actor)
-        membership.delete()
+        membership_end(membership=membership, actor=actor)
+
+
+def membership_end(*, membership: Membership, actor: Actor) -> None:
+    """End a membership inside the caller's transaction, the membership row locked by the
+    caller: its connections' tokens are revoked at the servers after commit, its API tokens by
+    the receivers of `membership_ended`, and the trail records it. The last-owner rule is the
+    caller's to decide (`membership_remove`, or deleting a person who is alone)."""
+    membership_credentials_revoke(membership=membership)
+    audit_record(
+        organization=membership.organization,
+        actor=actor,
+        action="membership.removed",
+        target_type="membership",
+        target_id=membership.pk,
+        target_label=membership.user.email,
+        changes={
+            "role": {"before": membership.role, "after": None},
+            "connections": {"before": membership.connections.count(), "after": 0},
+        },
+    )
+    membership_ended.send(sender=Membership, membership=membership, actor=actor)
+    membership.delete()
 
 
 def organization_set_mfa_requirement(
