@@ -119,12 +119,37 @@ def _locked_credential(credential_id: int) -> OAuthCredential | None:
     return OAuthCredential.objects.select_for_update().filter(pk=credential_id).first()
 
 
+def _still_held(credential: OAuthCredential | None, claim: Claim, now) -> bool:
+    """The row (locked by the caller) is still this claim's: same generation, same lease token,
+    lease not run out. Past its lease another worker may have claimed it and be refreshing."""
+    return (
+        credential is not None
+        and credential.generation == claim.generation
+        and credential.refresh_lease_token == claim.lease_token
+        and credential.refresh_lease_until is not None
+        and credential.refresh_lease_until > now
+    )
+
+
+def credential_claim_release(claim: Claim) -> bool:
+    """Let go of a claim whose holder gives up (its time limit is near): the next sweep or
+    caller may refresh at once. False when the claim was no longer held."""
+    released = OAuthCredential.objects.filter(
+        pk=claim.credential_id, refresh_lease_token=claim.lease_token
+    ).update(refresh_lease_until=None, refresh_lease_token="", next_refresh_at=timezone.now())
+    return bool(released)
+
+
 def _save_tokens(claim: Claim, tokens: TokenSet, *, received_at) -> Outcome:
     with transaction.atomic():
         credential = _locked_credential(claim.credential_id)
-        if credential is None or credential.generation != claim.generation:
-            # Disconnected, or re-authorized, while the request was out: the row's tokens win.
-            logger.warning("credential %s changed during its refresh", claim.credential_id)
+        if not _still_held(credential, claim, timezone.now()):
+            # Disconnected, re-authorized, or the lease ran out (another worker may hold it
+            # now) while the request was out: the row wins, this answer is discarded.
+            logger.warning(
+                "credential %s changed or its lease ran out during its refresh; answer discarded",
+                claim.credential_id,
+            )
             return Outcome.SKIPPED
         before = credential.expires_at
         credential_apply_tokens(
@@ -164,7 +189,11 @@ def _retry_later(claim: Claim, failure: TokenEndpointError) -> Outcome:
     now = timezone.now()
     with transaction.atomic():
         credential = _locked_credential(claim.credential_id)
-        if credential is None or credential.refresh_lease_token != claim.lease_token:
+        if not _still_held(credential, claim, now):
+            logger.warning(
+                "credential %s: lease ran out before its failed refresh was recorded",
+                claim.credential_id,
+            )
             return Outcome.SKIPPED
         credential.refresh_failures += 1
         credential.last_refresh_error = failure.message[:300]
@@ -240,7 +269,8 @@ def _lapse(claim: Claim, error: str) -> Outcome:
         connection = locked_connection(connection_id) if connection_id else None
         credential = _locked_credential(claim.credential_id) if connection else None
         # Re-read under the lock: another worker may have refreshed it meanwhile.
-        if credential is None or credential.generation != claim.generation:
+        if not _still_held(credential, claim, timezone.now()):
+            logger.warning("credential %s: lease lost before its lapse", claim.credential_id)
             return Outcome.SKIPPED
         client = credential.client
         reason = _reason(error, client)
