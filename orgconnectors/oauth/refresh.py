@@ -37,7 +37,7 @@ from orgconnectors.oauth.lapse import (
     locked_connection,
 )
 from orgconnectors.oauth.models import OAuthClient, OAuthCredential
-from orgconnectors.oauth.token_endpoint import TokenSet, token_request
+from orgconnectors.oauth.token_endpoint import ClientAuth, TokenSet, token_request
 from orgconnectors.oauth.vault import (
     access_token_of,
     credential_apply_tokens,
@@ -286,8 +286,22 @@ def _lapse(claim: Claim, error: str) -> Outcome:
     return Outcome.LAPSED
 
 
-def credential_refresh_claimed(claim: Claim) -> Outcome:
-    """Refresh the credential this claim holds: the token request with no transaction open."""
+@dataclass(frozen=True)
+class _TokenCall:
+    """The token request of a claimed refresh, read from the database and ready to send."""
+
+    token_endpoint: str
+    client: ClientAuth = field(repr=False)
+    grant: dict = field(repr=False)
+
+    def send(self) -> TokenSet:
+        return token_request(
+            token_endpoint=self.token_endpoint, client=self.client, grant=self.grant
+        )
+
+
+def _token_call(claim: Claim) -> "_TokenCall | Outcome":
+    """What to send for this claim, or the outcome when there is nothing to send."""
     credential = (
         OAuthCredential.objects.select_related("client", "connection__connector")
         .filter(pk=claim.credential_id)
@@ -308,15 +322,31 @@ def credential_refresh_claimed(claim: Claim) -> Outcome:
         auth = client_auth(credential.client)
     except DecryptionFailed:
         return _lapse(claim, "undecryptable")
+    return _TokenCall(credential.client.token_endpoint, auth, grant)
+
+
+def _token_answer(claim: Claim, answer: "TokenSet | TokenEndpointError") -> Outcome:
+    """Record what the server answered this claim's token request."""
+    if isinstance(answer, TokenEndpointError):
+        if answer.transient:
+            return _retry_later(claim, answer)
+        return _lapse(claim, answer.error)
+    return _save_tokens(claim, answer, received_at=timezone.now())
+
+
+def _send(call: _TokenCall) -> "TokenSet | TokenEndpointError":
     try:
-        tokens = token_request(
-            token_endpoint=credential.client.token_endpoint, client=auth, grant=grant
-        )
+        return call.send()
     except TokenEndpointError as failure:
-        if failure.transient:
-            return _retry_later(claim, failure)
-        return _lapse(claim, failure.error)
-    return _save_tokens(claim, tokens, received_at=timezone.now())
+        return failure
+
+
+def credential_refresh_claimed(claim: Claim) -> Outcome:
+    """Refresh the credential this claim holds: the token request with no transaction open."""
+    call = _token_call(claim)
+    if isinstance(call, Outcome):
+        return call
+    return _token_answer(claim, _send(call))
 
 
 def credential_refresh(*, credential_id: int, generation: int | None = None) -> Outcome:
