@@ -53,6 +53,8 @@ CONTENT_TYPES = {Format.CSV: "text/csv; charset=utf-8", Format.JSONL: "applicati
 # lease nearly over between two pages stops and says so.
 STALE_AFTER = timedelta(hours=6)
 STOP_BEFORE_STALE = timedelta(minutes=30)
+EXPORT_SOFT_LIMIT_SECONDS = 5 * 3600
+EXPORT_HARD_LIMIT_SECONDS = 5 * 3600 + 300
 
 # (header, column) in file order; the hashes let anyone check the exported chain themselves.
 AUDIT_COLUMNS = (

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
@@ -36,6 +37,13 @@ HEALTH_ACTOR = Actor.system("health check")
 # this plus one probe's timeout (and its grace for the metadata) before the lease ends.
 RECORD_MARGIN_SECONDS = 30
 PROBE_GRACE_SECONDS = 2
+
+
+def batch_time_limits() -> dict[str, int]:
+    """The time limits of a batch's task: both inside its lease. The batch itself stops
+    starting probes RECORD_MARGIN_SECONDS plus one probe before the lease ends."""
+    hard = settings.ORGCONNECTORS_PROBE_LEASE_SECONDS - 10
+    return {"soft_time_limit": hard - 10, "time_limit": hard}
 
 
 @dataclass(frozen=True)
@@ -142,6 +150,18 @@ def _release(items: list[Claimed], *, run_id: int | None) -> None:
 
 
 def _probe_and_record(claimed: list[Claimed], *, runner: ProbeRunner | None, run_id=None) -> int:
+    finished: set[int] = set()
+    try:
+        return _probe_and_record_within(claimed, runner=runner, run_id=run_id, finished=finished)
+    except SoftTimeLimitExceeded:
+        # A wedged batch at its task's soft limit: what it did not finish is due at once.
+        _release([c for c in claimed if c.connector_id not in finished], run_id=run_id)
+        return len(finished)
+
+
+def _probe_and_record_within(
+    claimed: list[Claimed], *, runner: ProbeRunner | None, run_id, finished: set[int]
+) -> int:
     runner = runner or get_runner()
     probe_seconds = runner.config.timeout + PROBE_GRACE_SECONDS
     targets = _with_probe_tokens(claimed, probe_seconds=probe_seconds)
@@ -163,6 +183,7 @@ def _probe_and_record(claimed: list[Claimed], *, runner: ProbeRunner | None, run
             lease_until=item.lease_until,
         ):
             recorded += 1
+        finished.add(item.connector_id)
     _release(unchecked, run_id=run_id)
     return recorded
 

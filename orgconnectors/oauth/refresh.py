@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -55,6 +56,10 @@ LEASE = timedelta(seconds=60)
 # How long a credential the sweep handed to a task stays out of other sweeps.
 SWEEP_LEASE = timedelta(minutes=5)
 SWEEP_BATCH_SIZE = 100
+# The task's limits (oauth/tasks.py): a refresh is one token request, ended by its egress
+# deadline (30 s by default; a system check keeps it shorter than LEASE).
+REFRESH_SOFT_LIMIT_SECONDS = 45
+REFRESH_HARD_LIMIT_SECONDS = 55
 # A caller that finds a refresh running waits this long for it, checking this often.
 WAIT_FOR_REFRESH_SECONDS = 25.0
 POLL_SECONDS = 0.2
@@ -354,7 +359,14 @@ def credential_refresh(*, credential_id: int, generation: int | None = None) -> 
     claim = credential_claim(credential_id, generation=generation)
     if claim is None:
         return Outcome.SKIPPED
-    return credential_refresh_claimed(claim)
+    try:
+        return credential_refresh_claimed(claim)
+    except SoftTimeLimitExceeded:
+        # The task's time limit is near (it is shorter than the lease): let go, so the next
+        # sweep refreshes it at once rather than after the lease.
+        credential_claim_release(claim)
+        logger.warning("refresh of credential %s stopped at its time limit", credential_id)
+        return Outcome.RETRY_LATER
 
 
 def _usable_connection(connection: Connection | int) -> Connection:
