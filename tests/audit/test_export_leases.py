@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from celery.exceptions import SoftTimeLimitExceeded
 from django.utils import timezone
 
 from orgconnectors.audit import exports
@@ -46,5 +47,30 @@ def test_a_job_given_up_as_stale_while_it_ran_stays_failed_and_leaves_no_file(
     assert (job.status, job.error) == (
         "failed",
         "The worker writing this export stopped; export again.",
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_export_at_its_soft_limit_is_marked_failed_and_leaves_no_partial_file(
+    org, owner, nine_events, monkeypatch, settings, tmp_path
+):
+    settings.ORGCONNECTORS_EXPORT_DIR = str(tmp_path)
+    job = ExportJob.objects.create(
+        organization=org, requested_by=owner.user, source="audit", format="csv"
+    )
+    real_chunks = exports.chunks
+
+    def soft_limit_after_the_header(**options):
+        pages = real_chunks(**options)
+        yield next(pages)
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(exports, "chunks", soft_limit_after_the_header)
+    assert export_job_run(job_id=job.pk) == 0
+
+    job.refresh_from_db()
+    assert (job.status, job.error) == (
+        "failed",
+        "The export took too long and was stopped; export a shorter date range.",
     )
     assert list(tmp_path.iterdir()) == []

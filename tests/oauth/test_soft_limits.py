@@ -1,0 +1,53 @@
+"""At a task's soft time limit (Celery raises SoftTimeLimitExceeded wherever the task is), the
+work lets go of its claim, so it is taken up again at once rather than after the lease."""
+
+import pytest
+from celery.exceptions import SoftTimeLimitExceeded
+from django.utils import timezone
+
+from orgconnectors.connectors.models import Connector
+from orgconnectors.health.models import HealthCheck
+from orgconnectors.health.services import health_sweep
+from orgconnectors.oauth import refresh
+from orgconnectors.oauth.models import OAuthCredential
+from orgconnectors.oauth.refresh import Outcome, credential_refresh
+from tests.factories import ConnectorFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _soft_limit(*args, **kwargs):
+    raise SoftTimeLimitExceeded()
+
+
+def test_a_refresh_at_its_soft_limit_lets_go_of_its_claim(
+    member, oauth_connector, authorize, monkeypatch
+):
+    credential = authorize(member, oauth_connector).connection.oauth_credential
+    monkeypatch.setattr(refresh, "token_request", _soft_limit)  # the request was still out
+
+    outcome = credential_refresh(credential_id=credential.pk)
+
+    assert outcome is Outcome.RETRY_LATER
+    stored = OAuthCredential.objects.get()
+    assert (stored.refresh_lease_until, stored.refresh_lease_token) == (None, "")
+    assert stored.next_refresh_at <= timezone.now()
+    assert stored.generation == credential.generation
+
+
+def test_a_probe_batch_at_its_soft_limit_gives_its_connectors_back(db, org):
+    connector = ConnectorFactory(organization=org)
+    Connector.objects.filter(pk=connector.pk).update(next_check_at=timezone.now())
+
+    class Wedged:
+        config = type("Config", (), {"timeout": 5.0})()
+
+        def probe_many(self, targets, **options):
+            raise SoftTimeLimitExceeded()
+
+    report = health_sweep(runner=Wedged())
+
+    assert (report.claimed, report.recorded) == (1, 0)
+    assert not HealthCheck.objects.exists()
+    connector.refresh_from_db()
+    assert connector.next_check_at <= timezone.now()
