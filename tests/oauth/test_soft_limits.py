@@ -12,6 +12,7 @@ from orgconnectors.oauth import refresh
 from orgconnectors.oauth.models import OAuthCredential
 from orgconnectors.oauth.refresh import Outcome, credential_refresh
 from tests.factories import ConnectorFactory
+from tests.oauth.secret_rows import store_secrets
 
 pytestmark = pytest.mark.django_db
 
@@ -51,3 +52,36 @@ def test_a_probe_batch_at_its_soft_limit_gives_its_connectors_back(db, org):
     assert not HealthCheck.objects.exists()
     connector.refresh_from_db()
     assert connector.next_check_at <= timezone.now()
+
+
+def test_a_key_rotation_at_its_soft_limit_fails_and_lets_another_start(
+    owner, monkeypatch, django_capture_on_commit_callbacks
+):
+    from orgconnectors.audit.context import Actor
+    from orgconnectors.oauth import key_rotation_runs
+    from orgconnectors.oauth.models import KeyRotation
+
+    operator = Actor(user=owner.user, ip="203.0.113.9", user_agent="pytest")
+    real = key_rotation_runs.secrets_reencrypt
+
+    def stopped_after_one_batch(*, batch_size, on_progress):
+        def progress(kind, done):
+            on_progress(kind, done)
+            raise SoftTimeLimitExceeded()
+
+        return real(batch_size=batch_size, on_progress=progress)
+
+    monkeypatch.setattr(key_rotation_runs, "secrets_reencrypt", stopped_after_one_batch)
+    store_secrets(owner)
+    with django_capture_on_commit_callbacks(execute=True):
+        rotation = key_rotation_runs.key_rotation_start(actor=operator)
+
+    rotation.refresh_from_db()
+    assert rotation.status == KeyRotation.Status.FAILED
+    assert rotation.error.startswith("Stopped: the run took longer than its time limit.")
+    assert (rotation.lease_until, rotation.lease_token) == (None, "")
+    monkeypatch.setattr(key_rotation_runs, "secrets_reencrypt", real)
+    with django_capture_on_commit_callbacks(execute=True):
+        again = key_rotation_runs.key_rotation_start(actor=operator)
+    again.refresh_from_db()
+    assert again.status == KeyRotation.Status.DONE
