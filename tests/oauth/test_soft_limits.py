@@ -85,3 +85,20 @@ def test_a_key_rotation_at_its_soft_limit_fails_and_lets_another_start(
         again = key_rotation_runs.key_rotation_start(actor=operator)
     again.refresh_from_db()
     assert again.status == KeyRotation.Status.DONE
+
+
+def test_a_revocation_at_its_soft_limit_is_left_for_the_hourly_retry(
+    member, oauth_connector, authorize, actor, monkeypatch, django_capture_on_commit_callbacks
+):
+    from orgconnectors.connectors.connections import connection_disable
+    from orgconnectors.oauth import revocation
+    from orgconnectors.oauth.models import TokenRevocation
+
+    authorize(member, oauth_connector)
+    monkeypatch.setattr(revocation, "revoke", _soft_limit)  # the request was still out
+
+    with django_capture_on_commit_callbacks(execute=True):
+        connection_disable(membership=member, connector=oauth_connector, actor=actor(member))
+
+    waiting = TokenRevocation.objects.get()
+    assert waiting.attempts == 1
