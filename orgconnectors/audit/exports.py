@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -47,8 +48,13 @@ BATCH_SIZE = 2000
 # The first page is small: a download starts at once, however large the export.
 FIRST_BATCH = 200
 CONTENT_TYPES = {Format.CSV: "text/csv; charset=utf-8", Format.JSONL: "application/x-ndjson"}
-# A job still "running" after this long lost its worker.
+# A job still "running" after this long lost its worker: the lease of a job, counted from its
+# start. Its task's time limits (audit/tasks.py) end it well before; a worker that finds the
+# lease nearly over between two pages stops and says so.
 STALE_AFTER = timedelta(hours=6)
+STOP_BEFORE_STALE = timedelta(minutes=30)
+EXPORT_SOFT_LIMIT_SECONDS = 5 * 3600
+EXPORT_HARD_LIMIT_SECONDS = 5 * 3600 + 300
 
 # (header, column) in file order; the hashes let anyone check the exported chain themselves.
 AUDIT_COLUMNS = (
@@ -273,6 +279,16 @@ def export_dir() -> Path:
     return Path(settings.ORGCONNECTORS_EXPORT_DIR)
 
 
+class _LeaseOver(Exception):
+    """The job's lease is (nearly) over: another worker or the expiry sweep may take it."""
+
+
+def _failed(job_id: int, started_at, error: str) -> None:
+    ExportJob.objects.filter(pk=job_id, status=Status.RUNNING, started_at=started_at).update(
+        status=Status.FAILED, finished_at=timezone.now(), error=error
+    )
+
+
 def export_job_run(*, job_id: int) -> int:
     """Write the job's file; returns the rows written. A job already taken is left alone."""
     now = timezone.now()
@@ -281,17 +297,23 @@ def export_job_run(*, job_id: int) -> int:
     )
     if not claimed:
         return 0
+    # The job is this worker's while it is running and still started at `now` (the lease's
+    # token), and only until STALE_AFTER from then.
+    held = ExportJob.objects.filter(pk=job_id, status=Status.RUNNING, started_at=now)
     job = ExportJob.objects.select_related("organization").get(pk=job_id)
     filters = filters_from_query(job.source, job.filters)
     rows = _filtered(job.source, job.organization, filters).order_by()
-    ExportJob.objects.filter(pk=job_id).update(rows_expected=rows.count())
+    held.update(rows_expected=rows.count())
     directory = export_dir()
     directory.mkdir(parents=True, exist_ok=True)
     name = f"{job.pk}-{secrets.token_urlsafe(12)}.{job.format}"
     partial = directory / (name + ".part")
 
     def progress(written: int) -> None:
-        ExportJob.objects.filter(pk=job_id).update(rows_written=written)
+        if timezone.now() >= now + STALE_AFTER - STOP_BEFORE_STALE or not held.update(
+            rows_written=written
+        ):
+            raise _LeaseOver
 
     try:
         with partial.open("w", encoding="utf-8", newline="") as out:
@@ -304,24 +326,42 @@ def export_job_run(*, job_id: int) -> int:
             ):
                 out.write(chunk)
         partial.rename(directory / name)
+    except (_LeaseOver, SoftTimeLimitExceeded):
+        partial.unlink(missing_ok=True)
+        logger.warning("export %s stopped: it ran too long", job_id)
+        _failed(
+            job_id,
+            now,
+            "The export took too long and was stopped; export a shorter date range.",
+        )
+        return 0
     except (OSError, ValueError) as failure:
         partial.unlink(missing_ok=True)
         logger.exception("export %s failed", job_id)
-        ExportJob.objects.filter(pk=job_id).update(
-            status=Status.FAILED,
-            finished_at=timezone.now(),
-            error=f"The file could not be written ({type(failure).__name__}); export again.",
+        _failed(
+            job_id,
+            now,
+            f"The file could not be written ({type(failure).__name__}); export again.",
         )
         raise
     done = timezone.now()
     written = ExportJob.objects.get(pk=job_id).rows_written
-    ExportJob.objects.filter(pk=job_id).update(
-        status=Status.DONE,
-        file_name=name,
-        rows_expected=written,
-        finished_at=done,
-        expires_at=done + timedelta(hours=settings.ORGCONNECTORS_EXPORT_TTL_HOURS),
+    finished = (
+        held.update(
+            status=Status.DONE,
+            file_name=name,
+            rows_expected=written,
+            finished_at=done,
+            expires_at=done + timedelta(hours=settings.ORGCONNECTORS_EXPORT_TTL_HOURS),
+        )
+        if done < now + STALE_AFTER
+        else 0
     )
+    if not finished:
+        # Given up as stale meanwhile: the person was told to export again; no orphan file.
+        (directory / name).unlink(missing_ok=True)
+        logger.warning("export %s finished after its lease ran out; file discarded", job_id)
+        return 0
     return written
 
 

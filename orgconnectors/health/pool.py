@@ -11,6 +11,7 @@ import logging
 import math
 import os
 import threading
+import time
 from collections.abc import Sequence
 
 import httpx2
@@ -75,8 +76,12 @@ class ProbeRunner:
     def _call(self, coroutine, timeout: float | None = None):
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
 
-    async def _one(self, target: ProbeTarget, config: ProbeConfig) -> ProbeResult:
+    async def _one(
+        self, target: ProbeTarget, config: ProbeConfig, start_by: float | None
+    ) -> ProbeResult | None:
         async with self._slots:
+            if start_by is not None and time.monotonic() > start_by:
+                return None  # too late to end inside the batch's lease: left for another
             try:
                 return await probe(target, http=self._http, config=config)
             except Exception as exc:
@@ -87,21 +92,29 @@ class ProbeRunner:
                     error=f"the check could not be completed ({type(exc).__name__})",
                 )
 
-    async def _many(self, targets: Sequence[ProbeTarget], config: ProbeConfig):
+    async def _many(self, targets: Sequence[ProbeTarget], config: ProbeConfig, start_by):
         # Each probe is its own task, so each gets its own context for its evidence.
-        return await asyncio.gather(*(self._one(t, config) for t in targets))
+        return await asyncio.gather(*(self._one(t, config, start_by) for t in targets))
 
     def probe_many(
-        self, targets: Sequence[ProbeTarget], *, config: ProbeConfig | None = None
-    ) -> list[ProbeResult]:
-        """Probe concurrently (at most `concurrency` at once); results in the targets' order."""
+        self,
+        targets: Sequence[ProbeTarget],
+        *,
+        config: ProbeConfig | None = None,
+        start_by: float | None = None,
+    ) -> list[ProbeResult | None]:
+        """Probe concurrently (at most `concurrency` at once); results in the targets' order.
+
+        No probe starts after `start_by` (time.monotonic()): its result is None."""
         if not targets:
             return []
         config = config or self.config
         # Every probe ends by its own deadline; this only guards against a wedged loop, so a
         # task fails (and its claim lapses) rather than waiting forever.
         rounds = math.ceil(len(targets) / self.concurrency) + 1
-        return self._call(self._many(list(targets), config), rounds * (config.timeout + 5) + 30)
+        return self._call(
+            self._many(list(targets), config, start_by), rounds * (config.timeout + 5) + 30
+        )
 
     def close(self) -> None:
         if self._loop.is_closed():

@@ -6,10 +6,12 @@ transaction open, and each result is recorded in its own short transaction.
 """
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
@@ -25,12 +27,23 @@ from orgconnectors.health.pool import ProbeRunner, get_runner
 from orgconnectors.health.probe import ProbeTarget
 from orgconnectors.health.transitions import Health, next_check_at, next_health, should_notify
 from orgconnectors.oauth.issuer_pins import preregistered_issuer_observed
-from orgconnectors.oauth.refresh import connector_probe_token
+from orgconnectors.oauth.probe_tokens import connectors_probe_tokens, probe_tokens_phase_seconds
 from orgconnectors.organizations.models import Organization
 
 logger = logging.getLogger(__name__)
 
 HEALTH_ACTOR = Actor.system("health check")
+# Kept at the end of a batch's lease for recording its results: no probe starts later than
+# this plus one probe's timeout (and its grace for the metadata) before the lease ends.
+RECORD_MARGIN_SECONDS = 30
+PROBE_GRACE_SECONDS = 2
+
+
+def batch_time_limits() -> dict[str, int]:
+    """The time limits of a batch's task: both inside its lease. The batch itself stops
+    starting probes RECORD_MARGIN_SECONDS plus one probe before the lease ends."""
+    hard = settings.ORGCONNECTORS_PROBE_LEASE_SECONDS - 10
+    return {"soft_time_limit": hard - 10, "time_limit": hard}
 
 
 @dataclass(frozen=True)
@@ -38,6 +51,9 @@ class Claimed:
     connector_id: int
     target: ProbeTarget
     oauth: bool = False
+    # The batch's claim: the connector's next_check_at as the claim wrote it. A result is
+    # saved only while the row still says so and that time has not passed.
+    lease_until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -54,10 +70,13 @@ def _target(url: str, transport: str, detected_transport: str) -> ProbeTarget:
 _TARGET_FIELDS = ("id", "url", "transport", "detected_transport", "auth")
 
 
-def _claimed(row: tuple) -> Claimed:
+def _claimed(row: tuple, lease_until: datetime | None = None) -> Claimed:
     connector_id, url, transport, detected_transport, auth = row
     return Claimed(
-        connector_id, _target(url, transport, detected_transport), auth == Connector.Auth.OAUTH
+        connector_id,
+        _target(url, transport, detected_transport),
+        auth == Connector.Auth.OAUTH,
+        lease_until,
     )
 
 
@@ -75,27 +94,97 @@ def connectors_claim_due(*, batch_size: int | None = None, now=None) -> list[Cla
         )
         # If this worker dies mid-batch, the lease runs out and another one checks them.
         Connector.objects.filter(pk__in=[row[0] for row in rows]).update(next_check_at=now + lease)
-    return [_claimed(row) for row in rows]
+    return [_claimed(row, now + lease) for row in rows]
 
 
-def _with_probe_token(item: Claimed) -> ProbeTarget:
+def _seconds_left(lease_until: datetime | None) -> float | None:
+    """Seconds of the lease left for work, the recording margin kept back; None: no lease."""
+    if lease_until is None:
+        return None
+    return (lease_until - timezone.now()).total_seconds() - RECORD_MARGIN_SECONDS
+
+
+def _with_probe_tokens(claimed: list[Claimed], *, probe_seconds: float) -> list[ProbeTarget | None]:
     """An OAuth server is checked with an owner's own token, so the tool list is the one
-    members get; without one, the check sees the server's 401. The token is read from the
-    vault (refreshed if due) here, in the worker, just before the probe: never a task argument.
+    members get; without one, the check sees the server's 401. Tokens are read from the vault
+    (the due ones refreshed together, bounded by the lease) here, in the worker, just before
+    the probes: never a task argument. None for a connector whose token was not ready in time.
     """
-    if not item.oauth:
-        return item.target
-    token = connector_probe_token(connector_id=item.connector_id)
-    return replace(item.target, access_token=token) if token else item.target
+    oauth = [item.connector_id for item in claimed if item.oauth]
+    tokens: dict[int, str | None] = {}
+    if oauth:
+        left = _seconds_left(min((c.lease_until for c in claimed if c.lease_until), default=None))
+        wait = probe_tokens_phase_seconds()
+        if left is not None:
+            wait = min(wait, left - probe_seconds)
+        if wait > 0:
+            tokens = connectors_probe_tokens(connector_ids=oauth, wait_seconds=wait)
+    targets: list[ProbeTarget | None] = []
+    for item in claimed:
+        if not item.oauth:
+            targets.append(item.target)
+        elif item.connector_id not in tokens:
+            targets.append(None)
+        elif token := tokens[item.connector_id]:
+            targets.append(replace(item.target, access_token=token))
+        else:
+            targets.append(item.target)
+    return targets
+
+
+def _release(items: list[Claimed], *, run_id: int | None) -> None:
+    """Give back connectors this batch did not get to before its lease's end: due at once,
+    for another batch. A run counts them (the sweep checks them next)."""
+    now = timezone.now()
+    for item in items:
+        Connector.objects.filter(pk=item.connector_id, next_check_at=item.lease_until).update(
+            next_check_at=now
+        )
+    if items:
+        logger.warning(
+            "health batch gave back %s connector(s) unchecked: its lease was near its end",
+            len(items),
+        )
+        if run_id is not None:
+            _count_run_progress(run_id, len(items), now)
 
 
 def _probe_and_record(claimed: list[Claimed], *, runner: ProbeRunner | None, run_id=None) -> int:
-    targets = [_with_probe_token(c) for c in claimed]
-    results = (runner or get_runner()).probe_many(targets)
+    finished: set[int] = set()
+    try:
+        return _probe_and_record_within(claimed, runner=runner, run_id=run_id, finished=finished)
+    except SoftTimeLimitExceeded:
+        # A wedged batch at its task's soft limit: what it did not finish is due at once.
+        _release([c for c in claimed if c.connector_id not in finished], run_id=run_id)
+        return len(finished)
+
+
+def _probe_and_record_within(
+    claimed: list[Claimed], *, runner: ProbeRunner | None, run_id, finished: set[int]
+) -> int:
+    runner = runner or get_runner()
+    probe_seconds = runner.config.timeout + PROBE_GRACE_SECONDS
+    targets = _with_probe_tokens(claimed, probe_seconds=probe_seconds)
+    ready = [(item, target) for item, target in zip(claimed, targets, strict=True) if target]
+    left = _seconds_left(min((c.lease_until for c in claimed if c.lease_until), default=None))
+    # No probe starts unless it can end, and be recorded, inside the lease.
+    start_by = None if left is None else time.monotonic() + left - probe_seconds
+    results = runner.probe_many([target for _, target in ready], start_by=start_by)
     recorded = 0
-    for item, result in zip(claimed, results, strict=True):
-        if health_result_record(connector_id=item.connector_id, result=result, run_id=run_id):
+    unchecked = [item for item, target in zip(claimed, targets, strict=True) if not target]
+    for (item, _), result in zip(ready, results, strict=True):
+        if result is None:
+            unchecked.append(item)
+            continue
+        if health_result_record(
+            connector_id=item.connector_id,
+            result=result,
+            run_id=run_id,
+            lease_until=item.lease_until,
+        ):
             recorded += 1
+        finished.add(item.connector_id)
+    _release(unchecked, run_id=run_id)
     return recorded
 
 
@@ -160,12 +249,18 @@ def _count_run_progress(run_id: int, done: int, now) -> None:
 
 
 def health_result_record(
-    *, connector_id: int, result: ProbeResult, run_id: int | None = None, now=None
+    *,
+    connector_id: int,
+    result: ProbeResult,
+    run_id: int | None = None,
+    now=None,
+    lease_until: datetime | None = None,
 ) -> HealthCheck | None:
     """Record one check: history row, connector state, audit of changes, owners' email.
 
     Returns None when there is nothing to record: the connector was removed while it was
-    being checked, or this run already recorded it (a task delivered twice).
+    being checked, this run already recorded it (a task delivered twice), or the batch's
+    lease (`lease_until`, the next_check_at its claim wrote) ran out or was taken over.
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -183,6 +278,16 @@ def health_result_record(
             run_id is not None
             and HealthCheck.objects.filter(run_id=run_id, connector=connector).exists()
         ):
+            return None
+        if lease_until is not None and (
+            connector.next_check_at != lease_until or lease_until <= timezone.now()
+        ):
+            # Another worker may be checking it now: its result, not this late one, counts.
+            logger.warning(
+                "health check of connector %s discarded: its batch's lease ran out", connector_id
+            )
+            if run_id is not None:
+                _count_run_progress(run_id, 1, now)
             return None
         before_status, before_error = connector.status, connector.last_error
         before_tools = _tool_names(connector.discovered_tools)
@@ -335,5 +440,5 @@ def health_run_batch(
         gone = len(wanted) - len(rows)
         if gone:  # removed since the run was asked for: nothing to check, but counted
             _count_run_progress(run_id, gone, now)
-    claimed = [_claimed(row) for row in rows]
+    claimed = [_claimed(row, now + lease) for row in rows]
     return _probe_and_record(claimed, runner=runner, run_id=run_id) if claimed else 0

@@ -10,20 +10,26 @@ from celery import shared_task
 
 from orgconnectors.health import notify, rollups, services
 
+# Soft and hard time limits on every task, both inside any lease it works under (see
+# oauth/tasks.py). A batch stops starting probes well before its lease ends by itself; the
+# soft limit only catches a wedged one, which gives its connectors back.
+BATCH = services.batch_time_limits()
+QUICK = {"soft_time_limit": 60, "time_limit": 90}
 
-@shared_task(name="health.sweep", ignore_result=True)
+
+@shared_task(name="health.sweep", ignore_result=True, **BATCH)
 def sweep() -> int:
     # A full batch means more are due: let another worker start on them at once.
     report = services.health_sweep(on_more_due=sweep.delay)
     return report.recorded
 
 
-@shared_task(name="health.run_batch", ignore_result=True)
+@shared_task(name="health.run_batch", ignore_result=True, **BATCH)
 def run_batch(*, run_id: int, connector_ids: list[int]) -> int:
     return services.health_run_batch(run_id=run_id, connector_ids=connector_ids)
 
 
-@shared_task(name="health.rollup", ignore_result=True)
+@shared_task(name="health.rollup", ignore_result=True, soft_time_limit=600, time_limit=660)
 def rollup() -> int:
     return rollups.health_checks_rollup()
 
@@ -35,6 +41,7 @@ def rollup() -> int:
     retry_backoff=60,
     retry_jitter=True,
     max_retries=5,
+    **QUICK,
 )
 def notify_owners(*, connector_id: int, before: str, after: str) -> int:
     return notify.health_owners_notify(connector_id=connector_id, before=before, after=after)

@@ -11,12 +11,15 @@ In priority order (the MCP authorization spec's):
 4. otherwise the owner is told exactly what to register and where.
 """
 
+import contextlib
 import hashlib
+import time
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import httpx
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.urls import reverse
 
 from orgconnectors.audit.context import Actor
@@ -192,6 +195,43 @@ def scope_union(*scopes: str) -> str:
     return " ".join(merged)
 
 
+# How often a member whose registration waits on another member's checks whether it is done.
+REGISTRATION_POLL_SECONDS = 0.05
+
+
+@contextlib.contextmanager
+def _registration_single_flight(connector: Connector, issuer: str) -> Iterator[None]:
+    """One registration at a time per connector and issuer, across processes.
+
+    A PostgreSQL advisory lock of this session, not a row lock: the registration is a request
+    to the server, and no transaction stays open while the server is asked. A member who
+    waits gives up after one egress deadline and a little more (the holder's request ends by
+    then), with a sentence to try again.
+    """
+    if connection.vendor != "postgresql":  # the in-memory SQLite of quick tests: one process
+        yield
+        return
+    digest = hashlib.sha256(f"oauth-client:{connector.pk}:{issuer}".encode()).digest()
+    key = int.from_bytes(digest[:8], "big", signed=True)
+    give_up_at = time.monotonic() + settings.ORGCONNECTORS_EGRESS_DEADLINE_SECONDS + 5
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+            if cursor.fetchone()[0]:
+                break
+            if time.monotonic() >= give_up_at:
+                raise OAuthError(
+                    f"Another member is registering orgconnectors at {issuer} for "
+                    f"{connector.name} right now; try again in a minute."
+                )
+            time.sleep(REGISTRATION_POLL_SECONDS)
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+
+
 def oauth_client_ensure(
     *, connector: Connector, discovery: Discovery, scope: str, actor: Actor
 ) -> OAuthClient:
@@ -237,6 +277,17 @@ def oauth_client_ensure(
         return client
     if not server.registration_endpoint:
         raise ClientIdentityMissing(_no_client_message(connector, server))
+    # Two members authorizing at once for the first time would register two clients, the
+    # second overwriting the first (and orphaning its grants): the one who comes second waits
+    # and takes the client the first registered.
+    with _registration_single_flight(connector, server.issuer):
+        return _dynamic_client(connector=connector, discovery=discovery, scope=scope, actor=actor)
+
+
+def _dynamic_client(
+    *, connector: Connector, discovery: Discovery, scope: str, actor: Actor
+) -> OAuthClient:
+    server = discovery.server
     existing = OAuthClient.objects.filter(
         connector=connector, issuer=server.issuer, kind=Kind.DYNAMIC
     ).first()

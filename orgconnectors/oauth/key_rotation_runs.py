@@ -17,6 +17,7 @@ import secrets
 from collections.abc import Callable
 from datetime import timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -34,6 +35,10 @@ BATCH_SIZE = 500
 # A batch of 500 rows takes well under a second: a lease this long only runs out when the
 # worker is gone.
 LEASE = timedelta(minutes=5)
+# The task's limits (oauth/tasks.py): the lease is renewed at every batch, so these bound the
+# whole run (a million secrets take a few minutes), not one batch.
+RUN_SOFT_LIMIT_SECONDS = 3600
+RUN_HARD_LIMIT_SECONDS = 3660
 # A run no worker has taken by then gives way to the next one asked for.
 QUEUED_FOR = timedelta(minutes=10)
 WHAT_TO_DO = (
@@ -187,6 +192,14 @@ def key_rotation_run(
 
     try:
         rewritten = secrets_reencrypt(batch_size=batch_size, on_progress=progress)
+    except SoftTimeLimitExceeded:
+        error = (
+            "Stopped: the run took longer than its time limit. Start the rotation again; "
+            "secrets already rewritten stay readable under the new key."
+        )
+        held.update(status=Status.FAILED, error=error, **_released())
+        logger.warning("key rotation %s stopped at its time limit", rotation_id)
+        return KeyRotation.objects.get(pk=rotation_id)
     except _LeaseLost:
         logger.warning("key rotation %s was claimed by another worker; this one stops", rotation_id)
         return None

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -37,7 +38,7 @@ from orgconnectors.oauth.lapse import (
     locked_connection,
 )
 from orgconnectors.oauth.models import OAuthClient, OAuthCredential
-from orgconnectors.oauth.token_endpoint import TokenSet, token_request
+from orgconnectors.oauth.token_endpoint import ClientAuth, TokenSet, token_request
 from orgconnectors.oauth.vault import (
     access_token_of,
     credential_apply_tokens,
@@ -55,6 +56,10 @@ LEASE = timedelta(seconds=60)
 # How long a credential the sweep handed to a task stays out of other sweeps.
 SWEEP_LEASE = timedelta(minutes=5)
 SWEEP_BATCH_SIZE = 100
+# The task's limits (oauth/tasks.py): a refresh is one token request, ended by its egress
+# deadline (30 s by default; a system check keeps it shorter than LEASE).
+REFRESH_SOFT_LIMIT_SECONDS = 45
+REFRESH_HARD_LIMIT_SECONDS = 55
 # A caller that finds a refresh running waits this long for it, checking this often.
 WAIT_FOR_REFRESH_SECONDS = 25.0
 POLL_SECONDS = 0.2
@@ -119,12 +124,37 @@ def _locked_credential(credential_id: int) -> OAuthCredential | None:
     return OAuthCredential.objects.select_for_update().filter(pk=credential_id).first()
 
 
+def _still_held(credential: OAuthCredential | None, claim: Claim, now) -> bool:
+    """The row (locked by the caller) is still this claim's: same generation, same lease token,
+    lease not run out. Past its lease another worker may have claimed it and be refreshing."""
+    return (
+        credential is not None
+        and credential.generation == claim.generation
+        and credential.refresh_lease_token == claim.lease_token
+        and credential.refresh_lease_until is not None
+        and credential.refresh_lease_until > now
+    )
+
+
+def credential_claim_release(claim: Claim) -> bool:
+    """Let go of a claim whose holder gives up (its time limit is near): the next sweep or
+    caller may refresh at once. False when the claim was no longer held."""
+    released = OAuthCredential.objects.filter(
+        pk=claim.credential_id, refresh_lease_token=claim.lease_token
+    ).update(refresh_lease_until=None, refresh_lease_token="", next_refresh_at=timezone.now())
+    return bool(released)
+
+
 def _save_tokens(claim: Claim, tokens: TokenSet, *, received_at) -> Outcome:
     with transaction.atomic():
         credential = _locked_credential(claim.credential_id)
-        if credential is None or credential.generation != claim.generation:
-            # Disconnected, or re-authorized, while the request was out: the row's tokens win.
-            logger.warning("credential %s changed during its refresh", claim.credential_id)
+        if not _still_held(credential, claim, timezone.now()):
+            # Disconnected, re-authorized, or the lease ran out (another worker may hold it
+            # now) while the request was out: the row wins, this answer is discarded.
+            logger.warning(
+                "credential %s changed or its lease ran out during its refresh; answer discarded",
+                claim.credential_id,
+            )
             return Outcome.SKIPPED
         before = credential.expires_at
         credential_apply_tokens(
@@ -164,7 +194,11 @@ def _retry_later(claim: Claim, failure: TokenEndpointError) -> Outcome:
     now = timezone.now()
     with transaction.atomic():
         credential = _locked_credential(claim.credential_id)
-        if credential is None or credential.refresh_lease_token != claim.lease_token:
+        if not _still_held(credential, claim, now):
+            logger.warning(
+                "credential %s: lease ran out before its failed refresh was recorded",
+                claim.credential_id,
+            )
             return Outcome.SKIPPED
         credential.refresh_failures += 1
         credential.last_refresh_error = failure.message[:300]
@@ -240,7 +274,8 @@ def _lapse(claim: Claim, error: str) -> Outcome:
         connection = locked_connection(connection_id) if connection_id else None
         credential = _locked_credential(claim.credential_id) if connection else None
         # Re-read under the lock: another worker may have refreshed it meanwhile.
-        if credential is None or credential.generation != claim.generation:
+        if not _still_held(credential, claim, timezone.now()):
+            logger.warning("credential %s: lease lost before its lapse", claim.credential_id)
             return Outcome.SKIPPED
         client = credential.client
         reason = _reason(error, client)
@@ -256,8 +291,22 @@ def _lapse(claim: Claim, error: str) -> Outcome:
     return Outcome.LAPSED
 
 
-def credential_refresh_claimed(claim: Claim) -> Outcome:
-    """Refresh the credential this claim holds: the token request with no transaction open."""
+@dataclass(frozen=True)
+class _TokenCall:
+    """The token request of a claimed refresh, read from the database and ready to send."""
+
+    token_endpoint: str
+    client: ClientAuth = field(repr=False)
+    grant: dict = field(repr=False)
+
+    def send(self) -> TokenSet:
+        return token_request(
+            token_endpoint=self.token_endpoint, client=self.client, grant=self.grant
+        )
+
+
+def _token_call(claim: Claim) -> "_TokenCall | Outcome":
+    """What to send for this claim, or the outcome when there is nothing to send."""
     credential = (
         OAuthCredential.objects.select_related("client", "connection__connector")
         .filter(pk=claim.credential_id)
@@ -278,15 +327,31 @@ def credential_refresh_claimed(claim: Claim) -> Outcome:
         auth = client_auth(credential.client)
     except DecryptionFailed:
         return _lapse(claim, "undecryptable")
+    return _TokenCall(credential.client.token_endpoint, auth, grant)
+
+
+def _token_answer(claim: Claim, answer: "TokenSet | TokenEndpointError") -> Outcome:
+    """Record what the server answered this claim's token request."""
+    if isinstance(answer, TokenEndpointError):
+        if answer.transient:
+            return _retry_later(claim, answer)
+        return _lapse(claim, answer.error)
+    return _save_tokens(claim, answer, received_at=timezone.now())
+
+
+def _send(call: _TokenCall) -> "TokenSet | TokenEndpointError":
     try:
-        tokens = token_request(
-            token_endpoint=credential.client.token_endpoint, client=auth, grant=grant
-        )
+        return call.send()
     except TokenEndpointError as failure:
-        if failure.transient:
-            return _retry_later(claim, failure)
-        return _lapse(claim, failure.error)
-    return _save_tokens(claim, tokens, received_at=timezone.now())
+        return failure
+
+
+def credential_refresh_claimed(claim: Claim) -> Outcome:
+    """Refresh the credential this claim holds: the token request with no transaction open."""
+    call = _token_call(claim)
+    if isinstance(call, Outcome):
+        return call
+    return _token_answer(claim, _send(call))
 
 
 def credential_refresh(*, credential_id: int, generation: int | None = None) -> Outcome:
@@ -294,7 +359,14 @@ def credential_refresh(*, credential_id: int, generation: int | None = None) -> 
     claim = credential_claim(credential_id, generation=generation)
     if claim is None:
         return Outcome.SKIPPED
-    return credential_refresh_claimed(claim)
+    try:
+        return credential_refresh_claimed(claim)
+    except SoftTimeLimitExceeded:
+        # The task's time limit is near (it is shorter than the lease): let go, so the next
+        # sweep refreshes it at once rather than after the lease.
+        credential_claim_release(claim)
+        logger.warning("refresh of credential %s stopped at its time limit", credential_id)
+        return Outcome.RETRY_LATER
 
 
 def _usable_connection(connection: Connection | int) -> Connection:

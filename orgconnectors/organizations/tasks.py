@@ -14,6 +14,9 @@ from orgconnectors.organizations import plan_requests
     retry_backoff=60,
     retry_jitter=True,
     max_retries=5,
+    # Soft and hard time limits on every task (see oauth/tasks.py): one email.
+    soft_time_limit=60,
+    time_limit=90,
 )
 def plan_request_notify(*, request_id: int) -> int:
     return plan_requests.plan_request_notify(request_id=request_id)
