@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -49,11 +50,20 @@ from orgconnectors.organizations.models import Membership
 logger = logging.getLogger(__name__)
 
 REFRESH_ACTOR = Actor.system("token refresh")
-# Longer than a token request can take (ORGCONNECTORS_EGRESS_DEADLINE_SECONDS, which a system
-# check keeps shorter), so a lease only runs out when its holder died.
-LEASE = timedelta(seconds=60)
-# How long a credential the sweep handed to a task stays out of other sweeps.
-SWEEP_LEASE = timedelta(minutes=5)
+
+
+def _lease() -> timedelta:
+    # Longer than a token request can take (ORGCONNECTORS_EGRESS_DEADLINE_SECONDS, which a
+    # system check keeps shorter), so a lease only runs out when its holder died.
+    return timedelta(seconds=settings.ORGCONNECTORS_REFRESH_LEASE_SECONDS)
+
+
+def _sweep_lease() -> timedelta:
+    # How long a credential the sweep handed to a task stays out of other sweeps: should the
+    # worker die with it, the next sweep after this picks it up again.
+    return timedelta(seconds=settings.ORGCONNECTORS_REFRESH_SWEEP_LEASE_SECONDS)
+
+
 SWEEP_BATCH_SIZE = 100
 # A caller that finds a refresh running waits this long for it, checking this often.
 WAIT_FOR_REFRESH_SECONDS = 25.0
@@ -92,7 +102,7 @@ def credential_claim(credential_id: int, *, generation: int | None = None) -> Cl
             return None
         if generation is not None and credential.generation != generation:
             return None
-        credential.refresh_lease_until = now + LEASE
+        credential.refresh_lease_until = now + _lease()
         credential.refresh_lease_token = lease_token
         credential.save(update_fields=["refresh_lease_until", "refresh_lease_token", "updated_at"])
     return Claim(credential_id, lease_token, credential.generation)
@@ -110,7 +120,7 @@ def credentials_claim_due(*, batch_size: int = SWEEP_BATCH_SIZE, now=None) -> li
             .values_list("id", "generation")[:batch_size]
         )
         OAuthCredential.objects.filter(pk__in=[row[0] for row in rows]).update(
-            next_refresh_at=now + SWEEP_LEASE
+            next_refresh_at=now + _sweep_lease()
         )
     return rows
 
