@@ -3,18 +3,12 @@
 import httpx
 import pytest
 
-from tests.faults.helpers import seed
+from tests.faults.helpers import checks_of, seed
 from tests.servers import wait_for
 
 pytestmark = pytest.mark.faults
 
 RECOVERY_SECONDS = 30
-
-
-def _checks_of(servers, connector_id: int) -> int:
-    return servers.postgres.scalar(
-        "SELECT count(*) FROM health_healthcheck WHERE connector_id = %s", (connector_id,)
-    )
 
 
 def _answers(client, url, **kwargs) -> int:
@@ -38,7 +32,7 @@ def test_the_web_server_and_worker_recover_by_themselves_after_postgres_restarts
         assert client.get(api, headers=auth).status_code == 200
         (before,) = seed(servers, "connectors", slug=f"pg-{how}-probe", urls=[web.url])["ids"]
         servers.send_task("health.sweep")
-        wait_for(lambda: _checks_of(servers, before) == 1, timeout=30, what="the first check")
+        wait_for(lambda: checks_of(servers, before) == 1, timeout=30, what="the first check")
 
         if how == "restart":
             servers.postgres.restart()
@@ -59,7 +53,7 @@ def test_the_web_server_and_worker_recover_by_themselves_after_postgres_restarts
     (after,) = seed(servers, "connectors", slug=f"pg-{how}-after", urls=[web.url])["ids"]
     servers.send_task("health.sweep")
     wait_for(
-        lambda: _checks_of(servers, after) == 1,
+        lambda: checks_of(servers, after) == 1,
         timeout=RECOVERY_SECONDS,
         what="a task enqueued after the restart to run on the same worker",
     )
