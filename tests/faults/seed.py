@@ -21,15 +21,21 @@ def _say(**values) -> None:
     print(json.dumps(values))
 
 
-def organization(*, slug: str) -> None:
-    """An organization with an owner who has an API token and a signed-in browser session."""
+def organization(*, slug: str, connector_url: str = "") -> None:
+    """An organization with an owner who has an API token and a signed-in browser session,
+    and a connector (at `connector_url`, by default a name that does not resolve)."""
     from orgconnectors.api.tokens import api_token_create
 
     org = OrganizationFactory(slug=slug, name=slug.title())
     owner = MembershipFactory(
         organization=org, role=Membership.Role.OWNER, user__email=f"owner@{slug}.test"
     )
-    ConnectorFactory(organization=org, name="Docs", url=f"https://docs.{slug}.example.com/mcp")
+    ConnectorFactory(
+        organization=org,
+        name="Docs",
+        url=connector_url or f"https://docs.{slug}.invalid/mcp",
+        next_check_at=timezone.now() + timedelta(days=1),
+    )
     _, token = api_token_create(membership=owner, name="fault tests", actor=Actor.system("seed"))
     browser = Client()
     browser.force_login(owner.user)
