@@ -325,7 +325,9 @@ class Stack:
         wait_for(web.answers, timeout=START_TIMEOUT, what="the web server to answer")
         return web
 
-    def worker(self, name: str = "worker", *, queues: str | None = None, **env: str) -> Process:
+    def worker(
+        self, name: str = "worker", *, queues: str | None = None, wait: bool = True, **env: str
+    ) -> Process:
         # The solo pool runs each task in the worker's own process: a SIGKILL to it is a kill
         # in the middle of whatever task it is running, with no pool child left behind.
         argv = [sys.executable, "-m", "celery", "-A", "orgconnectors", "worker", "--pool=solo"]
@@ -334,15 +336,17 @@ class Stack:
         if queues:
             argv += ["-Q", queues]
         process = self._spawn(name, argv, self.env(**env))
-        process.wait_for_output(" ready.")
+        if wait:
+            process.wait_for_output(" ready.")
         return process
 
-    def beat(self, name: str = "beat", **env: str) -> Process:
+    def beat(self, name: str = "beat", *, wait: bool = True, **env: str) -> Process:
         schedule = self.home / f"{name}-{len(self.processes)}-schedule"
         argv = [sys.executable, "-m", "celery", "-A", "orgconnectors", "beat"]
         argv += ["--loglevel=INFO", "-s", str(schedule), "--pidfile="]
         process = self._spawn(name, argv, self.env(**env))
-        process.wait_for_output("beat: Starting...")
+        if wait:
+            process.wait_for_output("beat: Starting...")
         return process
 
     def send_task(self, name: str, **kwargs) -> None:
