@@ -61,10 +61,13 @@ def connectors(*, slug: str, urls: list[str], interval: int = 300) -> None:
 def due_credential(*, slug: str, token_endpoint: str, expires_in: int = 600) -> None:
     """A member's enabled OAuth connection whose credential is due for a refresh now."""
     org = OrganizationFactory(slug=slug, name=slug.title())
-    member = MembershipFactory(organization=org, role=Membership.Role.MEMBER)
+    member = MembershipFactory(
+        organization=org, role=Membership.Role.MEMBER, user__email=f"member@{slug}.test"
+    )
     issuer = token_endpoint.rsplit("/", 1)[0]
     connector = ConnectorFactory(
         organization=org,
+        name="Tracker",
         url=f"{issuer}/mcp",
         auth=Connector.Auth.OAUTH,
         next_check_at=timezone.now() + timedelta(days=1),
