@@ -387,14 +387,18 @@ class Web:
 def make_stack() -> Stack:
     home = Path(tempfile.mkdtemp(prefix="oc-faults-"))
     home.chmod(0o711)  # the postgres user must reach its cluster inside
-    postgres = Postgres(home / "pg").init()
-    postgres.start()
-    (home / "redis").mkdir()
-    broker = Redis(home / "redis")
-    broker.start()
-    database_url = postgres.create_database("orgconnectors")
-    stack = Stack(home, postgres, broker, database_url)
-    stack.manage("migrate", "--noinput", timeout=300)
+    postgres, broker = Postgres(home / "pg"), Redis(home / "redis")
+    try:
+        postgres.init().start()
+        broker.home.mkdir()
+        broker.start()
+        stack = Stack(home, postgres, broker, postgres.create_database("orgconnectors"))
+        stack.manage("migrate", "--noinput", timeout=300)
+    except BaseException:
+        broker.stop()
+        postgres.stop("immediate")
+        shutil.rmtree(home, ignore_errors=True)
+        raise
     return stack
 
 
