@@ -285,6 +285,12 @@ ORGCONNECTORS_PROBE_SLOW_MS = env_int("ORGCONNECTORS_PROBE_SLOW_MS", 2_000)
 # Connectors one sweep task claims at a time, and how long its claim holds should it die.
 ORGCONNECTORS_PROBE_BATCH_SIZE = env_int("ORGCONNECTORS_PROBE_BATCH_SIZE", 100)
 ORGCONNECTORS_PROBE_LEASE_SECONDS = env_int("ORGCONNECTORS_PROBE_LEASE_SECONDS", 600)
+# A token refresh's claim, and how long a credential handed to a refresh task stays out of
+# other sweeps: a worker that dies mid-refresh delays that credential by at most these.
+ORGCONNECTORS_REFRESH_LEASE_SECONDS = env_int("ORGCONNECTORS_REFRESH_LEASE_SECONDS", 60)
+ORGCONNECTORS_REFRESH_SWEEP_LEASE_SECONDS = env_int(
+    "ORGCONNECTORS_REFRESH_SWEEP_LEASE_SECONDS", 300
+)
 # Individual checks are kept this long, then folded into daily rollups.
 ORGCONNECTORS_HEALTH_HISTORY_DAYS = env_int("ORGCONNECTORS_HEALTH_HISTORY_DAYS", 7)
 

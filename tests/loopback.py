@@ -30,9 +30,14 @@ def free_socket() -> socket.socket:
 
 
 def serve_asgi(
-    make_app, *, tls: tuple[str, str] | None = None, name: str = "test-server"
+    make_app,
+    *,
+    tls: tuple[str, str] | None = None,
+    name: str = "test-server",
+    date_header: bool = True,
 ) -> LoopbackServer:
-    """Run the app built by `make_app(base_url)` until `.stop()`; `tls` is (certfile, keyfile)."""
+    """Run the app built by `make_app(base_url)` until `.stop()`; `tls` is (certfile, keyfile).
+    Without `date_header`, the app's own Date header (a skewed clock) is the only one sent."""
     sock = free_socket()
     port = sock.getsockname()[1]
     base_url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
@@ -41,6 +46,7 @@ def serve_asgi(
         log_level="warning",
         lifespan="on",
         timeout_graceful_shutdown=1,
+        date_header=date_header,
         ssl_certfile=tls[0] if tls else None,
         ssl_keyfile=tls[1] if tls else None,
     )

@@ -8,8 +8,6 @@ from django.core.checks import Error, register
 
 @register()
 def egress_deadline_is_shorter_than_the_leases(app_configs=None, **kwargs) -> list[Error]:
-    from orgconnectors.oauth.refresh import LEASE as REFRESH_LEASE
-
     deadline = float(settings.ORGCONNECTORS_EGRESS_DEADLINE_SECONDS)
     if deadline <= 0:
         return [
@@ -23,8 +21,8 @@ def egress_deadline_is_shorter_than_the_leases(app_configs=None, **kwargs) -> li
         "ORGCONNECTORS_PROBE_LEASE_SECONDS, the lease of a health check batch": (
             settings.ORGCONNECTORS_PROBE_LEASE_SECONDS
         ),
-        "the lease of a token refresh (LEASE in orgconnectors/oauth/refresh.py)": (
-            REFRESH_LEASE.total_seconds()
+        "ORGCONNECTORS_REFRESH_LEASE_SECONDS, the lease of a token refresh": (
+            settings.ORGCONNECTORS_REFRESH_LEASE_SECONDS
         ),
     }
     return [

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -50,16 +51,26 @@ from orgconnectors.organizations.models import Membership
 logger = logging.getLogger(__name__)
 
 REFRESH_ACTOR = Actor.system("token refresh")
-# Longer than a token request can take (ORGCONNECTORS_EGRESS_DEADLINE_SECONDS, which a system
-# check keeps shorter), so a lease only runs out when its holder died.
-LEASE = timedelta(seconds=60)
-# How long a credential the sweep handed to a task stays out of other sweeps.
-SWEEP_LEASE = timedelta(minutes=5)
+
+
+def refresh_lease() -> timedelta:
+    # Longer than a token request can take (ORGCONNECTORS_EGRESS_DEADLINE_SECONDS, which a
+    # system check keeps shorter), so a lease only runs out when its holder died.
+    return timedelta(seconds=settings.ORGCONNECTORS_REFRESH_LEASE_SECONDS)
+
+
+def _sweep_lease() -> timedelta:
+    # How long a credential the sweep handed to a task stays out of other sweeps: should the
+    # worker die with it, the next sweep after this picks it up again.
+    return timedelta(seconds=settings.ORGCONNECTORS_REFRESH_SWEEP_LEASE_SECONDS)
+
+
 SWEEP_BATCH_SIZE = 100
-# The task's limits (oauth/tasks.py): a refresh is one token request, ended by its egress
-# deadline (30 s by default; a system check keeps it shorter than LEASE).
-REFRESH_SOFT_LIMIT_SECONDS = 45
-REFRESH_HARD_LIMIT_SECONDS = 55
+# The task's limits (oauth/tasks.py), read once at import like every task option: a refresh
+# is one token request, ended by its egress deadline (a system check keeps that shorter than the
+# lease); the hard limit ends the task 5 s before its lease does (45 s and 55 s by default).
+REFRESH_SOFT_LIMIT_SECONDS = max(settings.ORGCONNECTORS_REFRESH_LEASE_SECONDS - 15, 1)
+REFRESH_HARD_LIMIT_SECONDS = max(settings.ORGCONNECTORS_REFRESH_LEASE_SECONDS - 5, 2)
 # A caller that finds a refresh running waits this long for it, checking this often.
 WAIT_FOR_REFRESH_SECONDS = 25.0
 POLL_SECONDS = 0.2
@@ -97,7 +108,7 @@ def credential_claim(credential_id: int, *, generation: int | None = None) -> Cl
             return None
         if generation is not None and credential.generation != generation:
             return None
-        credential.refresh_lease_until = now + LEASE
+        credential.refresh_lease_until = now + refresh_lease()
         credential.refresh_lease_token = lease_token
         credential.save(update_fields=["refresh_lease_until", "refresh_lease_token", "updated_at"])
     return Claim(credential_id, lease_token, credential.generation)
@@ -115,7 +126,7 @@ def credentials_claim_due(*, batch_size: int = SWEEP_BATCH_SIZE, now=None) -> li
             .values_list("id", "generation")[:batch_size]
         )
         OAuthCredential.objects.filter(pk__in=[row[0] for row in rows]).update(
-            next_refresh_at=now + SWEEP_LEASE
+            next_refresh_at=now + _sweep_lease()
         )
     return rows
 

@@ -12,7 +12,12 @@ import time_machine
 from django.db import connection
 
 from orgconnectors.oauth.models import OAuthCredential
-from orgconnectors.oauth.refresh import LEASE, Outcome, credential_claim, credential_refresh
+from orgconnectors.oauth.refresh import (
+    Outcome,
+    credential_claim,
+    credential_refresh,
+    refresh_lease,
+)
 from orgconnectors.oauth.vault import refresh_token_of
 
 pytestmark = [
@@ -29,7 +34,7 @@ def credential(member, oauth_connector, provider, authorize) -> OAuthCredential:
 def test_an_answer_that_lands_after_the_lease_ran_out_is_discarded(credential, provider):
     before = refresh_token_of(credential)
     with time_machine.travel(credential.expires_at - timedelta(seconds=30), tick=False) as clock:
-        provider.during_refresh = lambda: clock.shift(LEASE + timedelta(seconds=1))
+        provider.during_refresh = lambda: clock.shift(refresh_lease() + timedelta(seconds=1))
         outcome = credential_refresh(credential_id=credential.pk)
 
     assert provider.refresh_calls == 1
@@ -45,7 +50,7 @@ def test_a_second_worker_that_claimed_after_the_lease_ran_out_keeps_the_credenti
     taken_over: dict = {}
 
     def lease_runs_out_and_another_worker_claims(clock):
-        clock.shift(LEASE + timedelta(seconds=1))
+        clock.shift(refresh_lease() + timedelta(seconds=1))
         try:
             taken_over["claim"] = credential_claim(credential.pk)
         finally:

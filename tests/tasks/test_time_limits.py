@@ -6,7 +6,7 @@ from django.conf import settings
 
 from orgconnectors.audit.exports import STALE_AFTER
 from orgconnectors.celery import app
-from orgconnectors.oauth.refresh import LEASE as REFRESH_LEASE
+from orgconnectors.oauth.refresh import refresh_lease
 from orgconnectors.oauth.revocation import FIRST_TRY_LEFT_ALONE
 
 
@@ -30,7 +30,7 @@ def test_every_task_has_a_soft_and_a_hard_time_limit_soft_first(name):
 @pytest.mark.parametrize(
     ("name", "lease_seconds"),
     [
-        ("oauth.refresh_credential", REFRESH_LEASE.total_seconds()),
+        ("oauth.refresh_credential", refresh_lease().total_seconds()),
         ("health.sweep", settings.ORGCONNECTORS_PROBE_LEASE_SECONDS),
         ("health.run_batch", settings.ORGCONNECTORS_PROBE_LEASE_SECONDS),
         ("audit.export_run", STALE_AFTER.total_seconds()),
