@@ -9,8 +9,8 @@ from django.core.checks import Error, register
 def probe_lease_holds_a_batch(app_configs=None, **kwargs) -> list[Error]:
     from orgconnectors.health.services import (
         PROBE_GRACE_SECONDS,
-        RECORD_MARGIN_SECONDS,
         batch_time_limits,
+        record_margin_seconds,
     )
     from orgconnectors.oauth.probe_tokens import probe_tokens_phase_seconds
 
@@ -21,7 +21,7 @@ def probe_lease_holds_a_batch(app_configs=None, **kwargs) -> list[Error]:
         probe_tokens_phase_seconds()
         + settings.ORGCONNECTORS_PROBE_TIMEOUT_MS / 1000
         + PROBE_GRACE_SECONDS
-        + RECORD_MARGIN_SECONDS
+        + record_margin_seconds()
     )
     soft = batch_time_limits()["soft_time_limit"]
     if needed < soft:
@@ -31,7 +31,8 @@ def probe_lease_holds_a_batch(app_configs=None, **kwargs) -> list[Error]:
             f"ORGCONNECTORS_PROBE_LEASE_SECONDS ({lease} s) is too short for one health batch: "
             f"its owners' tokens, one round of probes and recording its results take up to "
             f"{needed:g} s, which must end before the batch task's soft time limit "
-            f"({soft} s, 20 s before the lease). Raise it above {needed + 20:g} s.",
+            f"({soft} s, {lease - soft} s before the lease). "
+            f"Raise it above {needed + lease - soft:g} s.",
             id="orgconnectors.E301",
         )
     ]

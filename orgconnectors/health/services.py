@@ -33,17 +33,23 @@ from orgconnectors.organizations.models import Organization
 logger = logging.getLogger(__name__)
 
 HEALTH_ACTOR = Actor.system("health check")
-# Kept at the end of a batch's lease for recording its results: no probe starts later than
-# this plus one probe's timeout (and its grace for the metadata) before the lease ends.
-RECORD_MARGIN_SECONDS = 30
 PROBE_GRACE_SECONDS = 2
 
 
+def record_margin_seconds() -> float:
+    """Kept at the end of a batch's lease for recording its results: no probe starts later
+    than this plus one probe's timeout (and its grace) before the lease ends. Recording takes
+    milliseconds a connector: 30 s, or a quarter of a short lease."""
+    return min(30.0, settings.ORGCONNECTORS_PROBE_LEASE_SECONDS / 4)
+
+
 def batch_time_limits() -> dict[str, int]:
-    """The time limits of a batch's task: both inside its lease. The batch itself stops
-    starting probes RECORD_MARGIN_SECONDS plus one probe before the lease ends."""
-    hard = settings.ORGCONNECTORS_PROBE_LEASE_SECONDS - 10
-    return {"soft_time_limit": hard - 10, "time_limit": hard}
+    """The time limits of a batch's task, both inside its lease: the hard one a sixtieth of
+    the lease (at least 2 s; 10 s of the default 600) before it ends, the soft one as much
+    again before that. The batch itself stops starting probes earlier still."""
+    lease = settings.ORGCONNECTORS_PROBE_LEASE_SECONDS
+    step = max(2, lease // 60)
+    return {"soft_time_limit": lease - 2 * step, "time_limit": lease - step}
 
 
 @dataclass(frozen=True)
@@ -101,7 +107,7 @@ def _seconds_left(lease_until: datetime | None) -> float | None:
     """Seconds of the lease left for work, the recording margin kept back; None: no lease."""
     if lease_until is None:
         return None
-    return (lease_until - timezone.now()).total_seconds() - RECORD_MARGIN_SECONDS
+    return (lease_until - timezone.now()).total_seconds() - record_margin_seconds()
 
 
 def _with_probe_tokens(claimed: list[Claimed], *, probe_seconds: float) -> list[ProbeTarget | None]:

@@ -13,10 +13,14 @@ from tests.servers import wait_for
 pytestmark = pytest.mark.faults
 
 LEASE_SECONDS = 6
+# A batch's lease must hold its owners' tokens, one round of probes and the recording before its
+# soft time limit (system check E301): 26 s with a 2 s probe timeout and a 5 s deadline.
+PROBE_LEASE_SECONDS = 26
 # Leases this short (600 s and 60 s in production) let the test see one run out; the egress
 # deadline must stay shorter than each lease (a system check says so).
 SHORT_LEASES = {
-    "ORGCONNECTORS_PROBE_LEASE_SECONDS": str(LEASE_SECONDS),
+    "ORGCONNECTORS_PROBE_LEASE_SECONDS": str(PROBE_LEASE_SECONDS),
+    "ORGCONNECTORS_PROBE_TIMEOUT_MS": "2000",
     "ORGCONNECTORS_REFRESH_LEASE_SECONDS": str(LEASE_SECONDS),
     "ORGCONNECTORS_REFRESH_SWEEP_LEASE_SECONDS": str(LEASE_SECONDS),
     "ORGCONNECTORS_EGRESS_DEADLINE_SECONDS": str(LEASE_SECONDS - 1),
@@ -24,7 +28,7 @@ SHORT_LEASES = {
 INTERVAL = 300
 # After the kill: the rest of the lease, then the next sweep (here sent every second, by beat
 # every 30 s), plus the start of a worker on two busy cores.
-FINISHED_WITHIN = 60
+FINISHED_WITHIN = 60 + PROBE_LEASE_SECONDS
 
 
 def _sweeping_until(servers, task: str, condition, *, what: str):
