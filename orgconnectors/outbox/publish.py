@@ -5,9 +5,12 @@ the same short transaction, so relays running at once never take the same row; a
 but not sent by the end of its claim (its publisher died) is taken again.
 """
 
+import importlib
+import importlib.util
 import logging
 from datetime import timedelta
 
+from django.apps import apps
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -30,11 +33,20 @@ KEEP_SENT = timedelta(days=1)
 BROKER_ERRORS = (OperationalError, RedisError, OSError)
 
 
+def _task(name: str):
+    """The registered task `name`, importing the apps' tasks modules if need be (what a worker
+    does at start; not through Celery's loader, whose hook sets Django up again)."""
+    if name not in celery_app.tasks:
+        for config in apps.get_app_configs():
+            if importlib.util.find_spec(f"{config.name}.tasks") is not None:
+                importlib.import_module(f"{config.name}.tasks")
+    return celery_app.tasks[name]
+
+
 def _publish(message: OutboxMessage) -> None:
     if celery_app.conf.task_always_eager:
         # Eager (tests, a single process): send_task would bypass eagerness, so run it here.
-        celery_app.loader.import_default_modules()
-        celery_app.tasks[message.task_name].apply(args=message.args, kwargs=message.kwargs)
+        _task(message.task_name).apply(args=message.args, kwargs=message.kwargs)
         return
     # No publish retries here: after a commit the person is waiting, and the relay retries.
     celery_app.send_task(
