@@ -6,6 +6,8 @@ there (through Django's settings, which the Celery app reads on each lookup; its
 pools are dropped so the next publish connects to the new broker).
 """
 
+import base64
+import json
 import os
 import subprocess
 import sys
@@ -73,6 +75,16 @@ class OwnRedis:
 
     def client(self) -> redis.Redis:
         return redis.Redis.from_url(self.url)
+
+
+def queued_kwargs(own_redis) -> list[dict]:
+    """The kwargs of every task message waiting in the broker's default queue."""
+    found = []
+    for raw in own_redis.client().lrange("celery", 0, -1):
+        message = json.loads(raw)
+        _args, kwargs, _embed = json.loads(base64.b64decode(message["body"]))
+        found.append(kwargs)
+    return found
 
 
 def drop_celery_pools() -> None:
