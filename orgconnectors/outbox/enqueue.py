@@ -33,17 +33,15 @@ def enqueue(
     now = timezone.now()
     # Claimed by this process until it has tried to publish after the commit, so the relay
     # does not send it at the same time; a process that dies first lets the claim lapse.
-    claim = now + CLAIM
     message = OutboxMessage.objects.create(
         task_name=task_name,
         args=list(args),
         kwargs=dict(kwargs or {}),
         eta=now + timedelta(seconds=countdown) if countdown else None,
         created_at=now,
-        claimed_until=claim,
+        claimed_until=now + CLAIM,
     )
-    message_id = message.pk
     # robust: the work is committed and its row will be sent; a failure here is logged and
     # never turns the person's successful request into an error page.
-    transaction.on_commit(lambda: publish_claimed(message_id, claim=claim), robust=True)
-    return message_id
+    transaction.on_commit(lambda: publish_claimed(message), robust=True)
+    return message.pk

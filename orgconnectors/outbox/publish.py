@@ -80,15 +80,14 @@ def _send(message: OutboxMessage) -> bool:
     return True
 
 
-def publish_claimed(message_id: int, *, claim) -> bool:
+def publish_claimed(message: OutboxMessage) -> bool:
     """Right after the commit that wrote the row: publish it, unless its claim was lost (the
     transaction outlasted the claim and the relay took the row)."""
     renewed = OutboxMessage.objects.filter(
-        pk=message_id, sent_at__isnull=True, claimed_until=claim
+        pk=message.pk, sent_at__isnull=True, claimed_until=message.claimed_until
     ).update(claimed_until=timezone.now() + CLAIM)
     if not renewed:
         return False
-    message = OutboxMessage.objects.get(pk=message_id)
     return _send(message)
 
 

@@ -8,10 +8,11 @@ from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
 
+from orgconnectors.celery import app as celery_app
 from orgconnectors.outbox.enqueue import enqueue
 from orgconnectors.outbox.models import OutboxMessage
 from orgconnectors.outbox.publish import CLAIM, outbox_purge, outbox_relay
-from orgconnectors.settings import CELERY_BEAT_SCHEDULE
+from orgconnectors.outbox.schedule import OUTBOX_BEAT_SCHEDULE
 from tests.outbox.conftest import queued_kwargs
 
 pytestmark = pytest.mark.django_db
@@ -28,6 +29,21 @@ def test_it_publishes_right_after_the_commit_and_marks_the_row_sent(
     message = OutboxMessage.objects.get(pk=message_id)
     assert message.sent_at is not None
     assert message.claimed_until is None
+
+
+def test_the_committing_process_does_not_publish_a_row_the_relay_took_over(
+    own_redis, django_capture_on_commit_callbacks
+):
+    """A transaction that outlasted its claim: the relay re-claimed the row and sends it; the
+    committing process must not send it too."""
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        message_id = enqueue("tests.echo", kwargs={"n": 1})
+        OutboxMessage.objects.filter(pk=message_id).update(
+            claimed_until=timezone.now() + CLAIM + timedelta(seconds=1)
+        )
+
+    assert queued_kwargs(own_redis) == []
+    assert OutboxMessage.objects.get(pk=message_id).sent_at is None
 
 
 def test_work_of_a_rolled_back_transaction_is_never_sent(
@@ -109,7 +125,9 @@ def test_eager_tasks_still_run_after_the_commit(
     assert OutboxMessage.objects.get().sent_at is not None
 
 
-def test_beat_runs_the_relay_every_few_seconds_and_the_purge_hourly():
-    relay = CELERY_BEAT_SCHEDULE["outbox-relay"]
+def test_beat_runs_the_relay_every_few_seconds_and_the_purge_hourly(settings):
+    relay = settings.CELERY_BEAT_SCHEDULE["outbox-relay"]
     assert (relay["task"], relay["schedule"]) == ("outbox.relay", 5.0)
-    assert CELERY_BEAT_SCHEDULE["outbox-purge"]["task"] == "outbox.purge"
+    for entry in OUTBOX_BEAT_SCHEDULE.values():
+        assert settings.CELERY_BEAT_SCHEDULE[entry["task"].replace(".", "-")] == entry
+        assert entry["task"] in celery_app.tasks
