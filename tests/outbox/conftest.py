@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import kombu.pools
 import pytest
 import redis
 from django.conf import settings as django_settings
@@ -88,10 +89,10 @@ def queued_kwargs(own_redis) -> list[dict]:
 
 
 def drop_celery_pools() -> None:
-    # The pools were made for whatever broker the app saw first; the next use makes new ones.
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
-        celery_app._pool = None
+    # The pools were made for whatever broker the app saw first; kombu keeps them in a registry
+    # by connection, so that is emptied too: the next use connects to the broker now set.
+    kombu.pools.reset()
+    celery_app._pool = None
     celery_app.amqp._producer_pool = None
 
 
