@@ -39,6 +39,7 @@ from orgconnectors.audit.usage_selectors import (
 from orgconnectors.connectors.models import Connector
 from orgconnectors.organizations.models import Membership
 from orgconnectors.organizations.selectors import require_role
+from orgconnectors.outbox.enqueue import enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -237,8 +238,6 @@ def export_request(
 
     Recorded in the audit trail either way, with the filters, before any row leaves.
     """
-    from orgconnectors.audit import tasks  # tasks import this module
-
     require_role(membership, Role.OWNER, Role.AUDITOR)
     organization = membership.organization
     source, fmt = Source(source), Format(fmt)
@@ -254,7 +253,7 @@ def export_request(
                 format=fmt,
                 filters=filters.as_query(),
             )
-            transaction.on_commit(lambda: tasks.export_run.delay(job_id=job.pk))
+            enqueue("audit.export_run", kwargs={"job_id": job.pk})
         audit_record(
             organization=organization,
             actor=actor,

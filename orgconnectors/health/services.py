@@ -29,6 +29,7 @@ from orgconnectors.health.transitions import Health, next_check_at, next_health,
 from orgconnectors.oauth.issuer_pins import preregistered_issuer_observed
 from orgconnectors.oauth.probe_tokens import connectors_probe_tokens, probe_tokens_phase_seconds
 from orgconnectors.organizations.models import Organization
+from orgconnectors.outbox.enqueue import enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -370,16 +371,13 @@ def _audit(connector: Connector, action: str, changes: dict) -> None:
 
 
 def _notify_on_commit(connector_id: int, before: str, after: str) -> None:
-    from orgconnectors.health import tasks  # tasks import this module
-
-    transaction.on_commit(
-        lambda: tasks.notify_owners.delay(connector_id=connector_id, before=before, after=after)
+    enqueue(
+        "health.notify_owners",
+        kwargs={"connector_id": connector_id, "before": before, "after": after},
     )
 
 
 def _start_run(*, organization: Organization, actor: Actor, kind: str, connector_ids: list[int]):
-    from orgconnectors.health import tasks  # tasks import this module
-
     batch = settings.ORGCONNECTORS_PROBE_BATCH_SIZE
     with transaction.atomic():
         run = HealthRun.objects.create(
@@ -391,9 +389,7 @@ def _start_run(*, organization: Organization, actor: Actor, kind: str, connector
         )
         for start in range(0, len(connector_ids), batch):
             ids = connector_ids[start : start + batch]
-            transaction.on_commit(
-                lambda ids=ids: tasks.run_batch.delay(run_id=run.pk, connector_ids=ids)
-            )
+            enqueue("health.run_batch", kwargs={"run_id": run.pk, "connector_ids": ids})
     return run.pk
 
 

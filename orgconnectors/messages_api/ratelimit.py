@@ -2,15 +2,23 @@
 
 The counter lives in Redis when REDIS_URL is set, so every web process shares it; otherwise in
 Django's cache (per process with the default local-memory cache, enough for one machine).
+When Redis does not answer within half a second, the request is allowed and the log says so:
+apps keep getting their configuration during an outage, only unthrottled.
 """
 
 import functools
+import logging
 import math
 import re
 import time
 from dataclasses import dataclass
 
 from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+# Redis on the same network answers in a millisecond; past this it is down, not slow.
+REDIS_TIMEOUT_SECONDS = 0.5
 
 _UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([a-z]+)\s*$")
@@ -51,7 +59,9 @@ class Verdict:
 def _redis(url: str):
     import redis
 
-    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    return redis.Redis.from_url(
+        url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
+    )
 
 
 def _count_in_redis(url: str, key: str, window: int) -> int:
@@ -81,7 +91,17 @@ def rate_limit_hit(*, scope: str, ident: str, rate: Rate) -> Verdict:
     key = f"{_KEY_PREFIX}{scope}:{ident}:{window_start}"
     redis_url = getattr(settings, "REDIS_URL", None)
     if redis_url:
-        count = _count_in_redis(redis_url, key, rate.window_seconds)
+        import redis
+
+        try:
+            count = _count_in_redis(redis_url, key, rate.window_seconds)
+        except redis.RedisError as error:
+            logger.warning(
+                "Redis is unreachable (%s); the %s rate limit lets this request through.",
+                error,
+                scope,
+            )
+            return Verdict(True, rate.limit, 0)
     else:
         count = _count_in_cache(key, rate.window_seconds)
     if count <= rate.limit:

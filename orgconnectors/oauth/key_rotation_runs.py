@@ -27,6 +27,7 @@ from orgconnectors.oauth.errors import KeyRotationRefused
 from orgconnectors.oauth.key_rotation import secrets_count, secrets_reencrypt
 from orgconnectors.oauth.models import KeyRotation
 from orgconnectors.oauth.selectors import key_rotation_active
+from orgconnectors.outbox.enqueue import enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -111,11 +112,9 @@ def _create(*, actor: Actor, source: str) -> KeyRotation:
 
 def key_rotation_start(*, actor: Actor) -> KeyRotation:
     """Queue a rotation for a Celery worker (from the admin); refused while another runs."""
-    from orgconnectors.oauth import tasks  # tasks import this module
-
     with transaction.atomic():
         rotation = _create(actor=actor, source=Source.WEB)
-        transaction.on_commit(lambda: tasks.key_rotation_run.delay(rotation_id=rotation.pk))
+        enqueue("oauth.key_rotation_run", kwargs={"rotation_id": rotation.pk})
     return rotation
 
 

@@ -12,19 +12,13 @@ from orgconnectors.audit.services import audit_record
 from orgconnectors.audit.usage import usage_record
 from orgconnectors.connectors.models import Connection
 from orgconnectors.oauth.models import OAuthClient, OAuthCredential
+from orgconnectors.outbox.enqueue import enqueue
 
 State = Connection.State
 
 
 def connection_label(connection: Connection) -> str:
     return f"{connection.membership.user.email} · {connection.connector.name}"
-
-
-def _enqueue_notice(connection_id: int) -> None:
-    # Imported here: the tasks module imports the services that import this one.
-    from orgconnectors.oauth.tasks import notify_reauthorize
-
-    notify_reauthorize.delay(connection_id=connection_id)
 
 
 def locked_connection(connection_id: int) -> Connection | None:
@@ -76,7 +70,7 @@ def credential_lapse(
         details={"error": error, "permanent": True},
     )
     if before == State.ENABLED:
-        transaction.on_commit(lambda: _enqueue_notice(connection.pk))
+        enqueue("oauth.notify_reauthorize", kwargs={"connection_id": connection.pk})
 
 
 def client_forget(*, client: OAuthClient, reason: str, actor: Actor) -> int:

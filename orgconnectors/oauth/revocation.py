@@ -26,6 +26,7 @@ from orgconnectors.oauth.lapse import connection_label
 from orgconnectors.oauth.models import OAuthCredential, TokenRevocation
 from orgconnectors.oauth.token_endpoint import ClientAuth, revoke
 from orgconnectors.organizations.models import Membership
+from orgconnectors.outbox.enqueue import enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -35,13 +36,6 @@ MAX_ATTEMPTS = 24
 # The hourly retry leaves a revocation this long to its first try (the task's hard limit is
 # shorter), so one revocation is never sent by two workers at once.
 FIRST_TRY_LEFT_ALONE = timedelta(minutes=5)
-
-
-def _enqueue(revocation_id: int) -> None:
-    # Imported here: the tasks module imports this one.
-    from orgconnectors.oauth.tasks import revoke_tokens
-
-    revoke_tokens.delay(revocation_id=revocation_id)
 
 
 def _queue(credential: OAuthCredential, connection: Connection) -> TokenRevocation | None:
@@ -59,8 +53,7 @@ def _queue(credential: OAuthCredential, connection: Connection) -> TokenRevocati
             access_token_encrypted=credential.access_token_encrypted,
             refresh_token_encrypted=credential.refresh_token_encrypted,
         )
-        revocation_id = revocation.pk
-        transaction.on_commit(lambda: _enqueue(revocation_id))
+        enqueue("oauth.revoke_tokens", kwargs={"revocation_id": revocation.pk})
     credential.delete()
     return revocation
 

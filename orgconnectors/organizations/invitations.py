@@ -18,9 +18,11 @@ from django.utils import timezone
 
 from orgconnectors.audit.context import Actor
 from orgconnectors.audit.services import audit_record
+from orgconnectors.encryption import decrypt, encrypt
 from orgconnectors.organizations.errors import InvitationInvalid, OrganizationError
 from orgconnectors.organizations.models import Invitation, Membership, Organization
 from orgconnectors.organizations.services import user_get_or_create
+from orgconnectors.outbox.enqueue import enqueue
 from orgconnectors.text import has_control_characters, one_line
 
 
@@ -30,6 +32,33 @@ def _hash(token: str) -> str:
 
 def invitation_url(token: str) -> str:
     return settings.ORGCONNECTORS_BASE_URL + reverse("invitation_accept", args=[token])
+
+
+def invitation_send(*, invitation_id: int, token_encrypted: str, inviter: str) -> bool:
+    """Email the link of a pending invitation (a worker, after the invitation is committed).
+
+    The link's secret reaches the worker encrypted, in the outbox row and the task message
+    alike; it is sent only while the invitation is still pending and only to its address.
+    Returns whether an email went out."""
+    invitation = Invitation.objects.select_related("organization").filter(pk=invitation_id).first()
+    if (
+        invitation is None
+        or invitation.accepted_at
+        or invitation.revoked_at
+        or invitation.expires_at <= timezone.now()
+    ):
+        return False
+    token = decrypt(token_encrypted)
+    if not secrets.compare_digest(_hash(token), invitation.token_hash):
+        return False
+    _send_invitation(
+        email=invitation.email,
+        organization_name=invitation.organization.name,
+        inviter=inviter,
+        url=invitation_url(token),
+        expires_at=invitation.expires_at,
+    )
+    return True
 
 
 def _send_invitation(*, email: str, organization_name: str, inviter: str, url: str, expires_at):
@@ -94,15 +123,13 @@ def invitation_create(
             target_label=email,
             changes={"role": {"before": None, "after": role}},
         )
-        url = invitation_url(token)
-        transaction.on_commit(
-            lambda: _send_invitation(
-                email=email,
-                organization_name=organization.name,
-                inviter=actor.display,
-                url=url,
-                expires_at=expires_at,
-            )
+        enqueue(
+            "organizations.invitation_send",
+            kwargs={
+                "invitation_id": invitation.pk,
+                "token_encrypted": encrypt(token),
+                "inviter": actor.display,
+            },
         )
     return invitation, token
 

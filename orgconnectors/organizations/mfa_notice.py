@@ -11,13 +11,17 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
+from orgconnectors.outbox.enqueue import enqueue
+
 logger = logging.getLogger(__name__)
 
 # allauth keeps, next to the records, whose they are.
 _RECORDS_USER_SESSION_KEY = "account_authentication_methods_user"
 
 
-def _notify(*, organization_name: str, email: str) -> None:
+def mfa_requirement_notify(*, organization_name: str, email: str) -> None:
+    """Email one owner or auditor that the organization now requires a second factor (a
+    worker, after the requirement is committed)."""
     send_mail(
         subject=f"{organization_name} now requires two-factor authentication",
         message=(
@@ -72,11 +76,12 @@ def sessions_end_without_mfa(*, user_ids: set[str], keep_session_key: str = "") 
 def mfa_requirement_notify_and_end_sessions(
     *, organization, users: list, keep_session_key: str = ""
 ) -> None:
-    """After commit: one email per person, then their sessions without a second factor end."""
-    name = organization.name
+    """In the caller's transaction: one email per person, sent by a worker after the commit;
+    then, after the commit, their sessions without a second factor end."""
     for user in users:
-        transaction.on_commit(
-            lambda email=user.email: _notify(organization_name=name, email=email), robust=True
+        enqueue(
+            "organizations.mfa_requirement_notify",
+            kwargs={"organization_name": organization.name, "email": user.email},
         )
     user_ids = {str(user.pk) for user in users}
     transaction.on_commit(

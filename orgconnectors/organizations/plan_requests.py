@@ -22,6 +22,7 @@ from orgconnectors.organizations.plan_change import (
     organization_change_plan,
     plan_change_preview,
 )
+from orgconnectors.outbox.enqueue import enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -97,14 +98,8 @@ def plan_change_request_create(
                 },
             },
         )
-        transaction.on_commit(lambda: _enqueue_notice(request.pk))
+        enqueue("organizations.plan_request_notify", kwargs={"request_id": request.pk})
     return request
-
-
-def _enqueue_notice(request_id: int) -> None:
-    from orgconnectors.organizations import tasks  # tasks import this module
-
-    tasks.plan_request_notify.delay(request_id=request_id)
 
 
 def plan_change_request_apply(*, request: PlanChangeRequest, actor: Actor) -> PlanChangePreview:

@@ -4,7 +4,7 @@ from smtplib import SMTPException
 
 from celery import shared_task
 
-from orgconnectors.organizations import plan_requests
+from orgconnectors.organizations import invitations, mfa_notice, plan_requests
 
 
 @shared_task(
@@ -20,3 +20,29 @@ from orgconnectors.organizations import plan_requests
 )
 def plan_request_notify(*, request_id: int) -> int:
     return plan_requests.plan_request_notify(request_id=request_id)
+
+
+@shared_task(
+    name="organizations.invitation_send",
+    ignore_result=True,
+    autoretry_for=(SMTPException, OSError),
+    retry_backoff=60,
+    retry_jitter=True,
+    max_retries=5,
+)
+def invitation_send(*, invitation_id: int, token_encrypted: str, inviter: str) -> bool:
+    return invitations.invitation_send(
+        invitation_id=invitation_id, token_encrypted=token_encrypted, inviter=inviter
+    )
+
+
+@shared_task(
+    name="organizations.mfa_requirement_notify",
+    ignore_result=True,
+    autoretry_for=(SMTPException, OSError),
+    retry_backoff=60,
+    retry_jitter=True,
+    max_retries=5,
+)
+def mfa_requirement_notify(*, organization_name: str, email: str) -> None:
+    mfa_notice.mfa_requirement_notify(organization_name=organization_name, email=email)

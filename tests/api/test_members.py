@@ -41,8 +41,9 @@ def test_it_lists_everyone_with_their_connections_in_use(as_owner, owner, member
 
 
 def test_it_invites_by_email_and_the_link_goes_only_to_the_mailbox(
-    as_owner, org, mailoutbox, django_capture_on_commit_callbacks
+    as_owner, org, mailoutbox, django_capture_on_commit_callbacks, eager_celery
 ):
+    # The email goes out from a worker (eager here), after the invitation is committed.
     with django_capture_on_commit_callbacks(execute=True):
         response = as_owner.post(MEMBERS, {"email": " New.Person@Example.com ", "role": "auditor"})
 

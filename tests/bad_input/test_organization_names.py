@@ -30,7 +30,7 @@ def test_an_invitation_to_an_address_with_control_characters_is_refused(
 
 
 def test_an_organization_name_stored_with_a_line_break_makes_a_one_line_invitation_subject(
-    org, owner, actor, mailoutbox, django_capture_on_commit_callbacks
+    org, owner, actor, mailoutbox, django_capture_on_commit_callbacks, eager_celery
 ):
     Organization.objects.filter(pk=org.pk).update(name="Acme\r\nBcc: all@example.com")
     org.refresh_from_db()

@@ -14,7 +14,7 @@ from tests.e2e import world
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
-def test_owner_invites_a_person_who_joins_as_a_member(browse, live_server, settings):
+def test_owner_invites_a_person_who_joins_as_a_member(browse, live_server, settings, eager_celery):
     # The link in the email points at the live server.
     settings.ORGCONNECTORS_BASE_URL = live_server.url
     org = world.organization(slug="acme", name="Acme", plan="team", owner="owner@acme.test")
@@ -92,7 +92,9 @@ def test_owner_invites_a_person_who_joins_as_a_member(browse, live_server, setti
     tab.check()
 
 
-def test_a_person_who_already_has_an_account_signs_in_to_join(browse, live_server, settings):
+def test_a_person_who_already_has_an_account_signs_in_to_join(
+    browse, live_server, settings, eager_celery
+):
     """The link offers no second account for an address that has one: its holder signs in, comes
     back to the invitation and joins."""
     settings.ORGCONNECTORS_BASE_URL = live_server.url

@@ -14,13 +14,14 @@ from django.utils import timezone
 
 from orgconnectors.audit.models import AuditEvent
 from orgconnectors.connectors.models import Connector
-from orgconnectors.health import pool, tasks
+from orgconnectors.health import pool
 from orgconnectors.health.bearer import attach_bearer, bearer_for
 from orgconnectors.health.models import HealthCheck
 from orgconnectors.health.pool import ProbeRunner
 from orgconnectors.health.probe import ProbeConfig, ProbeTarget
 from orgconnectors.health.services import health_check_now, health_sweep
 from orgconnectors.oauth.vault import access_token_of
+from orgconnectors.outbox.models import OutboxMessage
 
 pytestmark = pytest.mark.django_db
 
@@ -94,21 +95,19 @@ def test_check_now_sends_ids_and_the_worker_reads_the_token(
     logs,
     monkeypatch,
     django_capture_on_commit_callbacks,
+    eager_celery,
 ):
     authorized = authorize(owner, oauth_connector)
     token = access_token_of(authorized.connection.oauth_credential)
     monkeypatch.setattr(pool, "_runner", runner)
     monkeypatch.setattr(pool, "_runner_pid", os.getpid())
-    sent = []
-    run_batch = tasks.run_batch.delay
-    monkeypatch.setattr(
-        tasks.run_batch, "delay", lambda **kwargs: sent.append(kwargs) or run_batch(**kwargs)
-    )
 
     with django_capture_on_commit_callbacks(execute=True):
         run_id = health_check_now(connector=oauth_connector, actor=actor(owner))
 
-    assert sent == [{"run_id": run_id, "connector_ids": [oauth_connector.pk]}]
+    # What the broker carries is the outbox row's arguments.
+    sent = list(OutboxMessage.objects.filter(task_name="health.run_batch").values_list("kwargs"))
+    assert sent == [({"run_id": run_id, "connector_ids": [oauth_connector.pk]},)]
     check = HealthCheck.objects.get(connector=oauth_connector, run_id=run_id)
     assert check.outcome == "healthy"
     assert token not in json.dumps(sent)

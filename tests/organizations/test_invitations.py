@@ -40,7 +40,7 @@ def nothing_was_created(invitation):
     assert not AuditEvent.objects.filter(action="invitation.accepted").exists()
 
 
-def test_it_emails_the_link_and_stores_only_its_hash(org, invite, mailoutbox):
+def test_it_emails_the_link_and_stores_only_its_hash(org, invite, mailoutbox, eager_celery):
     invitation, token = invite("New@Acme.test ", Role.AUDITOR)
 
     assert invitation.email == "new@acme.test"

@@ -127,7 +127,7 @@ def test_members_need_no_second_factor_in_the_session(org, owner, member, actor)
 
 
 def test_turning_it_on_tells_owners_and_auditors_then_ends_their_tokens_and_older_sessions(
-    org, owner, auditor, member, actor, django_capture_on_commit_callbacks
+    org, owner, auditor, member, actor, django_capture_on_commit_callbacks, eager_celery
 ):
     activate_totp(owner.user)
     with_totp = _totp_sign_in(owner)

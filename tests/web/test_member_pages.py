@@ -164,7 +164,7 @@ def test_signing_in_as_the_invited_address_brings_them_back_to_join(invitation, 
 
 
 def test_the_members_page_never_shows_the_link_it_emailed(
-    owner, mailoutbox, django_capture_on_commit_callbacks
+    owner, mailoutbox, django_capture_on_commit_callbacks, eager_celery
 ):
     client = signed_in(owner)
 
