@@ -25,6 +25,8 @@ def plan_request_notify(*, request_id: int) -> int:
 @shared_task(
     name="organizations.invitation_send",
     ignore_result=True,
+    soft_time_limit=60,
+    time_limit=90,
     autoretry_for=(SMTPException, OSError),
     retry_backoff=60,
     retry_jitter=True,
@@ -39,6 +41,8 @@ def invitation_send(*, invitation_id: int, token_encrypted: str, inviter: str) -
 @shared_task(
     name="organizations.mfa_requirement_notify",
     ignore_result=True,
+    soft_time_limit=60,
+    time_limit=90,
     autoretry_for=(SMTPException, OSError),
     retry_backoff=60,
     retry_jitter=True,
