@@ -2,19 +2,20 @@
 
 Django's RedisCache raises on a connection error, so a Redis outage would turn every page that
 touches the cache (allauth's rate limits on sign-in, password reset and two-factor) into an
-error page. Here each operation that cannot reach Redis answers as if nothing were cached and
-nothing could be stored: reads miss, `add` reports the key as added (so allauth's rate-limit
-lock and counters let the request through), and a warning says so in the log, at most once a
-minute per process. The short socket timeouts in settings bound how long a request waits.
+error page. Here each operation that cannot reach Redis is served by a cache in this process's
+memory instead, and a warning says so in the log, at most once a minute per process. The short
+socket timeouts in settings bound how long a request waits for Redis.
 
-What degrades while Redis is down: rate limits are not enforced, and a TOTP code could be used
-twice within its validity window (allauth marks used codes in the cache).
+So while Redis is down the guarantees are those of one process, not none: rate limits count per
+process, and a TOTP code allauth marked as used (with `add`) cannot be used again in the same
+process. Once Redis answers, it is the cache again; what the fallback held is not copied back.
 """
 
 import functools
 import logging
 import time
 
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import RedisError
 
@@ -29,43 +30,43 @@ def _warn(operation: str, error: Exception) -> None:
     if now - _last_warning[0] >= _WARN_EVERY:
         _last_warning[0] = now
         logger.warning(
-            "Django's cache on Redis is unreachable (%s: %s); going on without it: rate limits "
-            "are not enforced until it is back.",
+            "Django's cache on Redis is unreachable (%s: %s); going on with this process's "
+            "memory: rate limits count per process until it is back.",
             operation,
             error,
         )
 
 
-def _degrades(fallback):
-    """On a Redis error, log and return `fallback(*args, **kwargs)` instead."""
+def _falls_back(method):
+    """On a Redis error, log and serve the call from this process's memory instead."""
 
-    def decorate(method):
-        @functools.wraps(method)
-        def wrapper(self, *args, **kwargs):
-            try:
-                return method(self, *args, **kwargs)
-            except RedisError as error:
-                _warn(method.__name__, error)
-                return fallback(*args, **kwargs)
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except RedisError as error:
+            _warn(method.__name__, error)
+            return getattr(self._fallback, method.__name__)(*args, **kwargs)
 
-        return wrapper
-
-    return decorate
-
-
-def _default(key, default=None, *args, **kwargs):
-    return default
+    return wrapper
 
 
 class DegradingRedisCache(RedisCache):
-    get = _degrades(_default)(RedisCache.get)
-    add = _degrades(lambda *a, **k: True)(RedisCache.add)
-    set = _degrades(lambda *a, **k: None)(RedisCache.set)
-    touch = _degrades(lambda *a, **k: False)(RedisCache.touch)
-    delete = _degrades(lambda *a, **k: False)(RedisCache.delete)
-    has_key = _degrades(lambda *a, **k: False)(RedisCache.has_key)
-    get_many = _degrades(lambda *a, **k: {})(RedisCache.get_many)
-    set_many = _degrades(lambda keys, *a, **k: list(keys))(RedisCache.set_many)
-    delete_many = _degrades(lambda *a, **k: None)(RedisCache.delete_many)
-    incr = _degrades(lambda key, delta=1, *a, **k: delta)(RedisCache.incr)
-    clear = _degrades(lambda *a, **k: False)(RedisCache.clear)
+    def __init__(self, server, params):
+        super().__init__(server, params)
+        self._fallback = LocMemCache(
+            f"redis-fallback-{id(self)}",
+            {"TIMEOUT": params.get("TIMEOUT", 300), "OPTIONS": {"MAX_ENTRIES": 10_000}},
+        )
+
+    get = _falls_back(RedisCache.get)
+    add = _falls_back(RedisCache.add)
+    set = _falls_back(RedisCache.set)
+    touch = _falls_back(RedisCache.touch)
+    delete = _falls_back(RedisCache.delete)
+    has_key = _falls_back(RedisCache.has_key)
+    get_many = _falls_back(RedisCache.get_many)
+    set_many = _falls_back(RedisCache.set_many)
+    delete_many = _falls_back(RedisCache.delete_many)
+    incr = _falls_back(RedisCache.incr)
+    clear = _falls_back(RedisCache.clear)
