@@ -26,6 +26,7 @@ from orgconnectors.health.probe import ProbeTarget
 from orgconnectors.health.transitions import Health, next_check_at, next_health, should_notify
 from orgconnectors.oauth.issuer_pins import preregistered_issuer_observed
 from orgconnectors.oauth.refresh import connector_probe_token
+from orgconnectors.ops.metrics import health_check_counted
 from orgconnectors.organizations.models import Organization
 
 logger = logging.getLogger(__name__)
@@ -229,6 +230,7 @@ def health_result_record(
             )
             if should_notify(before_status, health.status):
                 _notify_on_commit(connector.pk, before_status, health.status)
+    health_check_counted(outcome=check.outcome, latency_ms=check.latency_ms)
     return check
 
 

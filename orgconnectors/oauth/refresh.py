@@ -44,6 +44,7 @@ from orgconnectors.oauth.vault import (
     refresh_token_of,
     retry_delay,
 )
+from orgconnectors.ops.metrics import CLAIMS_EXPIRED, TOKEN_REFRESHES
 from orgconnectors.organizations.models import Membership
 
 logger = logging.getLogger(__name__)
@@ -90,6 +91,8 @@ def credential_claim(credential_id: int, *, generation: int | None = None) -> Cl
             return None
         if credential.refresh_lease_until is not None and credential.refresh_lease_until > now:
             return None
+        if credential.refresh_lease_until is not None:
+            CLAIMS_EXPIRED.labels(kind="refresh").inc()
         if generation is not None and credential.generation != generation:
             return None
         credential.refresh_lease_until = now + LEASE
@@ -258,6 +261,12 @@ def _lapse(claim: Claim, error: str) -> Outcome:
 
 def credential_refresh_claimed(claim: Claim) -> Outcome:
     """Refresh the credential this claim holds: the token request with no transaction open."""
+    outcome = _refresh_claimed(claim)
+    TOKEN_REFRESHES.labels(outcome=outcome.value).inc()
+    return outcome
+
+
+def _refresh_claimed(claim: Claim) -> Outcome:
     credential = (
         OAuthCredential.objects.select_related("client", "connection__connector")
         .filter(pk=claim.credential_id)
