@@ -101,8 +101,7 @@ def run(env: dict[str, str]) -> int:
             command,
             env=web_env if name == "web" else child_env,
             cwd=str(ROOT),
-            start_new_session=True,
-        )  # fmt: skip
+        )
         for name, command in commands(env).items()
     }
     stopping = False
@@ -119,15 +118,17 @@ def run(env: dict[str, str]) -> int:
         time.sleep(0.5)
     if exited:
         print(f"serve: the {exited} process exited; stopping the others", file=sys.stderr)
+    # Each stops its own children (granian's workers, Celery's pool) on SIGTERM. They stay in
+    # this process's group, so a supervisor that kills the group leaves nothing behind.
     for process in processes.values():
         if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
+            process.terminate()
     deadline = time.monotonic() + 30
     for process in processes.values():
         try:
             process.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+            process.kill()
             process.wait()
     return 1 if exited else 0
 

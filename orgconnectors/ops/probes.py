@@ -25,10 +25,10 @@ def database_check(alias: str = "default") -> bool:
     """A `SELECT 1` over a new connection, so a full or unreachable server shows."""
     settings_dict = dict(connections[alias].settings_dict)
     if settings_dict["ENGINE"] == "django.db.backends.postgresql":
-        settings_dict["OPTIONS"] = {
-            **settings_dict.get("OPTIONS", {}),
-            "connect_timeout": CHECK_TIMEOUT_SECONDS,
-        }
+        options = {**settings_dict.get("OPTIONS", {}), "connect_timeout": CHECK_TIMEOUT_SECONDS}
+        # A connection of its own, not a pool of its own at every probe.
+        options.pop("pool", None)
+        settings_dict["OPTIONS"] = options
     wrapper = load_backend(settings_dict["ENGINE"]).DatabaseWrapper(settings_dict, alias)
     try:
         with wrapper.cursor() as cursor:
