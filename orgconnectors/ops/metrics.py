@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.utils import timezone
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -117,6 +117,8 @@ def metrics_view(request):
         response = HttpResponse("Send the metrics token as a Bearer token.\n", status=401)
         response["WWW-Authenticate"] = "Bearer"
         return response
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET", "HEAD"])
     response = HttpResponse(exposition(), content_type=CONTENT_TYPE_LATEST)
     response["Cache-Control"] = "no-store"
     return response

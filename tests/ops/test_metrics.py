@@ -59,6 +59,11 @@ def test_metrics_refuse_a_request_without_the_token_or_with_another(client, metr
     assert b"orgconnectors_" not in response.content
 
 
+def test_metrics_take_only_get(client, metrics_on):
+    response = client.post("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
+    assert response.status_code == 405
+
+
 def test_metrics_list_the_domain_metrics(client, metrics_on):
     assert METRIC_NAMES <= set(scrape(client))
 

@@ -83,7 +83,7 @@ def _wait_ready(base: str, process) -> httpx.Response:
     raise AssertionError(f"serve did not become ready within 90 s: {getattr(last, 'text', last)}")
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db  # the test database exists; serve connects to it on its own
 def test_it_serves_the_web_a_worker_and_beat_and_stops_them_all(
     tmp_path,
     throwaway_redis,  # noqa: F811
