@@ -18,11 +18,13 @@ TEST_REDIS_URL := $(or $(REDIS_URL),redis://127.0.0.1:6379/15)
 # The browser tests' Celery worker takes every task on its broker: give it a database of its own.
 TEST_E2E_REDIS_URL := $(or $(REDIS_URL),redis://127.0.0.1:6379/14)
 
-.PHONY: help install run test test-e2e lint bench
+.PHONY: help install run serve test test-e2e lint bench
 
 help:
 	@echo "make run    the dashboard with demo data, a Celery worker, beat and demo MCP servers on http://127.0.0.1:$(PORT)"
 	@echo "            (the demo servers speak https with their own authority, made in var/demo-ca/)"
+	@echo "make serve  the production layout on this machine: granian with N workers, a Celery worker, beat"
+	@echo "            (DJANGO_DEBUG=0; refuses to start without production settings, naming them)"
 	@echo "make test   the test suite on PostgreSQL and Redis (DATABASE_URL, REDIS_URL)"
 	@echo "make test-e2e  the browser journeys in Debian's Chromium (/usr/bin/chromium), same servers"
 	@echo "make lint   ruff check and ruff format --check"
@@ -56,6 +58,16 @@ run: $(INSTALLED)
 	$(BIN)/python manage.py collectstatic --no-input --verbosity 0
 	$(BIN)/python manage.py seed_demo
 	exec $(BIN)/python manage.py run_dev
+
+# Production on one machine: settings only from the environment (orgconnectors/serve.py checks
+# them first and names what is missing), migrations and static files, then the processes.
+serve: export DJANGO_DEBUG := 0
+
+serve: $(INSTALLED)
+	$(BIN)/python -m orgconnectors.serve --check
+	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py collectstatic --no-input --verbosity 0
+	exec $(BIN)/python -m orgconnectors.serve
 
 test: export DATABASE_URL := $(TEST_DATABASE_URL)
 test: export REDIS_URL := $(TEST_REDIS_URL)

@@ -99,9 +99,12 @@ INSTALLED_APPS = [
     "orgconnectors.health",
     "orgconnectors.oauth",
     "orgconnectors.outbox",
+    "orgconnectors.ops",
 ]
 
 MIDDLEWARE = [
+    # /healthz and /readyz, answered before the https redirect and the host check (ops/probes.py).
+    "orgconnectors.ops.probes.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "orgconnectors.no_store.ApiAnswersAreNotStored",
@@ -149,6 +152,16 @@ else:
         }
     }
 DATABASES["default"].setdefault("TEST", {})["NAME"] = env_str("TEST_DATABASE_NAME") or None
+# Under ASGI each request runs in a thread of its own, so Django's persistent connections are
+# not reused but pile up until PostgreSQL refuses more: the ASGI web processes of `make serve`
+# set this and borrow connections from a pool per process instead (psycopg_pool).
+if env_bool("ORGCONNECTORS_DB_POOL", False) and DATABASE_URL:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 2,
+        "max_size": env_int("ORGCONNECTORS_DB_POOL_MAX_SIZE", 10),
+        "timeout": 10,
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -205,6 +218,8 @@ _HTTPS = ORGCONNECTORS_BASE_URL.startswith("https://")
 SESSION_COOKIE_SECURE = _HTTPS
 CSRF_COOKIE_SECURE = _HTTPS
 SECURE_SSL_REDIRECT = _HTTPS
+# Load balancers probe over plain http (the probes' middleware answers first anyway).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SECURE_HSTS_SECONDS = env_int("ORGCONNECTORS_HSTS_SECONDS", 31_536_000) if _HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("ORGCONNECTORS_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = SECURE_HSTS_INCLUDE_SUBDOMAINS
@@ -321,6 +336,9 @@ except InvalidRate as invalid:
 ORGCONNECTORS_EXPORT_STREAM_LIMIT = env_int("ORGCONNECTORS_EXPORT_STREAM_LIMIT", 100_000)
 ORGCONNECTORS_EXPORT_DIR = Path(env_str("ORGCONNECTORS_EXPORT_DIR", str(VAR_DIR / "exports")))
 ORGCONNECTORS_EXPORT_TTL_HOURS = env_int("ORGCONNECTORS_EXPORT_TTL_HOURS", 24)
+
+# /metrics (Prometheus) answers only with this bearer token; unset, /metrics is a 404.
+ORGCONNECTORS_METRICS_TOKEN = env_str("ORGCONNECTORS_METRICS_TOKEN", "")
 
 LOGGING = {
     "version": 1,

@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from orgconnectors.api.urls import api
+from orgconnectors.ops.metrics import metrics_view
 
 # The admin signs in through allauth: its rate limits and, for staff who set one up, the second
 # factor. The admin's own login page only sends the browser there.
@@ -10,6 +11,7 @@ admin.site.login = secure_admin_login(admin.site.login)
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("metrics", metrics_view, name="metrics"),
     path("accounts/", include("allauth.urls")),
     path("api/v1/", api.urls),
     path("", include("orgconnectors.organizations.urls")),

@@ -28,6 +28,7 @@ from orgconnectors.health.probe import ProbeTarget
 from orgconnectors.health.transitions import Health, next_check_at, next_health, should_notify
 from orgconnectors.oauth.issuer_pins import preregistered_issuer_observed
 from orgconnectors.oauth.probe_tokens import connectors_probe_tokens, probe_tokens_phase_seconds
+from orgconnectors.ops.metrics import health_check_counted
 from orgconnectors.organizations.models import Organization
 from orgconnectors.outbox.enqueue import enqueue
 
@@ -341,6 +342,7 @@ def health_result_record(
             )
             if should_notify(before_status, health.status):
                 _notify_on_commit(connector.pk, before_status, health.status)
+    health_check_counted(outcome=check.outcome, latency_ms=check.latency_ms)
     return check
 
 

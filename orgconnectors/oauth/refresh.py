@@ -46,6 +46,7 @@ from orgconnectors.oauth.vault import (
     refresh_token_of,
     retry_delay,
 )
+from orgconnectors.ops.metrics import CLAIMS_EXPIRED, TOKEN_REFRESHES
 from orgconnectors.organizations.models import Membership
 
 logger = logging.getLogger(__name__)
@@ -106,6 +107,8 @@ def credential_claim(credential_id: int, *, generation: int | None = None) -> Cl
             return None
         if credential.refresh_lease_until is not None and credential.refresh_lease_until > now:
             return None
+        if credential.refresh_lease_until is not None:
+            CLAIMS_EXPIRED.labels(kind="refresh").inc()
         if generation is not None and credential.generation != generation:
             return None
         credential.refresh_lease_until = now + refresh_lease()
@@ -342,12 +345,14 @@ def _token_call(claim: Claim) -> "_TokenCall | Outcome":
 
 
 def _token_answer(claim: Claim, answer: "TokenSet | TokenEndpointError") -> Outcome:
-    """Record what the server answered this claim's token request."""
+    """Record what the server answered this claim's token request (and count it, for
+    /metrics, whichever path sent it: a member's refresh or a health batch's)."""
     if isinstance(answer, TokenEndpointError):
-        if answer.transient:
-            return _retry_later(claim, answer)
-        return _lapse(claim, answer.error)
-    return _save_tokens(claim, answer, received_at=timezone.now())
+        outcome = _retry_later(claim, answer) if answer.transient else _lapse(claim, answer.error)
+    else:
+        outcome = _save_tokens(claim, answer, received_at=timezone.now())
+    TOKEN_REFRESHES.labels(outcome=outcome.value).inc()
+    return outcome
 
 
 def _send(call: _TokenCall) -> "TokenSet | TokenEndpointError":

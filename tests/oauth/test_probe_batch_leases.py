@@ -135,7 +135,7 @@ def test_a_batch_whose_lease_is_nearly_over_after_its_tokens_starts_no_probe(
 
     with _tokens_due() as clock:
         # The refresh takes most of what the lease left for work.
-        provider.during_refresh = lambda: clock.shift(timedelta(seconds=15))
+        provider.during_refresh = lambda: clock.shift(timedelta(seconds=40))
         report = health_sweep(runner=runner)
         now = timezone.now()
 
