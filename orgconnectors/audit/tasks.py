@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from orgconnectors.audit import digests, exports, retention, usage
+from orgconnectors.audit import chain, digests, exports, retention, usage
 
 
 @shared_task(name="audit.usage_rollup", ignore_result=True)
@@ -30,3 +30,8 @@ def exports_expire() -> int:
 @shared_task(name="audit.digests_publish", ignore_result=True)
 def digests_publish() -> int:
     return digests.audit_digests_publish()
+
+
+@shared_task(name="audit.chain_seal", ignore_result=True)
+def chain_seal() -> int:
+    return chain.chain_seal_all()
