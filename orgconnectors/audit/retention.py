@@ -56,7 +56,8 @@ def _purge_audit_batch(organization: Organization, cutoff: datetime, batch_size:
         # chain starts. Only sealed events are purged, oldest first in chain order.
         head = locked_head(organization.pk)
         sealed = AuditEvent.objects.filter(organization=organization, seq__isnull=False)
-        rows = list(sealed.order_by("seq").values_list("seq", "created_at", "hash", "id")[:batch_size])
+        oldest = sealed.order_by("seq").values_list("seq", "created_at", "hash", "id")
+        rows = list(oldest[:batch_size])
         due = list(takewhile(lambda row: row[1] < cutoff, rows))
         if not due:
             return 0

@@ -27,6 +27,7 @@ from orgconnectors.health.transitions import Health, next_check_at, next_health,
 from orgconnectors.oauth.issuer_pins import preregistered_issuer_observed
 from orgconnectors.oauth.refresh import connector_probe_token
 from orgconnectors.organizations.models import Organization
+from orgconnectors.transactions import retry_on_conflict
 
 logger = logging.getLogger(__name__)
 
@@ -159,6 +160,7 @@ def _count_run_progress(run_id: int, done: int, now) -> None:
     )
 
 
+@retry_on_conflict
 def health_result_record(
     *, connector_id: int, result: ProbeResult, run_id: int | None = None, now=None
 ) -> HealthCheck | None:
