@@ -4,6 +4,13 @@ hash = sha256 of the canonical JSON (sorted keys, no spaces, UTF-8) of the event
 its predecessor's hash and the format version. The actor's user id is left out on purpose: it
 is the one column Django updates (to NULL) when a user is deleted; actor_label stays hashed.
 Changing anything here breaks every existing chain: add a new version instead.
+
+Writing and linking are apart. A service's transaction inserts its event unsealed (seq,
+prev_hash, hash NULL), taking no lock another writer waits for; right after it commits, the
+sealer takes the chain head for a few milliseconds and links every committed unsealed event of
+the organization, in id order, giving each the next seq. The chain's order is therefore the
+order events were sealed in, walked by seq; an id left unused by a rolled-back insert is in no
+chain. A periodic task seals what a dead process left (audit.chain_seal, every minute).
 """
 
 import hashlib
