@@ -317,9 +317,13 @@ class AuditEventOut(Schema):
     ip: str | None
     user_agent: str
     changes: dict[str, Any] = Field(description="{field: {before, after}}; secrets redacted.")
-    prev_hash: str = Field(description="The hash of the organization's previous event.")
-    hash: str = Field(
-        description="sha256 of this event's content and prev_hash (see verify_audit_chain)."
+    prev_hash: str | None = Field(
+        description="The hash of the organization's previous event; null for the moment "
+        "between the event's commit and its sealing into the chain."
+    )
+    hash: str | None = Field(
+        description="sha256 of this event's content and prev_hash (see verify_audit_chain); "
+        "null until the event is sealed, right after its commit."
     )
 
     @staticmethod

@@ -4,7 +4,8 @@ PostgreSQL: one row trigger refuses UPDATE and DELETE. A DELETE passes only whil
 transaction has set `orgconnectors.audit_purge = 'on'` (SET LOCAL, gone at commit or rollback).
 An UPDATE passes only when it sets actor_id to NULL and changes nothing else: what Django does
 (on_delete=SET_NULL) when the acting user is deleted; actor_label, which is hashed, still says
-who it was.
+who it was. Or when it seals the event: seq, prev_hash and hash, all three still NULL, set once
+(audit/chain.py), nothing else changed.
 
 SQLite (the embedded default) has no session settings: the purge flips the one row of
 audit_purge_permit inside its own transaction instead, and flips it back before committing.
@@ -35,6 +36,11 @@ BEGIN
   ELSIF NEW.actor_id IS NULL AND OLD.actor_id IS NOT NULL
         AND to_jsonb(NEW) - 'actor_id' = to_jsonb(OLD) - 'actor_id' THEN
     RETURN NEW;
+  ELSIF OLD.hash IS NULL AND OLD.prev_hash IS NULL AND OLD.seq IS NULL
+        AND NEW.hash IS NOT NULL AND NEW.prev_hash IS NOT NULL AND NEW.seq IS NOT NULL
+        AND to_jsonb(NEW) - '{{seq,prev_hash,hash}}'::text[]
+            = to_jsonb(OLD) - '{{seq,prev_hash,hash}}'::text[] THEN
+    RETURN NEW;
   END IF;
   RAISE EXCEPTION '{REFUSED}: % of event % refused', TG_OP, OLD.id
     USING ERRCODE = 'restrict_violation',
@@ -54,6 +60,11 @@ DROP FUNCTION IF EXISTS audit_event_append_only();
 
 def _sqlite_install(columns: list[str]) -> list[str]:
     unchanged = " AND ".join(f'NEW."{c}" IS OLD."{c}"' for c in columns if c != "actor_id")
+    chain = ("seq", "prev_hash", "hash")
+    sealed_only = " AND ".join(
+        [f'NEW."{c}" IS OLD."{c}"' for c in columns if c not in chain]
+        + [f'OLD."{c}" IS NULL AND NEW."{c}" IS NOT NULL' for c in chain if c in columns]
+    )
     return [
         "CREATE TABLE IF NOT EXISTS audit_purge_permit ("
         "id INTEGER PRIMARY KEY CHECK (id = 1), active INTEGER NOT NULL DEFAULT 0)",
@@ -64,7 +75,8 @@ def _sqlite_install(columns: list[str]) -> list[str]:
         f"BEGIN SELECT RAISE(ABORT, '{REFUSED}: DELETE refused'); END",
         "DROP TRIGGER IF EXISTS audit_event_no_update",
         f"CREATE TRIGGER audit_event_no_update BEFORE UPDATE ON {TABLE} "
-        f"WHEN NOT (NEW.actor_id IS NULL AND OLD.actor_id IS NOT NULL AND {unchanged}) "
+        f"WHEN NOT ((NEW.actor_id IS NULL AND OLD.actor_id IS NOT NULL AND {unchanged}) "
+        f"OR ({sealed_only})) "
         f"BEGIN SELECT RAISE(ABORT, '{REFUSED}: UPDATE refused'); END",
     ]
 

@@ -18,7 +18,13 @@ from django.db import transaction
 from django.db.models import F, Max, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from orgconnectors.audit.chain import GENESIS, HASHED_FIELDS, event_hash
+from orgconnectors.audit.chain import (
+    GENESIS,
+    HASHED_FIELDS,
+    chain_seal,
+    chain_seal_all,
+    event_hash,
+)
 from orgconnectors.audit.context import Actor
 from orgconnectors.audit.errors import AuditError
 from orgconnectors.audit.models import AuditChainHead, AuditDigest, AuditEvent
@@ -83,7 +89,7 @@ def _sign(*, organization_id: int, head: AuditChainHead, requested_by: str) -> A
         AuditEvent.objects.filter(
             organization_id=organization_id, seq__gt=last_seq, seq__lte=head.appended
         )
-        .order_by("id")
+        .order_by("seq")
         .values_list("seq", "hash")
     )
     for seq, hash_ in rows.iterator(chunk_size=5000):
@@ -107,8 +113,10 @@ def _sign(*, organization_id: int, head: AuditChainHead, requested_by: str) -> A
 
 def _locked_organization(organization_id: int) -> None:
     # Publishers of one organization take turns, so two digests never cover the same events.
-    # Appends lock the chain head, not this row: they do not wait for a digest.
-    Organization.objects.select_for_update().filter(pk=organization_id).values_list("pk").first()
+    # NO KEY UPDATE: events (whose foreign key takes KEY SHARE) are still written meanwhile.
+    Organization.objects.select_for_update(no_key=True).filter(pk=organization_id).values_list(
+        "pk"
+    ).first()
 
 
 def audit_digest_publish(*, organization: Organization, actor: Actor) -> AuditDigest:
@@ -124,6 +132,8 @@ def audit_digest_publish(*, organization: Organization, actor: Actor) -> AuditDi
             target_id=organization.pk,
             target_label=organization.name,
         )
+        # Its own event too, which is visible to this transaction: the digest covers it.
+        chain_seal(organization_id=organization.pk)
         head = AuditChainHead.objects.get(organization_id=organization.pk)
         return _sign(organization_id=organization.pk, head=head, requested_by=actor.display)
 
@@ -132,6 +142,7 @@ def audit_digests_publish() -> int:
     """The hourly run: a digest for each organization whose chain moved since its last one."""
     if signing_key() is None:
         return 0
+    chain_seal_all()  # what a commit left unsealed is signed now, not an hour later
     latest = (
         AuditDigest.objects.filter(organization_id=OuterRef("organization_id"))
         .order_by("-seq")
@@ -238,10 +249,11 @@ def audit_digests_verify(*, organization: Organization, batch_size: int = 5000) 
     running = (head.purged_through_hash if head else "") or GENESIS
     pending = list(digests)
     columns = ("id", *HASHED_FIELDS)
-    events = AuditEvent.objects.filter(organization=organization).order_by("id")
-    checked, last_id, last_seq = 0, 0, 0
+    events = AuditEvent.objects.filter(organization=organization, seq__isnull=False)
+    events = events.order_by("seq")
+    checked, last_seq = 0, 0
     while True:
-        rows = list(events.filter(id__gt=last_id).values(*columns)[:batch_size])
+        rows = list(events.filter(seq__gt=last_seq).values(*columns)[:batch_size])
         for row in rows:
             running = event_hash(row, running)
             checked, last_seq = checked + 1, row["seq"]
@@ -256,7 +268,6 @@ def audit_digests_verify(*, organization: Organization, batch_size: int = 5000) 
                 ), latest)  # fmt: skip
         if len(rows) < batch_size:
             break
-        last_id = rows[-1]["id"]
     pending = [digest for digest in pending if digest.seq > last_seq]
     if pending:
         digest = pending[0]

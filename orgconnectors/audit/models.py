@@ -6,9 +6,10 @@ from django.utils import timezone
 class AuditEvent(models.Model):
     """One change in an organization, written in the same transaction as the change itself.
 
-    Append-only: database triggers (migration 0004) refuse UPDATE and DELETE, except the
-    retention purge and the one update Django makes when a user is deleted (actor set to NULL;
-    actor_label keeps who it was). Each event carries the hash of the organization's previous
+    Append-only: database triggers (migrations 0004, 0008) refuse UPDATE and DELETE, except the
+    retention purge, the sealing (seq, prev_hash and hash set once, while still NULL) and the
+    one update Django makes when a user is deleted (actor set to NULL; actor_label keeps who
+    it was). Each event carries the hash of the organization's previous
     event, so an edit made with the triggers switched off shows up in `verify_audit_chain`.
     """
 
@@ -53,9 +54,11 @@ class AuditEvent(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     # The event's position in its organization's chain (1, 2, 3…): a gap is a removed event,
     # and two positions a date range apart say how many events it holds without counting.
-    seq = models.BigIntegerField(default=0)
-    prev_hash = models.CharField(max_length=64, blank=True)
-    hash = models.CharField(max_length=64, blank=True)
+    # The three are NULL until the sealer links the event, right after its transaction
+    # commits (audit/chain.py): writers never wait for each other on the chain.
+    seq = models.BigIntegerField(null=True, blank=True, default=None)
+    prev_hash = models.CharField(max_length=64, null=True, blank=True, default=None)
+    hash = models.CharField(max_length=64, null=True, blank=True, default=None)
 
     class Meta:
         # Why each index exists, with the plans: docs/audit-indexes.md.
@@ -82,8 +85,18 @@ class AuditEvent(models.Model):
                 name="audit_org_not_success",
                 condition=~models.Q(outcome="success"),
             ),
-            # The chain's order: verification and the retention purge walk it by id.
             models.Index(fields=["organization", "id"], name="audit_org_chain"),
+            # What the sealer still has to link: small, as events are sealed right after commit.
+            models.Index(
+                fields=["organization", "id"],
+                name="audit_org_unsealed",
+                condition=models.Q(hash__isnull=True),
+            ),
+        ]
+        constraints = [
+            # The chain's order, walked by verification, digests and the purge; unique, so
+            # the chain cannot fork (unsealed events, seq NULL, are distinct).
+            models.UniqueConstraint(fields=["organization", "seq"], name="audit_org_seq"),
         ]
 
     def __str__(self) -> str:
@@ -91,8 +104,9 @@ class AuditEvent(models.Model):
 
 
 class AuditChainHead(models.Model):
-    """The end of an organization's chain. Appends lock this row, so two writers never link to
-    the same predecessor; the purge records here where the remaining chain starts."""
+    """The end of an organization's sealed chain. The sealer locks this row for the few
+    milliseconds it links new events, so two sealers never link to the same predecessor;
+    writers never lock it. The purge records here where the remaining chain starts."""
 
     organization = models.OneToOneField(
         "organizations.Organization",

@@ -52,16 +52,18 @@ class Purged:
 def _purge_audit_batch(organization: Organization, cutoff: datetime, batch_size: int) -> int:
     """Remove the chain's oldest events, up to the first one still within the retention."""
     with transaction.atomic():
-        # Appends wait meanwhile; the chain head records where the remaining chain starts.
+        # Sealers wait meanwhile (writers do not); the chain head records where the remaining
+        # chain starts. Only sealed events are purged, oldest first in chain order.
         head = locked_head(organization.pk)
-        oldest = AuditEvent.objects.filter(organization=organization).order_by("id")
-        rows = list(oldest.values_list("id", "created_at", "hash")[:batch_size])
+        sealed = AuditEvent.objects.filter(organization=organization, seq__isnull=False)
+        oldest = sealed.order_by("seq").values_list("seq", "created_at", "hash", "id")
+        rows = list(oldest[:batch_size])
         due = list(takewhile(lambda row: row[1] < cutoff, rows))
         if not due:
             return 0
-        last_id, _created_at, last_hash = due[-1]
+        last_seq, _created_at, last_hash, last_id = due[-1]
         with purge_permitted():
-            AuditEvent.objects.filter(organization=organization, id__lte=last_id).delete()
+            sealed.filter(seq__lte=last_seq).delete()
         head.purged_through_id, head.purged_through_hash = last_id, last_hash
         head.save(update_fields=["purged_through_id", "purged_through_hash"])
     return len(due)

@@ -14,6 +14,13 @@ AUDIT_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 55},  # the next one counts the same events anyway
     },
+    # Events are sealed into the hash chain right after their commit; this catches those
+    # whose process died in between. With nothing unsealed it costs one indexed query.
+    "audit-chain-seal": {
+        "task": "audit.chain_seal",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
     # Retention is counted in days: once a night is enough, at a quiet hour, in batches.
     "audit-retention-purge": {
         "task": "audit.retention_purge",

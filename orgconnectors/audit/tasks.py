@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from orgconnectors.audit import digests, exports, retention, usage
+from orgconnectors.audit import chain, digests, exports, retention, usage
 
 # Soft and hard time limits on every task (see oauth/tasks.py). Purges and rollups work in
 # batches of their own and pick up where they stopped at the next beat.
@@ -41,3 +41,10 @@ def exports_expire() -> int:
 @shared_task(name="audit.digests_publish", ignore_result=True, **LONG)
 def digests_publish() -> int:
     return digests.audit_digests_publish()
+
+
+# Runs every 60 s (a safety net for events whose process died before sealing them): it ends
+# well before the next run, so two never overlap for long (each seal locks its chain head).
+@shared_task(name="audit.chain_seal", ignore_result=True, soft_time_limit=50, time_limit=55)
+def chain_seal() -> int:
+    return chain.chain_seal_all()

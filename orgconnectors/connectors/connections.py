@@ -10,6 +10,7 @@ from orgconnectors.connectors.errors import ConnectionLimitReached, ConnectorErr
 from orgconnectors.connectors.models import Connection, Connector
 from orgconnectors.oauth.revocation import connection_credential_revoke
 from orgconnectors.organizations.models import Membership, Organization
+from orgconnectors.transactions import retry_on_conflict
 
 
 def _limit_message(membership: Membership, limit: int, in_use: list[Connection], wanted) -> str:
@@ -22,6 +23,7 @@ def _limit_message(membership: Membership, limit: int, in_use: list[Connection],
     )
 
 
+@retry_on_conflict
 def connection_enable(*, membership: Membership, connector: Connector, actor: Actor) -> Connection:
     """Connect a member to a connector, within the plan's limit.
 
@@ -85,6 +87,7 @@ def connection_enable(*, membership: Membership, connector: Connector, actor: Ac
     return connection
 
 
+@retry_on_conflict
 def connection_disable(
     *, membership: Membership, connector: Connector, actor: Actor
 ) -> Connection | None:

@@ -19,6 +19,7 @@ from orgconnectors.encryption import encrypt
 from orgconnectors.oauth.revocation import connector_credentials_revoke
 from orgconnectors.organizations.models import Organization
 from orgconnectors.text import NO_CONTROL_CHARACTERS, has_control_characters
+from orgconnectors.transactions import retry_on_conflict
 
 _TOOL_NAME = re.compile(r"^[A-Za-z0-9_.\-/]{1,128}$")
 _AUDITED_FIELDS = (
@@ -108,6 +109,7 @@ def _check_plan_allows_another(organization: Organization) -> None:
         )
 
 
+@retry_on_conflict
 def connector_register(
     *,
     organization: Organization,
@@ -154,9 +156,13 @@ def connector_register(
             "A client secret needs its client ID; enter both or neither.", field="oauth_client_id"
         )
     with transaction.atomic():
-        # Serialises registrations per organization so the custom-connector cap holds.
+        # Serialises registrations per organization so the custom-connector cap holds. NO KEY
+        # UPDATE: rows that merely reference the organization (connections, checks, audit
+        # events) are still written meanwhile instead of queueing behind a registration.
         organization = (
-            Organization.objects.select_for_update().select_related("plan").get(pk=organization.pk)
+            Organization.objects.select_for_update(no_key=True)
+            .select_related("plan")
+            .get(pk=organization.pk)
         )
         _check_plan_allows_another(organization)
         _check_retention_confirmed(organization, confirm_no_zdr)
@@ -219,6 +225,7 @@ def _retention_confirmation(organization: Organization) -> dict:
 _UNSET = object()
 
 
+@retry_on_conflict
 def connector_update(
     *,
     connector: Connector,
@@ -299,6 +306,7 @@ def connector_update(
     return connector
 
 
+@retry_on_conflict
 def connector_remove(*, connector: Connector, actor: Actor) -> None:
     with transaction.atomic():
         connector = Connector.objects.select_for_update().get(pk=connector.pk)
@@ -320,6 +328,7 @@ def connector_remove(*, connector: Connector, actor: Actor) -> None:
         connector.delete()
 
 
+@retry_on_conflict
 def connector_set_tool_policy(
     *, connector: Connector, actor: Actor, default: str, overrides: dict[str, bool]
 ) -> Connector:

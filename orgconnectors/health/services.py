@@ -31,6 +31,7 @@ from orgconnectors.oauth.probe_tokens import connectors_probe_tokens, probe_toke
 from orgconnectors.ops.metrics import health_check_counted
 from orgconnectors.organizations.models import Organization
 from orgconnectors.outbox.enqueue import enqueue
+from orgconnectors.transactions import retry_on_conflict
 
 logger = logging.getLogger(__name__)
 
@@ -256,6 +257,7 @@ def _count_run_progress(run_id: int, done: int, now) -> None:
     )
 
 
+@retry_on_conflict
 def health_result_record(
     *,
     connector_id: int,

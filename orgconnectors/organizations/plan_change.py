@@ -16,6 +16,7 @@ from orgconnectors.audit.services import audit_record
 from orgconnectors.connectors.models import Connection
 from orgconnectors.organizations.errors import OrganizationError
 from orgconnectors.organizations.models import Membership, Organization, Plan, PlanChangeRequest
+from orgconnectors.transactions import retry_on_conflict
 
 
 @dataclass
@@ -111,12 +112,14 @@ def plan_change_preview(
     )
 
 
+@retry_on_conflict
 def organization_change_plan(
     *, organization: Organization, plan: Plan, actor: Actor, limit_override: int | None = None
 ) -> PlanChangePreview:
     """Apply a plan change; returns what it did (the same shape as the preview)."""
     with transaction.atomic():
-        organization = Organization.objects.select_for_update().get(pk=organization.pk)
+        # NO KEY UPDATE: rows that reference the organization are still inserted meanwhile.
+        organization = Organization.objects.select_for_update(no_key=True).get(pk=organization.pk)
         # Locking every membership (in a fixed order) holds off concurrent enables, which lock
         # their membership first, so none slips past the new limit.
         list(

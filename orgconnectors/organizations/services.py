@@ -17,6 +17,7 @@ from orgconnectors.organizations.mfa import REQUIRING_ROLES
 from orgconnectors.organizations.mfa_notice import mfa_requirement_notify_and_end_sessions
 from orgconnectors.organizations.models import Membership, Organization, Plan
 from orgconnectors.text import NO_CONTROL_CHARACTERS, has_control_characters
+from orgconnectors.transactions import retry_on_conflict
 
 Role = Membership.Role
 
@@ -113,6 +114,7 @@ def organization_create_personal(*, user) -> Organization:
     )
 
 
+@retry_on_conflict
 def membership_add(*, organization: Organization, user, role: str, actor: Actor) -> Membership:
     if role not in Role.values:
         raise OrganizationError(
@@ -147,6 +149,7 @@ def _lock_owners(organization: Organization) -> list[int]:
     )
 
 
+@retry_on_conflict
 def membership_change_role(*, membership: Membership, role: str, actor: Actor) -> Membership:
     if role not in Role.values:
         raise OrganizationError(
@@ -186,6 +189,7 @@ def membership_change_role(*, membership: Membership, role: str, actor: Actor) -
     return membership
 
 
+@retry_on_conflict
 def membership_remove(*, membership: Membership, actor: Actor) -> None:
     with transaction.atomic():
         owners = _lock_owners(membership.organization)
@@ -229,6 +233,7 @@ def membership_end(*, membership: Membership, actor: Actor) -> None:
     membership.delete()
 
 
+@retry_on_conflict
 def organization_set_mfa_requirement(
     *, organization: Organization, required: bool, actor: Actor, keep_session_key: str = ""
 ) -> Organization:

@@ -2,6 +2,7 @@ import pytest
 import time_machine
 from django.db import transaction
 
+from orgconnectors.audit.chain import chain_seal
 from orgconnectors.audit.context import Actor
 from orgconnectors.audit.services import audit_record
 from tests.api.conftest import session_client
@@ -11,7 +12,7 @@ EVENTS = "/api/v1/orgs/acme/audit-events"
 
 def record(organization, *, action, when, who="owner@acme.test", target="Wiki", target_id=""):
     with time_machine.travel(when, tick=False), transaction.atomic():
-        return audit_record(
+        event = audit_record(
             organization=organization,
             actor=Actor(label=who, ip="198.51.100.4", user_agent="browser/1"),
             action=action,
@@ -20,6 +21,9 @@ def record(organization, *, action, when, who="owner@acme.test", target="Wiki", 
             target_label=target,
             changes={"name": {"before": None, "after": target}},
         )
+    chain_seal(organization_id=organization.pk)  # what the commit would run
+    event.refresh_from_db()
+    return event
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 import pytest
 from django.db import connection, transaction
 
+from orgconnectors.audit.chain import chain_seal
 from orgconnectors.audit.context import Actor
 from orgconnectors.audit.services import audit_record
 
@@ -18,9 +19,13 @@ def write_event(org):
     def write(action="connector.updated", *, organization=None, by="owner@acme.test", **fields):
         fields.setdefault("target_type", "connector")
         with transaction.atomic():
-            return audit_record(
+            event = audit_record(
                 organization=organization or org, actor=Actor.system(by), action=action, **fields
             )
+        # The test's own transaction never commits, so the sealer a commit runs is run here.
+        chain_seal(organization_id=event.organization_id)
+        event.refresh_from_db()
+        return event
 
     return write
 

@@ -7,7 +7,13 @@ from django.apps import apps
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 
-from orgconnectors.audit.chain import GENESIS, HASHED_FIELDS, audit_chain_verify, event_hash
+from orgconnectors.audit.chain import (
+    GENESIS,
+    HASHED_FIELDS,
+    audit_chain_verify,
+    chain_seal,
+    event_hash,
+)
 from orgconnectors.audit.context import Actor
 from orgconnectors.audit.models import AuditChainHead, AuditEvent
 from orgconnectors.audit.services import audit_record
@@ -46,6 +52,7 @@ def test_the_hash_covers_the_content_as_the_database_gives_it_back(org):
             target_label="Ünïcode ✓",
             changes={1: {"before": 0.1 + 0.2, "after": [1, "two", None]}, "big": 2**62},
         )
+    chain_seal(organization_id=org.pk)  # what the commit would run
 
     stored = AuditEvent.objects.values(*HASHED_FIELDS, "prev_hash", "hash").get(pk=event.pk)
     assert stored["ip"] == "2001:db8::7"

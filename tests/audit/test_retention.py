@@ -8,7 +8,7 @@ import time_machine
 from django.core.management import CommandError, call_command
 from django.test import TestCase
 
-from orgconnectors.audit.chain import audit_chain_verify
+from orgconnectors.audit.chain import audit_chain_verify, chain_seal
 from orgconnectors.audit.context import Actor
 from orgconnectors.audit.errors import RetentionError
 from orgconnectors.audit.models import AuditChainHead, AuditEvent, UsageDay, UsageEvent
@@ -94,7 +94,11 @@ def test_the_remaining_chain_still_verifies(org, plan, at):
     head = AuditChainHead.objects.get(organization=org)
     assert (head.purged_through_id, head.purged_through_hash) == (removed[-1].pk, removed[-1].hash)
     report = audit_chain_verify(organization=org)
-    assert (report.intact, report.events) == (True, 3)  # two kept and audit.purged
+    # Two kept, and audit.purged waiting for the sealer its commit runs.
+    assert (report.intact, report.events, report.unsealed) == (True, 2, 1)
+    chain_seal(organization_id=org.pk)
+    report = audit_chain_verify(organization=org)
+    assert (report.intact, report.events, report.unsealed) == (True, 3, 0)
 
 
 def test_nothing_due_means_nothing_removed_and_nothing_recorded(org, at):
