@@ -47,6 +47,20 @@ def unconfirmed_message(connector: Connector, *, pinned: str, named: str) -> str
     )
 
 
+def _pinned(
+    pin: "ClientIssuerPin | None", connector: Connector, issuer: str, how
+) -> "ClientIssuerPin":
+    """Pin the connector's own client ID to `issuer` (saved), nothing left waiting."""
+    pin = pin or ClientIssuerPin(connector=connector)
+    pin.client_id = connector.oauth_client_id
+    pin.issuer = issuer
+    pin.pinned_how = how
+    pin.pending_issuer, pin.pending_since = "", None
+    pin.pinned_at = timezone.now()
+    pin.save()
+    return pin
+
+
 def preregistered_issuer_check(*, connector: Connector, issuer: str, actor: Actor) -> None:
     """Before the connector's own client ID (and secret) is used at `issuer`: pin it there if
     nothing is pinned for this client ID yet; raise ClientIssuerUnconfirmed if another issuer
@@ -56,13 +70,7 @@ def preregistered_issuer_check(*, connector: Connector, issuer: str, actor: Acto
         pin = ClientIssuerPin.objects.select_for_update().filter(connector=connector).first()
         if pin is None or pin.client_id != connector.oauth_client_id:
             before = pin.issuer if pin else None
-            pin = pin or ClientIssuerPin(connector=connector)
-            pin.client_id = connector.oauth_client_id
-            pin.issuer = issuer
-            pin.pinned_how = How.FIRST_USE
-            pin.pending_issuer, pin.pending_since = "", None
-            pin.pinned_at = timezone.now()
-            pin.save()
+            pin = _pinned(pin, connector, issuer, How.FIRST_USE)
             _record(
                 connector,
                 actor,
@@ -157,13 +165,7 @@ def connector_oauth_issuer_confirm(
     with transaction.atomic():
         pin = ClientIssuerPin.objects.select_for_update().filter(connector=connector).first()
         before = pin.issuer if pin and pin.client_id == connector.oauth_client_id else None
-        pin = pin or ClientIssuerPin(connector=connector)
-        pin.client_id = connector.oauth_client_id
-        pin.issuer = issuer
-        pin.pinned_how = How.OWNER
-        pin.pending_issuer, pin.pending_since = "", None
-        pin.pinned_at = timezone.now()
-        pin.save()
+        pin = _pinned(pin, connector, issuer, How.OWNER)
         _record(
             connector,
             actor,

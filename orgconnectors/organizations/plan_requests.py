@@ -102,19 +102,26 @@ def plan_change_request_create(
     return request
 
 
+def _locked_waiting(request: PlanChangeRequest, done: str) -> PlanChangeRequest:
+    """The request, locked, if it still waits for the operator; else a sentence saying why it
+    cannot be `done` (another operator decided it meanwhile, or a newer request replaced it)."""
+    request = (
+        PlanChangeRequest.objects.select_for_update()
+        .select_related("organization", "plan")
+        .get(pk=request.pk)
+    )
+    if request.status != Status.PENDING:
+        raise OrganizationError(
+            f"This request is {request.get_status_display().lower()}; only a waiting request "
+            f"can be {done}."
+        )
+    return request
+
+
 def plan_change_request_apply(*, request: PlanChangeRequest, actor: Actor) -> PlanChangePreview:
     """The operator grants the request: the plan changes as it would from the admin."""
     with transaction.atomic():
-        request = (
-            PlanChangeRequest.objects.select_for_update()
-            .select_related("organization", "plan")
-            .get(pk=request.pk)
-        )
-        if request.status != Status.PENDING:
-            raise OrganizationError(
-                f"This request is {request.get_status_display().lower()}; only a waiting request "
-                "can be applied."
-            )
+        request = _locked_waiting(request, "applied")
         result = organization_change_plan(
             organization=request.organization,
             plan=request.plan,
@@ -129,16 +136,7 @@ def plan_change_request_apply(*, request: PlanChangeRequest, actor: Actor) -> Pl
 
 def plan_change_request_decline(*, request: PlanChangeRequest, actor: Actor) -> None:
     with transaction.atomic():
-        request = (
-            PlanChangeRequest.objects.select_for_update()
-            .select_related("organization", "plan")
-            .get(pk=request.pk)
-        )
-        if request.status != Status.PENDING:
-            raise OrganizationError(
-                f"This request is {request.get_status_display().lower()}; only a waiting request "
-                "can be declined."
-            )
+        request = _locked_waiting(request, "declined")
         request.status, request.decided_at = Status.DECLINED, timezone.now()
         request.decided_by = actor.display
         request.save(update_fields=["status", "decided_at", "decided_by"])
