@@ -289,7 +289,8 @@ def report(results: list, seconds: float, args) -> None:
         f"{args.clients} clients ({args.processes} processes, one keep-alive connection each) "
         f"for {seconds:.0f} s against granian, 2 workers, DJANGO_DEBUG=0, DB pool, Redis; "
         f"{args.members} members of a Team org (limit 10), {CONNECTORS} connectors. "
-        f"{os.cpu_count()} cores shared by the clients, the server, PostgreSQL and Redis."
+        f"{os.cpu_count()} cores shared by the clients, the server, PostgreSQL and Redis "
+        f"(and whatever else runs: load average {os.getloadavg()[0]:.1f} at the end)."
     )
     print(f"  {'kind':8s} {'requests':>9s} {'req/s':>8s} {'p50 ms':>8s} {'p99 ms':>8s}  statuses")
     kinds = ["config", "enable", "disable", "page"]
