@@ -64,11 +64,11 @@ def measure(rounds: int, writes: int) -> dict:
     call_command("migrate", verbosity=0)
 
     from orgconnectors.audit.chain import audit_chain_verify
-    from orgconnectors.audit.context import Actor
     from orgconnectors.audit.models import AuditEvent
     from orgconnectors.connectors.connections import connection_disable, connection_enable
     from orgconnectors.connectors.models import Connector
     from orgconnectors.connectors.services import connector_register, connector_update
+    from orgconnectors.core.actor import Actor
     from orgconnectors.health.outcomes import Outcome, ProbeResult
     from orgconnectors.health.services import health_result_record
     from orgconnectors.organizations.models import Membership, Organization, Plan

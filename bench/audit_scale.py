@@ -497,10 +497,10 @@ def measure_writes() -> list[tuple[str, float]]:
     """Microseconds per write, as a request pays them."""
     from django.db import transaction
 
-    from orgconnectors.audit.context import Actor
     from orgconnectors.audit.services import audit_record
     from orgconnectors.audit.usage import usage_record, usage_record_many
     from orgconnectors.connectors.models import Connector
+    from orgconnectors.core.actor import Actor
     from orgconnectors.organizations.models import Organization
 
     org = Organization.objects.get(slug="bigco")
@@ -544,10 +544,10 @@ def measure_writes() -> list[tuple[str, float]]:
 
 def measure_full_export() -> dict:
     from orgconnectors.audit import tasks
-    from orgconnectors.audit.context import Actor
     from orgconnectors.audit.exports import export_dir, export_request
     from orgconnectors.audit.models import ExportJob
     from orgconnectors.audit.usage_selectors import UsageFilters
+    from orgconnectors.core.actor import Actor
     from orgconnectors.organizations.models import Membership
 
     auditor = Membership.objects.select_related("organization", "user").get(

@@ -154,8 +154,8 @@ def prepare(members: int) -> tuple[list[dict], list[int]]:
     from django.utils import timezone
 
     from orgconnectors.api.tokens import api_token_create
-    from orgconnectors.audit.context import Actor
     from orgconnectors.connectors.models import Connection, Connector
+    from orgconnectors.core.actor import Actor
     from orgconnectors.organizations.models import Membership, Organization, Plan
 
     call_command("migrate", verbosity=0, interactive=False)

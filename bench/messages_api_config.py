@@ -175,7 +175,7 @@ def prepare() -> tuple[str, str]:
     django.setup()
     from django.core.management import call_command
 
-    from orgconnectors.audit.context import Actor
+    from orgconnectors.core.actor import Actor
     from orgconnectors.organizations.models import Organization, Plan
 
     call_command("migrate", verbosity=0, interactive=False)

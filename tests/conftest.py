@@ -5,8 +5,8 @@ from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import connection
 
-from orgconnectors.audit.context import Actor
 from orgconnectors.celery import app as celery_app
+from orgconnectors.core.actor import Actor
 from orgconnectors.organizations.models import Membership, Plan
 from tests.factories import MembershipFactory, OrganizationFactory
 

@@ -5,8 +5,8 @@ import threading
 import pytest
 from django.db import OperationalError, connection, transaction
 
+from orgconnectors.core.transactions import retry_on_conflict
 from orgconnectors.organizations.models import Organization
-from orgconnectors.transactions import retry_on_conflict
 from tests.factories import OrganizationFactory
 
 pytestmark = pytest.mark.skipif(

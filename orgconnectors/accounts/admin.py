@@ -3,8 +3,8 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from orgconnectors.accounts.models import User
 from orgconnectors.accounts.services import user_delete
-from orgconnectors.audit.context import Actor
-from orgconnectors.service_admin import ServiceModelAdmin
+from orgconnectors.core.actor import Actor
+from orgconnectors.core.service_admin import ServiceModelAdmin
 
 
 @admin.register(User)

@@ -4,7 +4,7 @@ removing them from each organization."""
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from orgconnectors.audit.context import Actor
+from orgconnectors.core.actor import Actor
 from orgconnectors.organizations.errors import LastOwnerError
 from orgconnectors.organizations.models import Membership
 from orgconnectors.organizations.services import membership_end, membership_remove

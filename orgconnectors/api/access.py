@@ -9,8 +9,8 @@ from ninja.utils import contribute_operation_callback
 
 from orgconnectors.api.models import ApiToken
 from orgconnectors.api.scopes import ANY_SCOPE, SCOPES, roles_allowing
-from orgconnectors.audit.context import Actor
-from orgconnectors.errors import NotAllowed
+from orgconnectors.core.actor import Actor
+from orgconnectors.core.errors import NotAllowed
 from orgconnectors.organizations.mfa import (
     mfa_missing,
     mfa_missing_message,

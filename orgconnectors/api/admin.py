@@ -2,8 +2,8 @@ from django.contrib import admin
 
 from orgconnectors.api.models import ApiToken
 from orgconnectors.api.tokens import api_token_revoke
-from orgconnectors.audit.context import Actor
-from orgconnectors.service_admin import ReadOnlyModelAdmin
+from orgconnectors.core.actor import Actor
+from orgconnectors.core.service_admin import ReadOnlyModelAdmin
 
 
 @admin.register(ApiToken)

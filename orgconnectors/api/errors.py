@@ -10,7 +10,7 @@ from orgconnectors.api.auth import TokenRejected
 from orgconnectors.api.operator_auth import OperatorTokenRequired
 from orgconnectors.audit.selectors import InvalidCursor
 from orgconnectors.connectors.errors import ConnectionLimitReached
-from orgconnectors.errors import NotAllowed, ServiceError
+from orgconnectors.core.errors import NotAllowed, ServiceError
 
 NON_FIELD = "__all__"
 _SIGN_IN = (

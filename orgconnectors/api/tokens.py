@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from orgconnectors.api.models import ApiToken
 from orgconnectors.api.scopes import SCOPES, listed, ordered, scopes_for_role
-from orgconnectors.audit.context import Actor
 from orgconnectors.audit.services import audit_record
-from orgconnectors.errors import NotAllowed, ServiceError
+from orgconnectors.core.actor import Actor
+from orgconnectors.core.errors import NotAllowed, ServiceError
 from orgconnectors.organizations.models import Membership
 
 TOKEN_PREFIX = "oc_"

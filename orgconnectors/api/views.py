@@ -11,9 +11,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from orgconnectors.api import tokens
 from orgconnectors.api.forms import ApiTokenForm
 from orgconnectors.api.scopes import scopes_for_role
-from orgconnectors.audit.context import Actor
-from orgconnectors.errors import ServiceError
-from orgconnectors.form_errors import add_service_error
+from orgconnectors.core.actor import Actor
+from orgconnectors.core.errors import ServiceError
+from orgconnectors.core.form_errors import add_service_error
 from orgconnectors.organizations.access import org_view
 
 

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from orgconnectors.audit.models import AuditEvent, ExportJob, UsageEvent
-from orgconnectors.service_admin import ReadOnlyModelAdmin
+from orgconnectors.core.service_admin import ReadOnlyModelAdmin
 
 
 @admin.register(AuditEvent)

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from django.db import transaction
 
 from orgconnectors.audit.models import AuditChainHead, AuditEvent
-from orgconnectors.transactions import retry_on_conflict
+from orgconnectors.core.transactions import retry_on_conflict
 
 VERSION = 1
 GENESIS = "0" * 64

@@ -7,10 +7,10 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from orgconnectors.audit.context import Actor
 from orgconnectors.audit.digests import DigestsOff, audit_digest_publish, audit_digests_download
 from orgconnectors.audit.models import AuditDigest
 from orgconnectors.audit.signing import SETTING, signing_key
+from orgconnectors.core.actor import Actor
 from orgconnectors.organizations.access import org_view
 from orgconnectors.organizations.models import Membership
 

@@ -25,7 +25,6 @@ from orgconnectors.audit.chain import (
     chain_seal_all,
     event_hash,
 )
-from orgconnectors.audit.context import Actor
 from orgconnectors.audit.errors import AuditError
 from orgconnectors.audit.models import AuditChainHead, AuditDigest, AuditEvent
 from orgconnectors.audit.services import audit_record
@@ -36,6 +35,7 @@ from orgconnectors.audit.signing import (
     signing_key,
     verifying_keys,
 )
+from orgconnectors.core.actor import Actor
 from orgconnectors.organizations.models import Organization
 
 VERSION = 1

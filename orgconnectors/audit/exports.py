@@ -21,7 +21,6 @@ from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 
-from orgconnectors.audit.context import Actor
 from orgconnectors.audit.errors import ExportGone
 from orgconnectors.audit.models import AuditEvent, ExportJob
 from orgconnectors.audit.selectors import (
@@ -37,6 +36,7 @@ from orgconnectors.audit.usage_selectors import (
     usage_events_upper_bound,
 )
 from orgconnectors.connectors.models import Connector
+from orgconnectors.core.actor import Actor
 from orgconnectors.organizations.models import Membership
 from orgconnectors.organizations.selectors import require_role
 from orgconnectors.outbox.enqueue import enqueue

@@ -17,10 +17,10 @@ from django.utils import timezone
 
 from orgconnectors.audit.append_only import purge_permitted
 from orgconnectors.audit.chain import locked_head
-from orgconnectors.audit.context import Actor
 from orgconnectors.audit.errors import RetentionError
 from orgconnectors.audit.models import AuditEvent, UsageDay, UsageEvent
 from orgconnectors.audit.services import audit_record
+from orgconnectors.core.actor import Actor
 from orgconnectors.organizations.models import Organization
 
 logger = logging.getLogger(__name__)

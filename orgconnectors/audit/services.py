@@ -5,8 +5,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from orgconnectors.audit.chain import chain_append
-from orgconnectors.audit.context import Actor
 from orgconnectors.audit.models import AuditEvent
+from orgconnectors.core.actor import Actor
 
 Outcome = AuditEvent.Outcome
 _IP = AuditEvent._meta.get_field("ip")

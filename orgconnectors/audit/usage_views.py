@@ -4,13 +4,13 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
 from orgconnectors.audit.charts import horizontal_bars, stacked_columns
-from orgconnectors.audit.context import Actor
 from orgconnectors.audit.exports import export_request
 from orgconnectors.audit.forms import ExportFormatForm, UsageFilterForm, UsagePageForm
 from orgconnectors.audit.models import UsageEvent
 from orgconnectors.audit.selectors import InvalidCursor, audit_filter_choices
 from orgconnectors.audit.usage_selectors import UsageFilters, usage_events_page, usage_overview
 from orgconnectors.audit.views import query_without, streamed
+from orgconnectors.core.actor import Actor
 from orgconnectors.organizations.access import org_view
 from orgconnectors.organizations.models import Membership
 

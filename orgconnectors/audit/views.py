@@ -6,7 +6,6 @@ from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
-from orgconnectors.audit.context import Actor
 from orgconnectors.audit.exports import CONTENT_TYPES, ExportRequest, export_request
 from orgconnectors.audit.forms import AuditFilterForm, ExportFormatForm
 from orgconnectors.audit.selectors import (
@@ -16,6 +15,7 @@ from orgconnectors.audit.selectors import (
     audit_events_page,
     audit_filter_choices,
 )
+from orgconnectors.core.actor import Actor
 from orgconnectors.organizations.access import org_view
 from orgconnectors.organizations.models import Membership
 

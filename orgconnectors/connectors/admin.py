@@ -3,7 +3,6 @@ from django.contrib import admin
 from django.db import models
 from django.db.models import Count, Q
 
-from orgconnectors.audit.context import Actor
 from orgconnectors.connectors.connections import connection_disable, connection_enable
 from orgconnectors.connectors.models import Connection, Connector, ToolOverride
 from orgconnectors.connectors.services import (
@@ -12,7 +11,8 @@ from orgconnectors.connectors.services import (
     connector_set_tool_policy,
     connector_update,
 )
-from orgconnectors.service_admin import ReadOnlyModelAdmin, ServiceModelAdmin
+from orgconnectors.core.actor import Actor
+from orgconnectors.core.service_admin import ReadOnlyModelAdmin, ServiceModelAdmin
 
 # What an operator may set; everything else on a connector is written by health checks and OAuth.
 _EDITABLE = ("name", "transport", "auth", "oauth_client_id", "tool_default")

@@ -4,13 +4,13 @@ and disconnect. (OAuth authorization is in oauth/services.py, plan changes in or
 from django.db import transaction
 from django.utils import timezone
 
-from orgconnectors.audit.context import Actor
 from orgconnectors.audit.services import audit_record
 from orgconnectors.connectors.errors import ConnectionLimitReached, ConnectorError
 from orgconnectors.connectors.models import Connection, Connector
+from orgconnectors.core.actor import Actor
+from orgconnectors.core.transactions import retry_on_conflict
 from orgconnectors.oauth.revocation import connection_credential_revoke
 from orgconnectors.organizations.models import Membership, Organization
-from orgconnectors.transactions import retry_on_conflict
 
 
 def _limit_message(membership: Membership, limit: int, in_use: list[Connection], wanted) -> str:

@@ -7,19 +7,19 @@ import re
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from orgconnectors.audit.context import Actor
 from orgconnectors.audit.redaction import field_changes
 from orgconnectors.audit.services import audit_record
 from orgconnectors.connectors.directory import directory_entry
 from orgconnectors.connectors.errors import ConnectorError
 from orgconnectors.connectors.models import Connection, Connector, ToolOverride
 from orgconnectors.connectors.urls_canonical import canonical_url
+from orgconnectors.core.actor import Actor
+from orgconnectors.core.text import NO_CONTROL_CHARACTERS, has_control_characters
+from orgconnectors.core.transactions import retry_on_conflict
 from orgconnectors.egress.guard import EgressRefused, check_url_on_save
 from orgconnectors.encryption import encrypt
 from orgconnectors.oauth.revocation import connector_credentials_revoke
 from orgconnectors.organizations.models import Organization
-from orgconnectors.text import NO_CONTROL_CHARACTERS, has_control_characters
-from orgconnectors.transactions import retry_on_conflict
 
 _TOOL_NAME = re.compile(r"^[A-Za-z0-9_.\-/]{1,128}$")
 _AUDITED_FIELDS = (

@@ -4,7 +4,6 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from orgconnectors.audit.context import Actor
 from orgconnectors.connectors import connections, services, tool_policy
 from orgconnectors.connectors.directory import DIRECTORY, directory_entry
 from orgconnectors.connectors.errors import ConnectionLimitReached, ConnectorError
@@ -17,7 +16,8 @@ from orgconnectors.connectors.selectors import (
     connectors_for_member,
     connectors_of,
 )
-from orgconnectors.form_errors import add_service_error
+from orgconnectors.core.actor import Actor
+from orgconnectors.core.form_errors import add_service_error
 from orgconnectors.health.selectors import connector_health, health_run_pending
 from orgconnectors.oauth.handoff import to_authorization_server
 from orgconnectors.oauth.selectors import oauth_pin_view

@@ -8,10 +8,10 @@ only for the demo's own connectors, from seed_demo.
 from django.db import transaction
 from django.utils import timezone
 
-from orgconnectors.audit.context import Actor
 from orgconnectors.audit.redaction import field_changes
 from orgconnectors.audit.services import audit_record
 from orgconnectors.connectors.models import Connection, Connector
+from orgconnectors.core.actor import Actor
 from orgconnectors.oauth.models import OAuthClient, OAuthCredential
 
 HEALTH_FIELDS_RESET = {

@@ -2,8 +2,8 @@
 
 from django.contrib import admin
 
+from orgconnectors.core.service_admin import ReadOnlyModelAdmin
 from orgconnectors.health.models import HealthCheck, HealthDailyRollup, HealthRun
-from orgconnectors.service_admin import ReadOnlyModelAdmin
 
 
 @admin.register(HealthRun)

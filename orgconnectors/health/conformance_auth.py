@@ -24,8 +24,8 @@ from mcp.client.auth.utils import extract_scope_from_www_auth
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 
-from orgconnectors.audit.context import Actor
 from orgconnectors.connectors.models import Connector
+from orgconnectors.core.actor import Actor
 from orgconnectors.egress import build_client
 from orgconnectors.egress.client import build_mcp_http_client
 from orgconnectors.encryption import encrypt

@@ -6,9 +6,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from orgconnectors.connectors.models import Connector
+from orgconnectors.core.text import one_line
 from orgconnectors.health.transitions import DOWN
 from orgconnectors.organizations.models import Membership
-from orgconnectors.text import one_line
 
 
 def _status_words(status: str) -> str:

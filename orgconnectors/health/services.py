@@ -17,10 +17,11 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from orgconnectors.audit.context import Actor
 from orgconnectors.audit.services import audit_record
 from orgconnectors.audit.usage import usage_record
 from orgconnectors.connectors.models import Connector
+from orgconnectors.core.actor import Actor
+from orgconnectors.core.transactions import retry_on_conflict
 from orgconnectors.health.models import HealthCheck, HealthRun
 from orgconnectors.health.outcomes import ProbeResult
 from orgconnectors.health.pool import ProbeRunner, get_runner
@@ -31,7 +32,6 @@ from orgconnectors.oauth.probe_tokens import connectors_probe_tokens, probe_toke
 from orgconnectors.ops.metrics import health_check_counted
 from orgconnectors.organizations.models import Organization
 from orgconnectors.outbox.enqueue import enqueue
-from orgconnectors.transactions import retry_on_conflict
 
 logger = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from orgconnectors.audit.context import Actor
 from orgconnectors.connectors.selectors import connector_get
+from orgconnectors.core.actor import Actor
 from orgconnectors.health import services
 from orgconnectors.health.selectors import health_run_progress
 from orgconnectors.organizations.access import org_view

@@ -13,12 +13,12 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from orgconnectors.audit.context import Actor
 from orgconnectors.audit.models import UsageEvent
 from orgconnectors.audit.services import audit_record
 from orgconnectors.audit.usage import usage_record, usage_record_many
+from orgconnectors.core.actor import Actor
+from orgconnectors.core.errors import NotAllowed, ServiceError
 from orgconnectors.encryption import DecryptionFailed
-from orgconnectors.errors import NotAllowed, ServiceError
 from orgconnectors.messages_api import builder
 from orgconnectors.messages_api.selectors import MASK, Held, member_connectors
 from orgconnectors.oauth.errors import NeedsAuthorization, TokenUnavailable

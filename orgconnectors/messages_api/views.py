@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from orgconnectors.audit.context import Actor
+from orgconnectors.core.actor import Actor
 from orgconnectors.messages_api import examples
 from orgconnectors.messages_api.builder import BETA, DEPRECATED_BETA, HEADERS
 from orgconnectors.messages_api.forms import MigrateRequestForm, RetentionForm

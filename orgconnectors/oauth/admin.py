@@ -13,7 +13,8 @@ from django.urls import path
 from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_GET, require_http_methods
 
-from orgconnectors.audit.context import Actor
+from orgconnectors.core.actor import Actor
+from orgconnectors.core.service_admin import ReadOnlyModelAdmin
 from orgconnectors.encryption import key_fingerprint
 from orgconnectors.oauth.errors import KeyRotationRefused
 from orgconnectors.oauth.key_rotation import secrets_count
@@ -26,7 +27,6 @@ from orgconnectors.oauth.models import (
     TokenRevocation,
 )
 from orgconnectors.oauth.selectors import key_rotation_active, key_rotation_get
-from orgconnectors.service_admin import ReadOnlyModelAdmin
 
 
 @admin.register(OAuthClient)

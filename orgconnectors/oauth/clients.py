@@ -22,9 +22,9 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.urls import reverse
 
-from orgconnectors.audit.context import Actor
 from orgconnectors.audit.services import audit_record
 from orgconnectors.connectors.models import Connector
+from orgconnectors.core.actor import Actor
 from orgconnectors.egress import EgressError, EgressRefused, build_client
 from orgconnectors.encryption import decrypt, encrypt
 from orgconnectors.oauth.discovery import AuthorizationServer, Discovery

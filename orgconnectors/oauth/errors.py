@@ -3,7 +3,7 @@
 No message here ever contains a token, a code, a verifier or a client secret.
 """
 
-from orgconnectors.errors import ServiceError
+from orgconnectors.core.errors import ServiceError
 
 
 class OAuthError(ServiceError):

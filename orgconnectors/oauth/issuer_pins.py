@@ -13,10 +13,10 @@ from django.db import transaction
 from django.utils import timezone
 from mcp.client.auth.utils import issuers_match
 
-from orgconnectors.audit.context import Actor
 from orgconnectors.audit.services import audit_record
 from orgconnectors.connectors.models import Connector
-from orgconnectors.errors import NotAllowed
+from orgconnectors.core.actor import Actor
+from orgconnectors.core.errors import NotAllowed
 from orgconnectors.oauth.discovery import check_browser_url
 from orgconnectors.oauth.errors import ClientIssuerUnconfirmed, DiscoveryFailed, OAuthError
 from orgconnectors.oauth.lapse import client_forget

@@ -21,7 +21,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from orgconnectors.audit.context import Actor
+from orgconnectors.core.actor import Actor
 from orgconnectors.encryption import DecryptionFailed, key_fingerprint
 from orgconnectors.oauth.errors import KeyRotationRefused
 from orgconnectors.oauth.key_rotation import secrets_count, secrets_reencrypt

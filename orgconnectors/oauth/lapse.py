@@ -6,11 +6,11 @@ its credential: the order every writer here keeps, so none waits on another in a
 
 from django.db import transaction
 
-from orgconnectors.audit.context import Actor
 from orgconnectors.audit.models import UsageEvent
 from orgconnectors.audit.services import audit_record
 from orgconnectors.audit.usage import usage_record
 from orgconnectors.connectors.models import Connection
+from orgconnectors.core.actor import Actor
 from orgconnectors.oauth.models import OAuthClient, OAuthCredential
 from orgconnectors.outbox.enqueue import enqueue
 

@@ -5,7 +5,7 @@ from django.core.mail import EmailMessage, get_connection
 from django.urls import reverse
 
 from orgconnectors.connectors.models import Connection
-from orgconnectors.text import one_line
+from orgconnectors.core.text import one_line
 
 
 def reauthorization_notify(*, connection_id: int) -> int:

@@ -22,12 +22,12 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from orgconnectors.audit.context import Actor
 from orgconnectors.audit.models import UsageEvent
 from orgconnectors.audit.services import audit_record
 from orgconnectors.audit.usage import usage_record
 from orgconnectors.connectors.models import Connection
 from orgconnectors.connectors.urls_canonical import canonical_url
+from orgconnectors.core.actor import Actor
 from orgconnectors.encryption import DecryptionFailed
 from orgconnectors.oauth.clients import client_auth
 from orgconnectors.oauth.errors import NeedsAuthorization, TokenEndpointError, TokenUnavailable

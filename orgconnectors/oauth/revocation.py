@@ -15,11 +15,11 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.db import transaction
 from django.utils import timezone
 
-from orgconnectors.audit.context import Actor
 from orgconnectors.audit.models import UsageEvent
 from orgconnectors.audit.services import audit_record
 from orgconnectors.audit.usage import usage_record
 from orgconnectors.connectors.models import Connection, Connector
+from orgconnectors.core.actor import Actor
 from orgconnectors.encryption import DecryptionFailed, decrypt
 from orgconnectors.oauth.errors import TokenEndpointError
 from orgconnectors.oauth.lapse import connection_label

@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from orgconnectors.audit.context import Actor
 from orgconnectors.audit.models import UsageEvent
 from orgconnectors.audit.services import audit_record
 from orgconnectors.audit.usage import usage_record
 from orgconnectors.connectors.connections import connection_enable
 from orgconnectors.connectors.models import Connection, Connector
-from orgconnectors.errors import NotAllowed
+from orgconnectors.core.actor import Actor
+from orgconnectors.core.errors import NotAllowed
 from orgconnectors.oauth.clients import oauth_client_ensure, scope_union
 from orgconnectors.oauth.discovery import discover
 from orgconnectors.oauth.errors import AuthorizationRefused, OAuthError, StepUpExhausted

@@ -8,8 +8,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from orgconnectors.audit.context import Actor
 from orgconnectors.connectors.selectors import connector_get
+from orgconnectors.core.actor import Actor
 from orgconnectors.oauth import services
 from orgconnectors.oauth.clients import metadata_document
 from orgconnectors.oauth.errors import AuthorizationRefused, OAuthError

@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from orgconnectors.errors import NotAllowed
+from orgconnectors.core.errors import NotAllowed
 from orgconnectors.organizations.mfa import (
     mfa_missing,
     mfa_missing_message,

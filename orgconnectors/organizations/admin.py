@@ -1,7 +1,8 @@
 from django.contrib import admin
 from django.utils import timezone
 
-from orgconnectors.audit.context import Actor
+from orgconnectors.core.actor import Actor
+from orgconnectors.core.service_admin import ReadOnlyModelAdmin, ServiceModelAdmin
 
 # Registered there: owners' plan requests and operator tokens.
 from orgconnectors.organizations import admin_plans  # noqa: F401
@@ -13,7 +14,6 @@ from orgconnectors.organizations.services import (
     membership_change_role,
     membership_remove,
 )
-from orgconnectors.service_admin import ReadOnlyModelAdmin, ServiceModelAdmin
 
 
 @admin.register(Plan)

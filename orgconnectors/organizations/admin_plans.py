@@ -2,14 +2,14 @@
 
 from django.contrib import admin
 
-from orgconnectors.audit.context import Actor
+from orgconnectors.core.actor import Actor
+from orgconnectors.core.service_admin import ReadOnlyModelAdmin
 from orgconnectors.organizations.models import OperatorToken, PlanChangeRequest
 from orgconnectors.organizations.operator_tokens import operator_token_revoke
 from orgconnectors.organizations.plan_requests import (
     plan_change_request_apply,
     plan_change_request_decline,
 )
-from orgconnectors.service_admin import ReadOnlyModelAdmin
 
 
 @admin.register(PlanChangeRequest)

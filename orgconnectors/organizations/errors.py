@@ -1,4 +1,4 @@
-from orgconnectors.errors import ServiceError
+from orgconnectors.core.errors import ServiceError
 
 
 class OrganizationError(ServiceError):

@@ -16,14 +16,14 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from orgconnectors.audit.context import Actor
 from orgconnectors.audit.services import audit_record
+from orgconnectors.core.actor import Actor
+from orgconnectors.core.text import has_control_characters, one_line
 from orgconnectors.encryption import decrypt, encrypt
 from orgconnectors.organizations.errors import InvitationInvalid, OrganizationError
 from orgconnectors.organizations.models import Invitation, Membership, Organization
 from orgconnectors.organizations.services import user_get_or_create
 from orgconnectors.outbox.enqueue import enqueue
-from orgconnectors.text import has_control_characters, one_line
 
 
 def _hash(token: str) -> str:

@@ -14,7 +14,7 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from orgconnectors.audit.context import Actor
+from orgconnectors.core.actor import Actor
 from orgconnectors.organizations.errors import OrganizationError
 from orgconnectors.organizations.models import OperatorToken
 

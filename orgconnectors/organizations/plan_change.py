@@ -11,12 +11,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from orgconnectors.audit.context import Actor
 from orgconnectors.audit.services import audit_record
 from orgconnectors.connectors.models import Connection
+from orgconnectors.core.actor import Actor
+from orgconnectors.core.transactions import retry_on_conflict
 from orgconnectors.organizations.errors import OrganizationError
 from orgconnectors.organizations.models import Membership, Organization, Plan, PlanChangeRequest
-from orgconnectors.transactions import retry_on_conflict
 
 
 @dataclass

@@ -13,8 +13,8 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from orgconnectors.audit.context import Actor
 from orgconnectors.audit.services import audit_record
+from orgconnectors.core.actor import Actor
 from orgconnectors.organizations.errors import OrganizationError
 from orgconnectors.organizations.models import Organization, Plan, PlanChangeRequest
 from orgconnectors.organizations.plan_change import (

@@ -3,7 +3,7 @@
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
-from orgconnectors.errors import NotAllowed
+from orgconnectors.core.errors import NotAllowed
 from orgconnectors.organizations.models import Invitation, Membership, Organization
 
 Role = Membership.Role

@@ -4,8 +4,10 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
-from orgconnectors.audit.context import Actor
 from orgconnectors.audit.services import audit_record
+from orgconnectors.core.actor import Actor
+from orgconnectors.core.text import NO_CONTROL_CHARACTERS, has_control_characters
+from orgconnectors.core.transactions import retry_on_conflict
 from orgconnectors.oauth.revocation import membership_credentials_revoke
 from orgconnectors.organizations.errors import LastOwnerError, OrganizationError
 from orgconnectors.organizations.membership_signals import (
@@ -16,8 +18,6 @@ from orgconnectors.organizations.membership_signals import (
 from orgconnectors.organizations.mfa import REQUIRING_ROLES
 from orgconnectors.organizations.mfa_notice import mfa_requirement_notify_and_end_sessions
 from orgconnectors.organizations.models import Membership, Organization, Plan
-from orgconnectors.text import NO_CONTROL_CHARACTERS, has_control_characters
-from orgconnectors.transactions import retry_on_conflict
 
 Role = Membership.Role
 

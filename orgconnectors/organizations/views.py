@@ -6,9 +6,9 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from orgconnectors.audit.context import Actor
 from orgconnectors.connectors.selectors import connection_usage, connections_in_use_of
-from orgconnectors.form_errors import add_service_error
+from orgconnectors.core.actor import Actor
+from orgconnectors.core.form_errors import add_service_error
 from orgconnectors.organizations import invitations
 from orgconnectors.organizations.access import org_view
 from orgconnectors.organizations.errors import InvitationInvalid, OrganizationError

@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from orgconnectors.api.models import ApiToken
 from orgconnectors.api.tokens import api_token_create
-from orgconnectors.audit.context import Actor
 from orgconnectors.audit.models import ExportJob
 from orgconnectors.connectors.models import Connector
+from orgconnectors.core.actor import Actor
 from orgconnectors.health.models import HealthRun
 from orgconnectors.organizations.models import Membership, Organization
 from tests.audit.jobs import finished_export

@@ -3,8 +3,8 @@ import time_machine
 from django.db import transaction
 
 from orgconnectors.audit.chain import chain_seal
-from orgconnectors.audit.context import Actor
 from orgconnectors.audit.services import audit_record
+from orgconnectors.core.actor import Actor
 from tests.api.conftest import session_client
 
 EVENTS = "/api/v1/orgs/acme/audit-events"

@@ -6,9 +6,9 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from orgconnectors.audit.context import Actor
 from orgconnectors.audit.services import audit_record
 from orgconnectors.connectors.models import Connection, ToolOverride
+from orgconnectors.core.actor import Actor
 from tests.api.conftest import token_client
 from tests.factories import ConnectionFactory, ConnectorFactory, MembershipFactory
 

@@ -15,7 +15,7 @@ from orgconnectors.api.scopes import ANY_SCOPE, SCOPES
 from orgconnectors.api.tokens import api_token_create
 from orgconnectors.api.urls import api
 from orgconnectors.connectors.models import Connector
-from orgconnectors.errors import NotAllowed, ServiceError
+from orgconnectors.core.errors import NotAllowed, ServiceError
 from tests.api.conftest import ApiClient, session_client
 
 pytestmark = pytest.mark.django_db

@@ -2,8 +2,8 @@ import pytest
 from django.db import connection, transaction
 
 from orgconnectors.audit.chain import chain_seal
-from orgconnectors.audit.context import Actor
 from orgconnectors.audit.services import audit_record
+from orgconnectors.core.actor import Actor
 
 
 @pytest.fixture(autouse=True)

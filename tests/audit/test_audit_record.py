@@ -2,12 +2,12 @@ import pytest
 from django.db import transaction
 from django.test import RequestFactory
 
-from orgconnectors.audit.context import Actor
 from orgconnectors.audit.models import AuditEvent
 from orgconnectors.audit.redaction import field_changes
 from orgconnectors.audit.services import audit_record
 from orgconnectors.connectors.models import Connector
 from orgconnectors.connectors.services import connector_remove
+from orgconnectors.core.actor import Actor
 from tests.factories import ConnectorFactory, MembershipFactory
 
 

@@ -14,9 +14,9 @@ from orgconnectors.audit.chain import (
     chain_seal,
     event_hash,
 )
-from orgconnectors.audit.context import Actor
 from orgconnectors.audit.models import AuditChainHead, AuditEvent
 from orgconnectors.audit.services import audit_record
+from orgconnectors.core.actor import Actor
 from tests.audit.conftest import raw
 
 pytestmark = pytest.mark.skipif(

@@ -4,9 +4,9 @@ import pytest
 from django.db import connection, transaction
 
 from orgconnectors.audit.chain import GENESIS, audit_chain_verify
-from orgconnectors.audit.context import Actor
 from orgconnectors.audit.models import AuditEvent
 from orgconnectors.audit.services import audit_record
+from orgconnectors.core.actor import Actor
 from tests.factories import OrganizationFactory
 
 pytestmark = pytest.mark.skipif(

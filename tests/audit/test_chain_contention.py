@@ -86,7 +86,7 @@ def health_worker(connector_ids: list[int], errors: list, transitions: list):
 
 
 def _actor(membership):
-    from orgconnectors.audit.context import Actor
+    from orgconnectors.core.actor import Actor
 
     return Actor(user=membership.user, ip="203.0.113.7", user_agent="contention/1")
 

@@ -5,10 +5,10 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 
 from orgconnectors.audit.chain import GENESIS, audit_chain_verify, chain_seal, chain_seal_all
-from orgconnectors.audit.context import Actor
 from orgconnectors.audit.models import AuditChainHead, AuditEvent
 from orgconnectors.audit.services import audit_record
 from orgconnectors.audit.tasks import chain_seal as chain_seal_task
+from orgconnectors.core.actor import Actor
 from tests.audit.conftest import raw
 
 pytestmark = pytest.mark.skipif(

@@ -20,7 +20,6 @@ from django.urls import reverse
 
 from orgconnectors.audit.chain import GENESIS, HASHED_FIELDS, audit_chain_verify, event_hash
 from orgconnectors.audit.checks import signing_key_readable, signing_key_set
-from orgconnectors.audit.context import Actor
 from orgconnectors.audit.digests import (
     DigestsOff,
     audit_digest_publish,
@@ -31,6 +30,7 @@ from orgconnectors.audit.models import AuditChainHead, AuditDigest, AuditEvent
 from orgconnectors.audit.retention import audit_retention_purge
 from orgconnectors.audit.schedule import AUDIT_BEAT_SCHEDULE
 from orgconnectors.audit.signing import new_private_key_base64, signing_key
+from orgconnectors.core.actor import Actor
 from tests.api.conftest import token_client
 from tests.audit.conftest import raw
 

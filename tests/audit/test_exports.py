@@ -21,7 +21,7 @@ from orgconnectors.audit.models import AuditEvent, ExportJob
 from orgconnectors.audit.selectors import AuditFilters, audit_events_filtered
 from orgconnectors.audit.usage import usage_record
 from orgconnectors.audit.usage_selectors import UsageFilters
-from orgconnectors.errors import NotAllowed
+from orgconnectors.core.errors import NotAllowed
 from tests.factories import ConnectorFactory
 from tests.responses import text
 

@@ -4,7 +4,6 @@ import pytest
 import time_machine
 from django.db import transaction
 
-from orgconnectors.audit.context import Actor
 from orgconnectors.audit.selectors import (
     AuditFilters,
     InvalidCursor,
@@ -13,6 +12,7 @@ from orgconnectors.audit.selectors import (
     encode_cursor,
 )
 from orgconnectors.audit.services import audit_record
+from orgconnectors.core.actor import Actor
 
 NOON = datetime(2025, 3, 14, 12, 0, tzinfo=UTC)
 

@@ -7,8 +7,8 @@ import io
 import pytest
 from playwright.sync_api import expect
 
-from orgconnectors.audit.context import Actor
 from orgconnectors.connectors.services import connector_update
+from orgconnectors.core.actor import Actor
 from tests.e2e import world
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)

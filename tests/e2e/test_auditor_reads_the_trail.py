@@ -4,8 +4,8 @@ trail filtered down to one change, then that change's before and after."""
 import pytest
 from playwright.sync_api import Page, expect
 
-from orgconnectors.audit.context import Actor
 from orgconnectors.connectors.services import connector_update
+from orgconnectors.core.actor import Actor
 from tests.e2e import world
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)

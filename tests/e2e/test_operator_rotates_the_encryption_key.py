@@ -9,9 +9,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
-from orgconnectors.audit.context import Actor
 from orgconnectors.connectors.models import Connector
 from orgconnectors.connectors.services import connector_register
+from orgconnectors.core.actor import Actor
 from orgconnectors.encryption import decrypt
 from tests.e2e import world
 

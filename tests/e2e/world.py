@@ -1,10 +1,10 @@
 """The organizations and people a journey starts from, made through the services (so the audit
 trail holds what a real history would), with accounts that can sign in on the login page."""
 
-from orgconnectors.audit.context import Actor
 from orgconnectors.connectors.connections import connection_enable
 from orgconnectors.connectors.models import Connection, Connector
 from orgconnectors.connectors.services import connector_register
+from orgconnectors.core.actor import Actor
 from orgconnectors.organizations.invitations import invitation_create
 from orgconnectors.organizations.models import Membership, Organization
 from orgconnectors.organizations.plan_change import organization_change_plan

@@ -9,8 +9,8 @@ from datetime import timedelta
 from django.test import Client
 from django.utils import timezone
 
-from orgconnectors.audit.context import Actor
 from orgconnectors.connectors.models import Connection, Connector
+from orgconnectors.core.actor import Actor
 from orgconnectors.encryption import encrypt
 from orgconnectors.oauth.models import OAuthClient, OAuthCredential
 from orgconnectors.organizations.models import Membership

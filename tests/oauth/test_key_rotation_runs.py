@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from orgconnectors.audit.context import Actor
+from orgconnectors.core.actor import Actor
 from orgconnectors.encryption import DecryptionFailed, encrypt
 from orgconnectors.oauth import tasks
 from orgconnectors.oauth.errors import KeyRotationRefused

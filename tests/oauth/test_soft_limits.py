@@ -57,7 +57,7 @@ def test_a_probe_batch_at_its_soft_limit_gives_its_connectors_back(db, org):
 def test_a_key_rotation_at_its_soft_limit_fails_and_lets_another_start(
     owner, monkeypatch, django_capture_on_commit_callbacks
 ):
-    from orgconnectors.audit.context import Actor
+    from orgconnectors.core.actor import Actor
     from orgconnectors.oauth import key_rotation_runs
     from orgconnectors.oauth.models import KeyRotation
 

@@ -12,9 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from orgconnectors.api.models import ApiToken
-from orgconnectors.audit.context import Actor
 from orgconnectors.connectors.connections import connection_enable
 from orgconnectors.connectors.models import Connection
+from orgconnectors.core.actor import Actor
 from orgconnectors.organizations.models import Invitation, Membership, Organization
 from tests.factories import ConnectorFactory, MembershipFactory
 

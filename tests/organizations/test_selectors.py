@@ -3,7 +3,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import Http404
 
 from orgconnectors.connectors.models import Connection
-from orgconnectors.errors import NotAllowed
+from orgconnectors.core.errors import NotAllowed
 from orgconnectors.organizations.models import Membership
 from orgconnectors.organizations.selectors import members_of, membership_for, require_role
 from tests.factories import ConnectionFactory, MembershipFactory

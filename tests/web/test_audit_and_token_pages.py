@@ -8,8 +8,8 @@ from django.utils.html import escape
 
 from orgconnectors.api.models import ApiToken
 from orgconnectors.api.tokens import api_token_create
-from orgconnectors.audit.context import Actor
 from orgconnectors.audit.services import audit_record
+from orgconnectors.core.actor import Actor
 from tests.factories import UserFactory
 
 AUDIT = reverse("audit_list", args=["acme"])

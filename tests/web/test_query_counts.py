@@ -12,9 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from orgconnectors.api.models import ApiToken
-from orgconnectors.audit.context import Actor
 from orgconnectors.audit.services import audit_record
 from orgconnectors.connectors.models import Connection, ToolOverride
+from orgconnectors.core.actor import Actor
 from orgconnectors.organizations.models import Invitation, Membership
 from tests.factories import ConnectionFactory, ConnectorFactory, MembershipFactory
 

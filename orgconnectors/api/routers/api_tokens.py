@@ -13,7 +13,7 @@ from orgconnectors.api.messages_api_schemas import (
 )
 from orgconnectors.api.schemas import ACCESS_ERRORS, INPUT_ERRORS
 from orgconnectors.api.scopes import ANY_SCOPE, READ
-from orgconnectors.errors import ServiceError
+from orgconnectors.core.errors import ServiceError
 
 router = Router(tags=["api tokens"])
 

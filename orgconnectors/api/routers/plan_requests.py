@@ -6,7 +6,7 @@ from orgconnectors.api.access import OWNER, caller_actor, caller_membership, nee
 from orgconnectors.api.plan_schemas import PlanRequestIn, PlanRequestOut
 from orgconnectors.api.schemas import ACCESS_ERRORS, INPUT_ERRORS
 from orgconnectors.api.scopes import ADMIN
-from orgconnectors.errors import NotAllowed
+from orgconnectors.core.errors import NotAllowed
 from orgconnectors.organizations.plan_requests import (
     PLANS_BELONG_TO_THE_OPERATOR,
     plan_change_request_create,

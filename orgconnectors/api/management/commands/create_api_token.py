@@ -7,8 +7,8 @@ from django.utils import timezone
 
 from orgconnectors.api.scopes import SCOPES
 from orgconnectors.api.tokens import DEFAULT_LIFETIME_DAYS, MAX_LIFETIME_DAYS, api_token_create
-from orgconnectors.audit.context import Actor
-from orgconnectors.errors import ServiceError
+from orgconnectors.core.actor import Actor
+from orgconnectors.core.errors import ServiceError
 from orgconnectors.organizations.models import Organization
 from orgconnectors.organizations.selectors import membership_for
 

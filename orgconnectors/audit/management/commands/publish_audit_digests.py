@@ -1,9 +1,9 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from orgconnectors.audit.context import Actor
 from orgconnectors.audit.digests import audit_digest_publish
 from orgconnectors.audit.signing import key_id_of, new_private_key_base64, parse_private_key
-from orgconnectors.errors import ServiceError
+from orgconnectors.core.actor import Actor
+from orgconnectors.core.errors import ServiceError
 from orgconnectors.organizations.models import Organization
 
 

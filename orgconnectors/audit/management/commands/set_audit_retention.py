@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from orgconnectors.audit.context import Actor
 from orgconnectors.audit.retention import audit_retention_set
-from orgconnectors.errors import ServiceError
+from orgconnectors.core.actor import Actor
+from orgconnectors.core.errors import ServiceError
 from orgconnectors.organizations.models import Organization
 
 

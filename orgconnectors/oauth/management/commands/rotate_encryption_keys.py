@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from orgconnectors.audit.context import Actor
+from orgconnectors.core.actor import Actor
 from orgconnectors.oauth.errors import KeyRotationRefused
 from orgconnectors.oauth.key_rotation_runs import key_rotation_run_here
 from orgconnectors.oauth.models import KeyRotation

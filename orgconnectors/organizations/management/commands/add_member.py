@@ -3,8 +3,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_email
 from django.db import transaction
 
-from orgconnectors.audit.context import Actor
-from orgconnectors.errors import ServiceError
+from orgconnectors.core.actor import Actor
+from orgconnectors.core.errors import ServiceError
 from orgconnectors.organizations.models import Membership, Organization
 from orgconnectors.organizations.services import membership_add, user_get_or_create
 

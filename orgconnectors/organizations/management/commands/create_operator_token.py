@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from orgconnectors.errors import ServiceError
+from orgconnectors.core.errors import ServiceError
 from orgconnectors.organizations.operator_tokens import operator_token_create
 
 

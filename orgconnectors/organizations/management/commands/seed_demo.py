@@ -17,16 +17,16 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.urls import reverse
 
-from orgconnectors.audit.context import Actor
 from orgconnectors.connectors.connections import connection_enable
 from orgconnectors.connectors.directory import directory_entry
 from orgconnectors.connectors.models import Connector
 from orgconnectors.connectors.selectors import connection_for
 from orgconnectors.connectors.services import connector_register
 from orgconnectors.connectors.urls_canonical import canonical_url
+from orgconnectors.core.actor import Actor
+from orgconnectors.core.errors import ServiceError
 from orgconnectors.demo.catalog import DEMO_SERVERS, DemoServer
 from orgconnectors.demo.services import demo_connector_move_to_https
-from orgconnectors.errors import ServiceError
 from orgconnectors.organizations.models import Membership, Organization
 from orgconnectors.organizations.services import (
     membership_add,

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from orgconnectors.audit.context import Actor
-from orgconnectors.errors import ServiceError
+from orgconnectors.core.actor import Actor
+from orgconnectors.core.errors import ServiceError
 from orgconnectors.organizations.models import Organization
 from orgconnectors.organizations.plan_change import organization_change_plan
 from orgconnectors.organizations.services import plan_get

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 
-from orgconnectors.errors import ServiceError
+from orgconnectors.core.errors import ServiceError
 
 
 class ServiceModelAdmin(admin.ModelAdmin):

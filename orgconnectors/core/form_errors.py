@@ -2,7 +2,7 @@
 
 from django import forms
 
-from orgconnectors.errors import ServiceError
+from orgconnectors.core.errors import ServiceError
 
 
 def add_service_error(form: forms.Form, error: ServiceError) -> None:
