@@ -234,7 +234,8 @@ def worker(start_at: float) -> None:
 
     django.setup()
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request would be timed too
-    from orgconnectors.oauth.refresh import Outcome, credential_refresh, oauth_refresh_sweep
+    from orgconnectors.oauth.refresh import credential_refresh, oauth_refresh_sweep
+    from orgconnectors.oauth.refresh_outcomes import Outcome
 
     outcomes: dict[str, int] = {}
 

@@ -23,7 +23,7 @@ from orgconnectors.messages_api import builder
 from orgconnectors.messages_api.selectors import MASK, Held, member_connectors
 from orgconnectors.oauth.errors import NeedsAuthorization, TokenUnavailable
 from orgconnectors.oauth.models import OAuthCredential
-from orgconnectors.oauth.refresh import credential_fresh_access_token
+from orgconnectors.oauth.refresh_on_demand import credential_fresh_access_token
 from orgconnectors.oauth.vault import access_token_of
 from orgconnectors.organizations.models import Membership, Organization
 

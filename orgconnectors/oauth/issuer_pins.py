@@ -19,8 +19,8 @@ from orgconnectors.core.actor import Actor
 from orgconnectors.core.errors import NotAllowed
 from orgconnectors.oauth.discovery import check_browser_url
 from orgconnectors.oauth.errors import ClientIssuerUnconfirmed, DiscoveryFailed, OAuthError
-from orgconnectors.oauth.lapse import client_forget
 from orgconnectors.oauth.models import ClientIssuerPin, OAuthClient
+from orgconnectors.oauth.refresh_outcomes import client_forget
 from orgconnectors.organizations.models import Membership
 
 How = ClientIssuerPin.How

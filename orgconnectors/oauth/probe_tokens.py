@@ -17,14 +17,9 @@ from django.utils import timezone
 from orgconnectors.connectors.models import Connection
 from orgconnectors.encryption import DecryptionFailed
 from orgconnectors.oauth.models import OAuthCredential
-from orgconnectors.oauth.refresh import (
-    POLL_SECONDS,
-    Outcome,
-    _send,
-    _token_answer,
-    _token_call,
-    credential_claim,
-)
+from orgconnectors.oauth.refresh import token_call
+from orgconnectors.oauth.refresh_leases import POLL_SECONDS, credential_claim
+from orgconnectors.oauth.refresh_outcomes import Outcome, token_answer_record
 from orgconnectors.oauth.vault import access_token_of
 from orgconnectors.organizations.models import Membership
 
@@ -94,7 +89,7 @@ def connectors_probe_tokens(
         if claim is None:  # another worker is refreshing it (or just did)
             others[connector_id] = (connection_id, credential.generation)
             continue
-        call = _token_call(claim)
+        call = token_call(claim)
         if isinstance(call, Outcome):
             tokens[connector_id] = _current(connection_id)
         else:
@@ -113,13 +108,13 @@ def _send_together(calls: dict, owners: dict, tokens: dict, give_up_at: float) -
     pool = ThreadPoolExecutor(
         max_workers=min(len(calls), MAX_PARALLEL), thread_name_prefix="probe-token"
     )
-    futures = {pool.submit(_send, call): connector_id for connector_id, (_, call) in calls.items()}
+    futures = {pool.submit(call.send): connector_id for connector_id, (_, call) in calls.items()}
     done, late = wait(futures, timeout=max(give_up_at - time.monotonic(), 0))
     pool.shutdown(wait=False, cancel_futures=True)
     for future in done:
         connector_id = futures[future]
         claim = calls[connector_id][0]
-        _token_answer(claim, future.result())
+        token_answer_record(claim, future.result())
         tokens[connector_id] = _current(owners[connector_id])
     for future in late:
         # Only a request wedged past its egress deadline gets here: its claim runs out by

@@ -22,8 +22,8 @@ from orgconnectors.connectors.models import Connection, Connector
 from orgconnectors.core.actor import Actor
 from orgconnectors.encryption import DecryptionFailed, decrypt
 from orgconnectors.oauth.errors import TokenEndpointError
-from orgconnectors.oauth.lapse import connection_label
 from orgconnectors.oauth.models import OAuthCredential, TokenRevocation
+from orgconnectors.oauth.refresh_outcomes import connection_label
 from orgconnectors.oauth.token_endpoint import ClientAuth, revoke
 from orgconnectors.organizations.models import Membership
 from orgconnectors.outbox.enqueue import enqueue

@@ -26,8 +26,8 @@ from orgconnectors.oauth.flow import (
     code_exchange,
     mix_up_of,
 )
-from orgconnectors.oauth.lapse import client_forget, connection_label, locked_connection
 from orgconnectors.oauth.models import OAuthClient, OAuthCredential, PendingAuthorization
+from orgconnectors.oauth.refresh_outcomes import client_forget, connection_label, locked_connection
 from orgconnectors.oauth.token_endpoint import TokenEndpointError
 from orgconnectors.oauth.vault import credential_store
 from orgconnectors.organizations.models import Membership

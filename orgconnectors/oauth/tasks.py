@@ -9,7 +9,7 @@ from smtplib import SMTPException
 
 from celery import shared_task
 
-from orgconnectors.oauth import flow, key_rotation_runs, notify, refresh, revocation
+from orgconnectors.oauth import flow, key_rotation_runs, notify, refresh, refresh_leases, revocation
 
 # Every task has a soft time limit (the task hears it, lets go of its claim or records the
 # failure) and a hard one (the worker process is replaced), both shorter than any lease the
@@ -28,8 +28,8 @@ def refresh_sweep() -> int:
 @shared_task(
     name="oauth.refresh_credential",
     ignore_result=True,
-    soft_time_limit=refresh.REFRESH_SOFT_LIMIT_SECONDS,
-    time_limit=refresh.REFRESH_HARD_LIMIT_SECONDS,
+    soft_time_limit=refresh_leases.REFRESH_SOFT_LIMIT_SECONDS,
+    time_limit=refresh_leases.REFRESH_HARD_LIMIT_SECONDS,
 )
 def refresh_credential(*, credential_id: int, generation: int) -> str:
     # A transient failure is not retried here: the credential is due again after a backoff

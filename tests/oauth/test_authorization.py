@@ -14,7 +14,7 @@ from orgconnectors.egress import build_mcp_http_client
 from orgconnectors.oauth.clients import callback_url, client_auth
 from orgconnectors.oauth.errors import TokenEndpointError
 from orgconnectors.oauth.models import OAuthClient, OAuthCredential
-from orgconnectors.oauth.refresh import credential_fresh_access_token
+from orgconnectors.oauth.refresh_on_demand import credential_fresh_access_token
 from orgconnectors.oauth.services import oauth_authorization_start
 from orgconnectors.oauth.token_endpoint import token_request
 from orgconnectors.oauth.vault import access_token_of

@@ -20,7 +20,8 @@ from orgconnectors.health.services import health_sweep
 from orgconnectors.oauth import services
 from orgconnectors.oauth.errors import ClientIssuerUnconfirmed
 from orgconnectors.oauth.models import ClientIssuerPin, OAuthClient, OAuthCredential
-from orgconnectors.oauth.refresh import Outcome, credential_refresh
+from orgconnectors.oauth.refresh import credential_refresh
+from orgconnectors.oauth.refresh_outcomes import Outcome
 from tests.factories import ConnectorFactory
 from tests.oauth.authorization_server import PREREGISTERED_ID, PREREGISTERED_SECRET
 from tests.oauth.conftest import browser_for, serve

@@ -15,7 +15,9 @@ from orgconnectors.connectors.models import Connection, Connector
 from orgconnectors.demo.oauth_server import ACCESS_TTL, DemoProvider, oauth_app
 from orgconnectors.egress import build_mcp_http_client
 from orgconnectors.oauth.models import OAuthCredential
-from orgconnectors.oauth.refresh import Outcome, credential_fresh_access_token, credential_refresh
+from orgconnectors.oauth.refresh import credential_refresh
+from orgconnectors.oauth.refresh_on_demand import credential_fresh_access_token
+from orgconnectors.oauth.refresh_outcomes import Outcome
 from orgconnectors.oauth.services import oauth_authorization_start
 from orgconnectors.oauth.vault import refresh_token_of
 from tests.factories import ConnectorFactory

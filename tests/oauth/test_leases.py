@@ -12,12 +12,9 @@ import time_machine
 from django.db import connection
 
 from orgconnectors.oauth.models import OAuthCredential
-from orgconnectors.oauth.refresh import (
-    Outcome,
-    credential_claim,
-    credential_refresh,
-    refresh_lease,
-)
+from orgconnectors.oauth.refresh import credential_refresh
+from orgconnectors.oauth.refresh_leases import credential_claim, refresh_lease
+from orgconnectors.oauth.refresh_outcomes import Outcome
 from orgconnectors.oauth.vault import refresh_token_of
 
 pytestmark = [

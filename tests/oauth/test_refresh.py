@@ -11,7 +11,10 @@ from orgconnectors.connectors.models import Connection
 from orgconnectors.oauth import tasks
 from orgconnectors.oauth.errors import NeedsAuthorization
 from orgconnectors.oauth.models import OAuthClient, OAuthCredential
-from orgconnectors.oauth.refresh import connector_probe_token, credential_fresh_access_token
+from orgconnectors.oauth.refresh_on_demand import (
+    connector_probe_token,
+    credential_fresh_access_token,
+)
 from orgconnectors.oauth.vault import access_token_of, refresh_due_at, refresh_token_of
 
 pytestmark = pytest.mark.django_db

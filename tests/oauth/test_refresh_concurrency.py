@@ -12,11 +12,9 @@ import time_machine
 from django.db import DatabaseError, connection, transaction
 
 from orgconnectors.oauth.models import OAuthCredential
-from orgconnectors.oauth.refresh import (
-    Outcome,
-    credential_fresh_access_token,
-    credential_refresh,
-)
+from orgconnectors.oauth.refresh import credential_refresh
+from orgconnectors.oauth.refresh_on_demand import credential_fresh_access_token
+from orgconnectors.oauth.refresh_outcomes import Outcome
 from orgconnectors.oauth.vault import access_token_of, refresh_token_of
 
 pytestmark = [

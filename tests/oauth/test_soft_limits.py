@@ -10,7 +10,8 @@ from orgconnectors.health.models import HealthCheck
 from orgconnectors.health.services import health_sweep
 from orgconnectors.oauth import refresh
 from orgconnectors.oauth.models import OAuthCredential
-from orgconnectors.oauth.refresh import Outcome, credential_refresh
+from orgconnectors.oauth.refresh import credential_refresh
+from orgconnectors.oauth.refresh_outcomes import Outcome
 from tests.factories import ConnectorFactory
 from tests.oauth.secret_rows import store_secrets
 

@@ -3,7 +3,8 @@
 import pytest
 
 from orgconnectors.audit.models import UsageEvent
-from orgconnectors.oauth.refresh import Outcome, credential_refresh
+from orgconnectors.oauth.refresh import credential_refresh
+from orgconnectors.oauth.refresh_outcomes import Outcome
 
 pytestmark = pytest.mark.django_db
 

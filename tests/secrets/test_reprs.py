@@ -6,7 +6,7 @@ from orgconnectors.health.probe import ProbeTarget
 from orgconnectors.messages_api.builder import Policy, Server
 from orgconnectors.messages_api.selectors import Held
 from orgconnectors.messages_api.services import Token
-from orgconnectors.oauth.refresh import Claim
+from orgconnectors.oauth.refresh_leases import Claim
 from orgconnectors.oauth.token_endpoint import ClientAuth, TokenSet
 
 SECRET = "planted-secret-b7e1c0d9"

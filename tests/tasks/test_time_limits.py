@@ -6,7 +6,7 @@ from django.conf import settings
 
 from orgconnectors.audit.exports import STALE_AFTER
 from orgconnectors.celery import app
-from orgconnectors.oauth.refresh import refresh_lease
+from orgconnectors.oauth.refresh_leases import refresh_lease
 from orgconnectors.oauth.revocation import FIRST_TRY_LEFT_ALONE
 
 
