@@ -1,6 +1,6 @@
 from django import forms
 
-from orgconnectors.messages_api.migration import MAX_REQUEST_CHARS
+from orgconnectors.messages_api.beta_upgrade import MAX_REQUEST_CHARS
 
 
 class MigrateRequestForm(forms.Form):

@@ -12,9 +12,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from orgconnectors.core.actor import Actor
 from orgconnectors.messages_api import examples
+from orgconnectors.messages_api.beta_upgrade import MigrationInvalid, migrate_text
 from orgconnectors.messages_api.builder import BETA, DEPRECATED_BETA, HEADERS
 from orgconnectors.messages_api.forms import MigrateRequestForm, RetentionForm
-from orgconnectors.messages_api.migration import MigrationInvalid, migrate_text
 from orgconnectors.messages_api.selectors import MASK, claude_code_commands
 from orgconnectors.messages_api.services import (
     messages_api_config_preview,

@@ -13,7 +13,7 @@ from orgconnectors.api.messages_api_schemas import (
 from orgconnectors.api.models import ApiToken
 from orgconnectors.api.schemas import INPUT_ERRORS, DetailOut, ErrorsOut, TextInput
 from orgconnectors.api.scopes import ANY_SCOPE, CONNECTIONS
-from orgconnectors.messages_api.migration import (
+from orgconnectors.messages_api.beta_upgrade import (
     MAX_REQUEST_CHARS,
     TOO_LARGE,
     MigrationInvalid,

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from orgconnectors.messages_api.migration import MigrationInvalid, migrate_request, migrate_text
+from orgconnectors.messages_api.beta_upgrade import MigrationInvalid, migrate_request, migrate_text
 
 MESSAGES = [{"role": "user", "content": "Find the open incidents."}]
 
