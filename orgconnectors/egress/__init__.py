@@ -6,14 +6,7 @@ resolves the host too) and `check_url` for the static checks alone.
 """
 
 from orgconnectors.egress.addresses import blocked_reason, is_public
-from orgconnectors.egress.client import (
-    ResponseTooLarge,
-    afollow_redirects_safely,
-    build_async_client,
-    build_client,
-    build_mcp_http_client,
-    follow_redirects_safely,
-)
+from orgconnectors.egress.client import build_async_client, build_client, build_mcp_http_client
 from orgconnectors.egress.deadline import DeadlineExceeded
 from orgconnectors.egress.guard import (
     EgressError,
@@ -24,6 +17,8 @@ from orgconnectors.egress.guard import (
     check_url_on_save,
     resolve_and_check,
 )
+from orgconnectors.egress.redirects import afollow_redirects_safely, follow_redirects_safely
+from orgconnectors.egress.streams import ResponseTooLarge
 
 __all__ = [
     "DeadlineExceeded",

@@ -2,7 +2,7 @@
 
 The network streams end every operation by the deadline of the request using the connection;
 the body stream decodes, counts and reads under that deadline. Mixins, combined with the
-stream base classes of httpcore/httpcore2 and httpx/httpx2 by `client._classes`.
+stream base classes of httpcore/httpcore2 and httpx/httpx2 by `transport.classes`.
 """
 
 import functools

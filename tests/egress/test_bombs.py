@@ -15,13 +15,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import brotli
 import pytest
 
-from orgconnectors.egress.client import (
-    ResponseTooLarge,
-    build_async_client,
-    build_client,
-    build_mcp_http_client,
-)
+from orgconnectors.egress.client import build_async_client, build_client, build_mcp_http_client
 from orgconnectors.egress.guard import EgressPolicy
+from orgconnectors.egress.streams import ResponseTooLarge
 from orgconnectors.health.models import HealthCheck
 from orgconnectors.health.pool import ProbeRunner, config_from_settings
 from orgconnectors.health.services import health_sweep

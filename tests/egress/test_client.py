@@ -20,15 +20,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from orgconnectors.egress import client as client_module
-from orgconnectors.egress.client import (
-    ResponseTooLarge,
-    afollow_redirects_safely,
-    build_async_client,
-    build_client,
-    build_mcp_http_client,
-    follow_redirects_safely,
-)
+from orgconnectors.egress import pinning as pinning_module
+from orgconnectors.egress import transport as transport_module
+from orgconnectors.egress.client import build_async_client, build_client, build_mcp_http_client
 from orgconnectors.egress.guard import EgressError, EgressPolicy, EgressRefused
+from orgconnectors.egress.redirects import afollow_redirects_safely, follow_redirects_safely
+from orgconnectors.egress.streams import ResponseTooLarge
 
 LOOPBACK = EgressPolicy(allow_loopback=True)
 BODY = b"x" * 5000
@@ -173,7 +170,8 @@ def test_it_refuses_a_host_resolving_to_a_private_address_before_connecting(serv
 
 def test_it_checks_the_url_of_every_request_with_the_settings_in_force(server, dns, monkeypatch):
     _, calls = dns
-    monkeypatch.setattr(client_module, "current_policy", lambda: EgressPolicy())
+    for module in (transport_module, pinning_module):
+        monkeypatch.setattr(module, "current_policy", lambda: EgressPolicy())
     with build_client() as client:
         with pytest.raises(EgressRefused, match="http:// is not allowed; use https://"):
             client.get(url(server, "/ok"))
@@ -264,6 +262,7 @@ def test_the_async_client_caps_a_streamed_response(server, dns):
 
 def test_the_default_cap_is_five_mebibytes_and_the_default_timeouts_are_short(monkeypatch):
     monkeypatch.setattr(client_module, "read_setting", lambda name, default=None: default)
+    monkeypatch.setattr(transport_module, "read_setting", lambda name, default=None: default)
     transport = build_client()._transport
     assert transport._max_response_bytes == 5 * 1024 * 1024
     timeout = build_client().timeout
