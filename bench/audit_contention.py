@@ -70,7 +70,7 @@ def measure(rounds: int, writes: int) -> dict:
     from orgconnectors.connectors.services import connector_register, connector_update
     from orgconnectors.core.actor import Actor
     from orgconnectors.health.outcomes import Outcome, ProbeResult
-    from orgconnectors.health.services import health_result_record
+    from orgconnectors.health.results import health_result_record
     from orgconnectors.organizations.models import Membership, Organization, Plan
     from orgconnectors.organizations.services import membership_add, user_get_or_create
 

@@ -19,7 +19,7 @@ from orgconnectors.connectors.connections import connection_disable, connection_
 from orgconnectors.connectors.models import Connector
 from orgconnectors.connectors.services import connector_register, connector_update
 from orgconnectors.health.outcomes import Outcome, ProbeResult
-from orgconnectors.health.services import health_result_record
+from orgconnectors.health.results import health_result_record
 from orgconnectors.organizations.models import Membership, Organization, Plan
 from tests.factories import ConnectorFactory, MembershipFactory, OrganizationFactory
 

@@ -14,7 +14,7 @@ from orgconnectors.audit.usage_selectors import usage_overview
 from orgconnectors.connectors.models import Connection
 from orgconnectors.health.models import HealthCheck, HealthDailyRollup
 from orgconnectors.health.outcomes import Outcome, ProbeResult
-from orgconnectors.health.services import health_result_record
+from orgconnectors.health.results import health_result_record
 from tests.factories import ConnectionFactory, ConnectorFactory, MembershipFactory
 
 NOON = datetime(2026, 3, 14, 12, 0, tzinfo=UTC)

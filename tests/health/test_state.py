@@ -10,7 +10,7 @@ from django.core import mail
 from orgconnectors.audit.models import AuditEvent
 from orgconnectors.connectors.models import Connector
 from orgconnectors.health.outcomes import Outcome, ProbeResult
-from orgconnectors.health.services import health_result_record
+from orgconnectors.health.results import health_result_record
 from orgconnectors.health.transitions import (
     BACKOFF_CAP_SECONDS,
     Health,

@@ -5,7 +5,7 @@ from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from orgconnectors.health.outcomes import Outcome, ProbeResult
-from orgconnectors.health.services import health_result_record
+from orgconnectors.health.results import health_result_record
 from orgconnectors.oauth.models import OAuthCredential
 from orgconnectors.oauth.refresh_leases import credential_claim
 from orgconnectors.ops.metrics import outbox_depth_register
