@@ -339,6 +339,9 @@ ORGCONNECTORS_EXPORT_TTL_HOURS = env_int("ORGCONNECTORS_EXPORT_TTL_HOURS", 24)
 
 # /metrics (Prometheus) answers only with this bearer token; unset, /metrics is a 404.
 ORGCONNECTORS_METRICS_TOKEN = env_str("ORGCONNECTORS_METRICS_TOKEN", "")
+# Where each process keeps its counts when several serve /metrics (`make serve` sets it for its
+# children; prometheus-client reads the same variable itself). Unset: one process's counts.
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR", "")
 
 LOGGING = {
     "version": 1,

@@ -16,12 +16,12 @@ from orgconnectors.audit.services import audit_record
 from orgconnectors.audit.usage import usage_record
 from orgconnectors.connectors.models import Connector
 from orgconnectors.core.actor import Actor
+from orgconnectors.core.metrics import health_check_counted
 from orgconnectors.core.transactions import retry_on_conflict
 from orgconnectors.health.models import HealthCheck, HealthRun
 from orgconnectors.health.outcomes import ProbeResult
 from orgconnectors.health.transitions import Health, next_check_at, next_health, should_notify
 from orgconnectors.oauth.issuer_pins import preregistered_issuer_observed
-from orgconnectors.ops.metrics import health_check_counted
 from orgconnectors.outbox.enqueue import enqueue
 
 logger = logging.getLogger(__name__)

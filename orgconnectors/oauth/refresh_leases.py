@@ -16,8 +16,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from orgconnectors.core.metrics import CLAIMS_EXPIRED
 from orgconnectors.oauth.models import OAuthCredential
-from orgconnectors.ops.metrics import CLAIMS_EXPIRED
 
 
 def refresh_lease() -> timedelta:

@@ -22,12 +22,12 @@ from orgconnectors.audit.services import audit_record
 from orgconnectors.audit.usage import usage_record
 from orgconnectors.connectors.models import Connection
 from orgconnectors.core.actor import Actor
+from orgconnectors.core.metrics import TOKEN_REFRESHES
 from orgconnectors.oauth.errors import TokenEndpointError
 from orgconnectors.oauth.models import OAuthClient, OAuthCredential
 from orgconnectors.oauth.refresh_leases import Claim, locked_credential, still_held
 from orgconnectors.oauth.token_endpoint import TokenSet
 from orgconnectors.oauth.vault import credential_apply_tokens, retry_delay
-from orgconnectors.ops.metrics import TOKEN_REFRESHES
 from orgconnectors.outbox.enqueue import enqueue
 
 logger = logging.getLogger(__name__)

@@ -1,7 +1,8 @@
-"""The domain's numbers for Prometheus, and the /metrics view that serves them.
+"""The /metrics view, serving the domain's numbers to Prometheus.
 
 Events (checks recorded, refreshes, claims taken over after their lease ran out, tasks) are
-counted where they happen, in whichever process that is: a web process or a Celery worker.
+counted where they happen, in whichever process that is: a web process or a Celery worker,
+into the counters of core/metrics.py.
 With PROMETHEUS_MULTIPROC_DIR set (`make serve` sets it), prometheus-client keeps each
 process's counts in files in that directory and /metrics sums them, so any web process
 reports the whole machine. States (outbox depth, claims expired and not yet taken over) are
@@ -9,7 +10,6 @@ read from the database at scrape time: the same answer from every process and ma
 """
 
 import hmac
-import os
 from collections.abc import Callable
 
 from django.conf import settings
@@ -19,45 +19,14 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
     CollectorRegistry,
-    Counter,
-    Histogram,
     generate_latest,
 )
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
-HEALTH_CHECKS = Counter(
-    "orgconnectors_health_checks",
-    "Health checks recorded, by outcome.",
-    ["outcome"],
-)
-HEALTH_CHECK_LATENCY = Histogram(
-    "orgconnectors_health_check_latency_seconds",
-    "How long a recorded health check took, by outcome.",
-    ["outcome"],
-    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30),
-)
-TOKEN_REFRESHES = Counter(
-    "orgconnectors_token_refreshes",
-    "OAuth token refreshes, by outcome (refreshed, skipped, retry_later, lapsed).",
-    ["outcome"],
-)
-CLAIMS_EXPIRED = Counter(
-    "orgconnectors_claims_expired",
-    "Claims taken over after their holder's lease ran out, by kind of work.",
-    ["kind"],
-)
-TASK_DURATION = Histogram(
-    "orgconnectors_task_duration_seconds",
-    "Celery task run time, by task and final state.",
-    ["task", "state"],
-    buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900),
-)
-TASK_FAILURES = Counter(
-    "orgconnectors_task_failures",
-    "Celery tasks that raised, by task.",
-    ["task"],
-)
+# The counters are defined at the bottom (core/metrics.py) and counted by the apps; imported
+# here so every one of them is registered, and served, in any process that serves /metrics.
+from orgconnectors.core import metrics as _counted  # noqa: F401
 
 # The outbox (another part of issue #12) registers a function returning its number of unsent
 # messages; until one is registered, orgconnectors_outbox_depth is not reported.
@@ -67,12 +36,6 @@ _outbox_depth: Callable[[], int] | None = None
 def outbox_depth_register(function: Callable[[], int]) -> None:
     global _outbox_depth
     _outbox_depth = function
-
-
-def health_check_counted(*, outcome: str, latency_ms: int | None) -> None:
-    HEALTH_CHECKS.labels(outcome=outcome).inc()
-    if latency_ms is not None:
-        HEALTH_CHECK_LATENCY.labels(outcome=outcome).observe(latency_ms / 1000)
 
 
 class DatabaseCollector:
@@ -102,7 +65,7 @@ class DatabaseCollector:
 def exposition() -> bytes:
     registry = CollectorRegistry()
     registry.register(DatabaseCollector())
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if settings.PROMETHEUS_MULTIPROC_DIR:
         MultiProcessCollector(registry)
         return generate_latest(registry)
     return generate_latest(REGISTRY) + generate_latest(registry)

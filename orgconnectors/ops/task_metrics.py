@@ -1,10 +1,10 @@
-"""Celery task durations and failures, from the task signals (ops/metrics.py counts them)."""
+"""Celery task durations and failures, from the task signals (defined in core/metrics.py)."""
 
 import time
 
 from celery.signals import task_failure, task_postrun, task_prerun
 
-from orgconnectors.ops.metrics import TASK_DURATION, TASK_FAILURES
+from orgconnectors.core.metrics import TASK_DURATION, TASK_FAILURES
 
 # Start times by task id, in the process that runs the task (prerun and postrun share it).
 _started: dict[str, float] = {}
