@@ -2,9 +2,14 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from orgconnectors.encryption.fields import EncryptedTextField
+
 
 class Connector(models.Model):
     """A remote MCP server registered for an organization."""
+
+    # What key rotation calls these rows in its progress and errors (encryption/rotation.py).
+    secrets_label = "connector client secrets"
 
     class Transport(models.TextChoices):
         AUTO = "auto", "Automatic (Streamable HTTP, then SSE)"
@@ -40,7 +45,7 @@ class Connector(models.Model):
     auth = models.CharField(max_length=8, choices=Auth.choices, default=Auth.NONE)
     oauth_client_id = models.CharField(max_length=255, blank=True)
     # MultiFernet ciphertext; never rendered, never sent back.
-    oauth_client_secret_encrypted = models.TextField(blank=True)
+    oauth_client_secret_encrypted = EncryptedTextField(blank=True)
     tool_default = models.CharField(
         max_length=8, choices=ToolDefault.choices, default=ToolDefault.ALLOW
     )

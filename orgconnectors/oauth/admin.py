@@ -16,8 +16,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from orgconnectors.core.actor import Actor
 from orgconnectors.core.service_admin import ReadOnlyModelAdmin
 from orgconnectors.encryption import key_fingerprint
+from orgconnectors.encryption.rotation import secrets_count
 from orgconnectors.oauth.errors import KeyRotationRefused
-from orgconnectors.oauth.key_rotation import secrets_count
 from orgconnectors.oauth.key_rotation_runs import key_rotation_start
 from orgconnectors.oauth.models import (
     KeyRotation,

@@ -23,8 +23,8 @@ from django.utils import timezone
 
 from orgconnectors.core.actor import Actor
 from orgconnectors.encryption import DecryptionFailed, key_fingerprint
+from orgconnectors.encryption.rotation import secrets_count, secrets_reencrypt
 from orgconnectors.oauth.errors import KeyRotationRefused
-from orgconnectors.oauth.key_rotation import secrets_count, secrets_reencrypt
 from orgconnectors.oauth.models import KeyRotation
 from orgconnectors.oauth.selectors import key_rotation_active
 from orgconnectors.outbox.enqueue import enqueue

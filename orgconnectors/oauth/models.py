@@ -1,12 +1,15 @@
 """What orgconnectors keeps to act for members at their connectors' authorization servers.
 
 Every secret here (client secrets, PKCE verifiers, access and refresh tokens) is MultiFernet
-ciphertext from orgconnectors.encryption, in a field whose name ends in `_encrypted`.
+ciphertext from orgconnectors.encryption, in an EncryptedTextField whose name ends in
+`_encrypted`.
 """
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+from orgconnectors.encryption.fields import EncryptedTextField
 
 
 class OAuthClient(models.Model):
@@ -15,6 +18,9 @@ class OAuthClient(models.Model):
     Shared by every member of the organization who connects the connector; with the
     authorization server's endpoints as last discovered.
     """
+
+    # What key rotation calls these rows in its progress and errors (encryption/rotation.py).
+    secrets_label = "OAuth clients"
 
     class Kind(models.TextChoices):
         PREREGISTERED = "preregistered", "Registered by an owner"
@@ -27,7 +33,7 @@ class OAuthClient(models.Model):
     issuer = models.CharField(max_length=500)
     kind = models.CharField(max_length=24, choices=Kind.choices)
     client_id = models.CharField(max_length=1000, blank=True)
-    client_secret_encrypted = models.TextField(blank=True)
+    client_secret_encrypted = EncryptedTextField(blank=True)
     # none, client_secret_basic or client_secret_post.
     token_endpoint_auth_method = models.CharField(max_length=32, default="none")
     # Dynamic registrations only: the scopes registered; asking for more needs a new one.
@@ -89,6 +95,9 @@ class PendingAuthorization(models.Model):
     connector and (when started from the dashboard) the browser session.
     """
 
+    # What key rotation calls these rows in its progress and errors (encryption/rotation.py).
+    secrets_label = "pending authorizations"
+
     class Purpose(models.TextChoices):
         CONNECT = "connect", "Connect"
         STEP_UP = "step_up", "More scopes"
@@ -104,7 +113,7 @@ class PendingAuthorization(models.Model):
     client = models.ForeignKey(OAuthClient, on_delete=models.CASCADE, related_name="+")
     # A hash of the session key; empty when started with an API token, which has no session.
     session_hash = models.CharField(max_length=64, blank=True)
-    code_verifier_encrypted = models.TextField()
+    code_verifier_encrypted = EncryptedTextField()
     redirect_uri = models.CharField(max_length=500)
     # The authorization server the member was sent to (RFC 9207 mix-up defence), and whether
     # its metadata promised to name itself in the answer (`iss`).
@@ -124,13 +133,16 @@ class PendingAuthorization(models.Model):
 class OAuthCredential(models.Model):
     """The tokens a member's connection holds, and when they are refreshed next."""
 
+    # What key rotation calls these rows in its progress and errors (encryption/rotation.py).
+    secrets_label = "member credentials"
+
     connection = models.OneToOneField(
         "connectors.Connection", on_delete=models.CASCADE, related_name="oauth_credential"
     )
     # RESTRICT: a client goes only after its credentials (or with them, in a cascade).
     client = models.ForeignKey(OAuthClient, on_delete=models.RESTRICT, related_name="credentials")
-    access_token_encrypted = models.TextField()
-    refresh_token_encrypted = models.TextField(blank=True)
+    access_token_encrypted = EncryptedTextField()
+    refresh_token_encrypted = EncryptedTextField(blank=True)
     token_type = models.CharField(max_length=32, default="Bearer")
     scope = models.TextField(blank=True)
     obtained_at = models.DateTimeField()
@@ -167,6 +179,9 @@ class TokenRevocation(models.Model):
     """Tokens of an ended connection, kept (encrypted) only until the authorization server has
     been asked to revoke them; independent of the connector, which may be gone by then."""
 
+    # What key rotation calls these rows in its progress and errors (encryption/rotation.py).
+    secrets_label = "pending revocations"
+
     organization = models.ForeignKey(
         "organizations.Organization", on_delete=models.CASCADE, related_name="+"
     )
@@ -174,10 +189,10 @@ class TokenRevocation(models.Model):
     target_label = models.CharField(max_length=300)
     revocation_endpoint = models.CharField(max_length=1000)
     client_id = models.CharField(max_length=1000)
-    client_secret_encrypted = models.TextField(blank=True)
+    client_secret_encrypted = EncryptedTextField(blank=True)
     token_endpoint_auth_method = models.CharField(max_length=32, default="none")
-    access_token_encrypted = models.TextField(blank=True)
-    refresh_token_encrypted = models.TextField(blank=True)
+    access_token_encrypted = EncryptedTextField(blank=True)
+    refresh_token_encrypted = EncryptedTextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 

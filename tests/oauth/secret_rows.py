@@ -15,7 +15,7 @@ from orgconnectors.oauth.models import (
 )
 from tests.factories import ConnectionFactory, ConnectorFactory
 
-# (model, field) of every encrypted column, as key_rotation.ENCRYPTED lists them.
+# (model, field) of every encrypted column, as encryption.rotation finds them by their type.
 COLUMNS = (
     (Connector, "oauth_client_secret_encrypted"),
     (OAuthClient, "client_secret_encrypted"),

@@ -3,23 +3,22 @@
 After a new key is put first, this rewrites every secret with it; once it has run, the old keys
 can be removed from the list. Rows are rewritten in batches, each under row locks in its own
 short transaction, so a token refresh running meanwhile is never overwritten with older tokens.
+
+Which columns: every EncryptedTextField of every installed model, found when a rotation runs,
+so a secret stored in a new column is rotated without a list to keep. A model says what its
+rows are called in progress and errors with `secrets_label` (else its verbose plural name).
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from cryptography.fernet import InvalidToken
+from django.apps import apps
 from django.db import transaction
 from django.db.models import Model
 
-from orgconnectors.connectors.models import Connector
-from orgconnectors.encryption import DecryptionFailed, reencrypt
-from orgconnectors.oauth.models import (
-    OAuthClient,
-    OAuthCredential,
-    PendingAuthorization,
-    TokenRevocation,
-)
+from orgconnectors.encryption.cipher import DecryptionFailed, reencrypt
+from orgconnectors.encryption.fields import EncryptedTextField
 
 
 @dataclass(frozen=True)
@@ -29,22 +28,20 @@ class SecretColumns:
     fields: tuple[str, ...]
 
 
-# Every encrypted column of the project; a new one must be added here.
-ENCRYPTED = (
-    SecretColumns("connector client secrets", Connector, ("oauth_client_secret_encrypted",)),
-    SecretColumns("OAuth clients", OAuthClient, ("client_secret_encrypted",)),
-    SecretColumns(
-        "member credentials",
-        OAuthCredential,
-        ("access_token_encrypted", "refresh_token_encrypted"),
-    ),
-    SecretColumns("pending authorizations", PendingAuthorization, ("code_verifier_encrypted",)),
-    SecretColumns(
-        "pending revocations",
-        TokenRevocation,
-        ("client_secret_encrypted", "access_token_encrypted", "refresh_token_encrypted"),
-    ),
-)
+def encrypted_columns() -> list[SecretColumns]:
+    """Every model with encrypted columns, and those columns, in the order of the models'
+    labels ("app.Model") and then of their fields: the same order at every run."""
+    found = []
+    for model in apps.get_models():
+        fields = tuple(
+            field.name
+            for field in model._meta.concrete_fields
+            if isinstance(field, EncryptedTextField)
+        )
+        if fields:
+            label = getattr(model, "secrets_label", None) or str(model._meta.verbose_name_plural)
+            found.append(SecretColumns(label, model, fields))
+    return sorted(found, key=lambda columns: columns.model._meta.label)
 
 
 def _batch(columns: SecretColumns, after_pk, batch_size: int) -> tuple[int, object]:
@@ -72,7 +69,7 @@ def _batch(columns: SecretColumns, after_pk, batch_size: int) -> tuple[int, obje
 
 def secrets_count() -> list[tuple[str, int]]:
     """Rows holding secrets, by kind, in the order secrets_reencrypt rewrites them."""
-    return [(columns.label, columns.model.objects.count()) for columns in ENCRYPTED]
+    return [(columns.label, columns.model.objects.count()) for columns in encrypted_columns()]
 
 
 def secrets_reencrypt(
@@ -80,7 +77,7 @@ def secrets_reencrypt(
 ) -> dict[str, int]:
     """Rewrite every secret under the first key; rows rewritten by kind."""
     counts: dict[str, int] = {}
-    for columns in ENCRYPTED:
+    for columns in encrypted_columns():
         total, after_pk = 0, 0
         while after_pk is not None:
             done, after_pk = _batch(columns, after_pk, batch_size)
