@@ -322,6 +322,9 @@ ORGCONNECTORS_REFRESH_SWEEP_LEASE_SECONDS = env_int(
 )
 # Individual checks are kept this long, then folded into daily rollups.
 ORGCONNECTORS_HEALTH_HISTORY_DAYS = env_int("ORGCONNECTORS_HEALTH_HISTORY_DAYS", 7)
+# Set by the MCP conformance suite for `manage.py mcp_conformance_client`: JSON with the client
+# ID and secret a scenario pre-registered at its authorization server. Unset: register anew.
+MCP_CONFORMANCE_CONTEXT = env_str("MCP_CONFORMANCE_CONTEXT", "")
 
 # Messages API configuration: how many times one API token (or signed-in person) may ask for it
 # per period ("60/min", "10/s", "1000/hour"); apps ask before each request, tokens last minutes.

@@ -8,7 +8,6 @@ vault. It runs in a throwaway organization (member, connector) that is deleted a
 
 import asyncio
 import json
-import os
 import secrets
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import anyio
 import httpx2
 import mcp_types as types
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.urls import resolve
 from mcp import Client
@@ -24,11 +24,12 @@ from mcp.client.auth.utils import extract_scope_from_www_auth
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 
+from orgconnectors.connectors.errors import ConnectorError
 from orgconnectors.connectors.models import Connector
+from orgconnectors.connectors.services import connector_register
 from orgconnectors.core.actor import Actor
 from orgconnectors.egress import build_client
 from orgconnectors.egress.client import build_mcp_http_client
-from orgconnectors.encryption import encrypt
 from orgconnectors.health.outcomes import ProbeResult
 from orgconnectors.health.pool import config_from_settings, probe_once
 from orgconnectors.health.probe import SSE, STREAMABLE_HTTP, TRANSPORTS, ProbeTarget
@@ -55,7 +56,7 @@ class HeadlessAuthorizationFailed(Exception):
 
 def context_credentials() -> tuple[str, str]:
     """The client ID and secret a scenario pre-registered, from MCP_CONFORMANCE_CONTEXT."""
-    raw = os.environ.get("MCP_CONFORMANCE_CONTEXT", "")
+    raw = settings.MCP_CONFORMANCE_CONTEXT
     context = json.loads(raw) if raw else {}
     return str(context.get("client_id", "")), str(context.get("client_secret", ""))
 
@@ -83,15 +84,22 @@ def _throwaway_member(url: str, transport: str):
     membership, _ = Membership.objects.get_or_create(
         user=user, organization=organization, defaults={"role": Membership.Role.MEMBER}
     )
-    connector = Connector.objects.create(
-        organization=organization,
-        name=f"Conformance server {secrets.token_hex(3)}",
-        url=url,
-        transport=transport,
-        auth=Connector.Auth.OAUTH,
-        oauth_client_id=client_id,
-        oauth_client_secret_encrypted=encrypt(client_secret) if client_secret else "",
-    )
+    try:
+        # As an owner registers one: the URL checked, the client secret encrypted, audited.
+        connector = connector_register(
+            organization=organization,
+            actor=ACTOR,
+            name=f"Conformance server {secrets.token_hex(3)}",
+            url=url,
+            transport=transport,
+            auth=Connector.Auth.OAUTH,
+            oauth_client_id=client_id,
+            oauth_client_secret=client_secret,
+        )
+    except ConnectorError as refused:
+        raise HeadlessAuthorizationFailed(
+            f"The connector was not registered: {refused.message}"
+        ) from None
     try:
         yield membership, connector
     finally:

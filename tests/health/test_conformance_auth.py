@@ -261,12 +261,14 @@ def test_it_registers_authorizes_and_calls_the_first_tool_of_a_server_behind_oau
     assert not [secret for secret in secrets if secret in printed]
     assert not Connector.objects.filter(organization__slug="conformance").exists()
     assert not Connection.objects.exists()
-    assert "oauth.authorized" in _conformance_actions()  # the trail outlives the connector
+    actions = _conformance_actions()  # the trail outlives the connector
+    assert "oauth.authorized" in actions
+    assert actions[0] == "connector.registered"  # through the service, as an owner registers
 
 
-def test_pre_registered_credentials_from_the_suite_replace_registration(server, monkeypatch):
+def test_pre_registered_credentials_from_the_suite_replace_registration(server, settings):
     context = {"client_id": PREREGISTERED_ID, "client_secret": PREREGISTERED_SECRET}
-    monkeypatch.setenv("MCP_CONFORMANCE_CONTEXT", json.dumps(context))
+    settings.MCP_CONFORMANCE_CONTEXT = json.dumps(context)  # from the suite's environment
 
     ran = run(server.url)
 
