@@ -40,6 +40,9 @@ if not SECRET_KEY:
     SECRET_KEY = "dev-only-insecure-key-never-use-in-production"
 
 ORGCONNECTORS_BASE_URL = env_str("ORGCONNECTORS_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The port `manage.py run_dev` (`make run`) serves the dashboard on; serve.py reads the same
+# variable itself, before Django starts.
+PORT = env_int("PORT", 8000)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [ORGCONNECTORS_BASE_URL])
 

@@ -111,7 +111,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--port",
             type=int,
-            default=int(os.environ.get("PORT") or 8000),
+            default=settings.PORT,
             help="Port of the dashboard (default: $PORT or 8000).",
         )
         parser.add_argument(
