@@ -1,4 +1,12 @@
-"""Every error the API answers, in the shapes the API promises, registered once on the API."""
+"""Every error the API answers, in the one shape the API promises, registered once on the API.
+
+Whatever went wrong (invalid input, no or a rejected token, a role or scope that does not allow
+it, an absent object, a limit, a rate limit), the body is
+`{"code": ..., "detail": ..., "errors": {field: [message, ...]}}`: `code` for programs, `detail`
+for people, `errors` by the field that caused them ("__all__" when no single field did). A few
+codes add what a program needs to act on them: `limit` and `enabled` with
+connection_limit_reached, `retry_after` with rate_limited.
+"""
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -10,7 +18,7 @@ from orgconnectors.api.auth import TokenRejected
 from orgconnectors.api.operator_auth import OperatorTokenRequired
 from orgconnectors.audit.selectors import InvalidCursor
 from orgconnectors.connectors.errors import ConnectionLimitReached
-from orgconnectors.core.errors import NotAllowed, ServiceError
+from orgconnectors.core.errors import ServiceError
 
 NON_FIELD = "__all__"
 _SIGN_IN = (
@@ -61,46 +69,74 @@ def validation_errors(errors: list[dict]) -> dict[str, list[str]]:
     return by_field
 
 
+def _summary(errors: dict[str, list[str]]) -> str:
+    return " ".join(
+        message if field == NON_FIELD else f"{field}: {message}"
+        for field, messages in errors.items()
+        for message in messages
+    )
+
+
+def error_body(
+    *,
+    code: str,
+    detail: str | None = None,
+    errors: dict[str, list[str]] | None = None,
+    **extensions,
+) -> dict:
+    """The body of every error: give the sentence (`detail`), the messages by field (`errors`),
+    or both; the one missing is made from the other."""
+    if errors is None:
+        errors = {NON_FIELD: [detail or ""]}
+    if detail is None:
+        detail = _summary(errors)
+    return {"code": code, "detail": detail, "errors": errors, **extensions}
+
+
+# The codes of errors that are not a domain's ServiceError (those carry their own `code`).
+_HTTP_CODES = {400: "invalid", 401: "unauthenticated", 403: "forbidden", 404: "not_found"}
+
+
 def register_error_handlers(api: NinjaAPI) -> None:
     def respond(request: HttpRequest, body: dict, status: int) -> HttpResponse:
         return api.create_response(request, body, status=status)
 
     @api.exception_handler(ServiceError)
     def service_error(request, exc: ServiceError):
-        return respond(request, {"errors": exc.as_errors()}, exc.status)
-
-    @api.exception_handler(NotAllowed)
-    def not_allowed(request, exc: NotAllowed):
-        return respond(request, {"detail": exc.message}, 403)
+        body = error_body(code=exc.code, detail=exc.message, errors=exc.as_errors())
+        return respond(request, body, exc.status)
 
     @api.exception_handler(ConnectionLimitReached)
     def limit_reached(request, exc: ConnectionLimitReached):
-        body = {
-            "error": exc.code,
-            "message": exc.message,
-            "limit": exc.limit,
-            "enabled": exc.enabled,
-        }
-        return respond(request, body, 409)
+        body = error_body(
+            code=exc.code,
+            detail=exc.message,
+            errors=exc.as_errors(),
+            limit=exc.limit,
+            enabled=exc.enabled,
+        )
+        return respond(request, body, exc.status)
 
     @api.exception_handler(Http404)
     def not_found(request, exc: Http404):
         # The same answer for absent and not-yours, so nothing leaks through the message.
-        return respond(request, {"detail": "Not found"}, 404)
+        return respond(request, error_body(code="not_found", detail="Not found"), 404)
 
     @api.exception_handler(ValidationError)
     def invalid(request, exc: ValidationError):
-        return respond(request, {"errors": validation_errors(exc.errors)}, 400)
+        return respond(
+            request, error_body(code="invalid", errors=validation_errors(exc.errors)), 400
+        )
 
     @api.exception_handler(InvalidCursor)
     def invalid_cursor(request, exc: InvalidCursor):
         message = "This cursor is not one this server handed out; start again without it."
-        return respond(request, {"errors": {"cursor": [message]}}, 400)
+        return respond(request, error_body(code="invalid", errors={"cursor": [message]}), 400)
 
     @api.exception_handler(AuthenticationError)
     def unauthenticated(request, exc: AuthenticationError):
         detail = str(exc) if isinstance(exc, TokenRejected | OperatorTokenRequired) else _SIGN_IN
-        response = respond(request, {"detail": detail}, 401)
+        response = respond(request, error_body(code="unauthenticated", detail=detail), 401)
         response["WWW-Authenticate"] = "Bearer"
         return response
 
@@ -108,7 +144,7 @@ def register_error_handlers(api: NinjaAPI) -> None:
     def too_big(request, exc: RequestDataTooBig):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         message = f"The request body is larger than the {limit:,} bytes the API reads; send less."
-        return respond(request, {"errors": {NON_FIELD: [message]}}, 400)
+        return respond(request, error_body(code="invalid", detail=message), 400)
 
     @api.exception_handler(HttpError)
     def http_error(request, exc: HttpError):
@@ -117,5 +153,6 @@ def register_error_handlers(api: NinjaAPI) -> None:
             message = "The request body is not valid JSON; send a JSON object."
             if isinstance(exc.__cause__, RecursionError):
                 message = "The request body is nested too deeply to read; flatten it."
-            return respond(request, {"errors": {NON_FIELD: [message]}}, 400)
-        return respond(request, {"detail": str(exc)}, exc.status_code)
+            return respond(request, error_body(code="invalid", detail=message), 400)
+        code = _HTTP_CODES.get(exc.status_code, "error")
+        return respond(request, error_body(code=code, detail=str(exc)), exc.status_code)

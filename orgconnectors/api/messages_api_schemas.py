@@ -6,14 +6,14 @@ from typing import Any, Literal
 from ninja import Field, Schema
 from pydantic import ConfigDict, field_validator
 
-from orgconnectors.api.schemas import InputSchema
+from orgconnectors.api.schemas import ErrorOut, InputSchema
 from orgconnectors.messages_api.builder import ANTHROPIC_VERSION, BETA
 
 # Rate limit
 
 
-class RateLimitedOut(Schema):
-    detail: str
+class RateLimitedOut(ErrorOut):
+    code: Literal["rate_limited"]
     retry_after: int = Field(description="Seconds to wait; also in the Retry-After header.")
 
 

@@ -68,19 +68,21 @@ class InputSchema(TextInput):
 # Errors
 
 
-class ErrorsOut(Schema):
+class ErrorOut(Schema):
+    """The body of every error the API answers (orgconnectors/api/errors.py)."""
+
+    code: str = Field(
+        description="What went wrong, for programs: invalid, unauthenticated, forbidden, "
+        "not_found, connection_limit_reached, rate_limited, or the domain's own code."
+    )
+    detail: str = Field(description="What went wrong, for people.")
     errors: dict[str, list[str]] = Field(
         description='Messages by the field that caused them; "__all__" when no single field did.'
     )
 
 
-class DetailOut(Schema):
-    detail: str
-
-
-class LimitReachedOut(Schema):
-    error: Literal["connection_limit_reached"]
-    message: str
+class LimitReachedOut(ErrorOut):
+    code: Literal["connection_limit_reached"]
     limit: int = Field(description="How many connections one member may have enabled at once.")
     enabled: list[int] = Field(description="Ids of the connectors the caller has enabled.")
 
@@ -352,5 +354,5 @@ class AuditPageOut(Schema):
 
 # What operations may answer besides success: every one checks who calls (401, 403, 404); those
 # that read a body, a query or an id from the path may also find it invalid (400).
-ACCESS_ERRORS = {401: DetailOut, 403: DetailOut, 404: DetailOut}
-INPUT_ERRORS = {400: ErrorsOut, **ACCESS_ERRORS}
+ACCESS_ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
+INPUT_ERRORS = {400: ErrorOut, **ACCESS_ERRORS}

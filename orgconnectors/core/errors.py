@@ -1,6 +1,7 @@
 """The base of every domain's error: a message written for the person who will read it.
 
-Forms show it next to `field`; the JSON API answers `{"errors": {field: [message]}}` with `status`.
+Forms show it next to `field`; the JSON API answers `status` with
+`{"code": code, "detail": message, "errors": {field: [message]}}` (api/errors.py).
 """
 
 

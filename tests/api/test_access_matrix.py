@@ -19,7 +19,7 @@ import pytest
 
 from tests.api.conftest import ROLES
 from tests.api.operations import path_for, path_params, routed_paths, schema_operations
-from tests.responses import text
+from tests.responses import ERROR_KEYS, NOT_FOUND, text
 
 
 class Row(NamedTuple):
@@ -186,9 +186,9 @@ def test_each_role_gets_its_status(row, role, auth, world, api_as):
     expected = getattr(row, role)
     assert response.status_code == expected, text(response)[:2000]
     if expected == 404:
-        assert response.json() == {"detail": "Not found"}
+        assert response.json() == NOT_FOUND
     if expected in (401, 403):
-        assert set(response.json()) == {"detail"}
+        assert set(response.json()) == ERROR_KEYS
 
 
 @pytest.mark.parametrize("role", ["owner", "anonymous"])
@@ -211,4 +211,4 @@ def test_another_organizations_object_is_not_found_even_by_an_owner(
     response = call(api_as("owner", auth), method, path, url)
 
     assert response.status_code == 404
-    assert response.json() == {"detail": "Not found"}
+    assert response.json() == NOT_FOUND

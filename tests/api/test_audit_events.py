@@ -6,6 +6,7 @@ from orgconnectors.audit.chain import chain_seal
 from orgconnectors.audit.services import audit_record
 from orgconnectors.core.actor import Actor
 from tests.api.conftest import session_client
+from tests.responses import api_error
 
 EVENTS = "/api/v1/orgs/acme/audit-events"
 
@@ -156,10 +157,8 @@ def test_it_refuses_a_damaged_cursor(reader, trail):
     response = reader.get(EVENTS, {"cursor": "not-a-cursor"})
 
     assert response.status_code == 400
-    assert response.json() == {
-        "errors": {
-            "cursor": ["This cursor is not one this server handed out; start again without it."]
-        }
+    assert api_error(response)["errors"] == {
+        "cursor": ["This cursor is not one this server handed out; start again without it."]
     }
 
 
@@ -177,7 +176,7 @@ def test_it_refuses_a_filter_it_cannot_read(reader, query, errors):
     response = reader.get(EVENTS, query)
 
     assert response.status_code == 400
-    assert response.json() == {"errors": errors}
+    assert api_error(response)["errors"] == errors
 
 
 def test_another_organizations_events_never_appear(reader, trail, other_org):

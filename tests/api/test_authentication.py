@@ -11,6 +11,7 @@ from orgconnectors.organizations.models import Membership
 from orgconnectors.organizations.services import membership_remove
 from tests.api.conftest import ApiClient, session_client
 from tests.factories import MembershipFactory
+from tests.responses import NOT_FOUND
 
 ACME = "/api/v1/orgs/acme"
 NEW_CONNECTOR = {"name": "Docs search", "url": "https://docs.example.com/mcp"}
@@ -88,11 +89,11 @@ def test_a_token_works_in_its_own_organization_only(owner, other_org, actor):
     client = ApiClient(Client(), token)
 
     assert client.get("/api/v1/orgs/globex").status_code == 200
-    assert client.get(ACME).json() == {"detail": "Not found"}
+    assert client.get(ACME).json() == NOT_FOUND
     response = client.post(ACME + "/connectors", NEW_CONNECTOR)
 
     assert response.status_code == 404
-    assert response.json() == {"detail": "Not found"}
+    assert response.json() == NOT_FOUND
     assert not Connector.objects.exists()
 
 
@@ -171,4 +172,4 @@ def test_the_session_of_someone_outside_the_organization_is_not_found(other_owne
     response = session_client(other_owner).get(ACME + "/connectors")
 
     assert response.status_code == 404
-    assert response.json() == {"detail": "Not found"}
+    assert response.json() == NOT_FOUND

@@ -39,12 +39,14 @@ def test_it_refuses_a_second_connection_on_free(as_member, member, on_free):
     response = as_member.put(connection_of(tracker))
 
     assert response.status_code == 409
+    message = (
+        "The Free plan allows 1 enabled connection at a time, and you already have 1: Wiki. "
+        "Disconnect one before connecting Tracker."
+    )
     assert response.json() == {
-        "error": "connection_limit_reached",
-        "message": (
-            "The Free plan allows 1 enabled connection at a time, and you already have 1: Wiki. "
-            "Disconnect one before connecting Tracker."
-        ),
+        "code": "connection_limit_reached",
+        "detail": message,
+        "errors": {"__all__": [message]},
         "limit": 1,
         "enabled": [wiki.pk],
     }

@@ -6,6 +6,7 @@ import socket
 import pytest
 
 from orgconnectors.connectors.models import Connector
+from tests.responses import api_error
 
 pytestmark = pytest.mark.django_db
 
@@ -30,11 +31,9 @@ def test_the_api_refuses_a_name_resolving_to_a_private_address(as_owner, private
     )
 
     assert response.status_code == 400
-    assert response.json() == {
-        "errors": {
-            "url": [
-                "This URL cannot be used: wiki.example.com resolves to 10.0.0.5, a private address."
-            ]
-        }
+    assert api_error(response)["errors"] == {
+        "url": [
+            "This URL cannot be used: wiki.example.com resolves to 10.0.0.5, a private address."
+        ]
     }
     assert not Connector.objects.exists()

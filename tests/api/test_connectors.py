@@ -4,6 +4,7 @@ from orgconnectors.audit.models import AuditEvent
 from orgconnectors.connectors.models import Connection, Connector, ToolOverride
 from orgconnectors.connectors.services import connector_register
 from tests.factories import ConnectionFactory, ConnectorFactory
+from tests.responses import api_error
 
 CONNECTORS = "/api/v1/orgs/acme/connectors"
 CONNECTOR_FIELDS = {
@@ -102,8 +103,8 @@ def test_it_refuses_a_url_that_is_not_https(as_owner, no_loopback):
     response = as_owner.post(CONNECTORS, {"name": "Wiki", "url": "http://wiki.example.com/mcp"})
 
     assert response.status_code == 400
-    assert response.json() == {
-        "errors": {"url": ["This URL cannot be used: http:// is not allowed; use https://."]}
+    assert api_error(response)["errors"] == {
+        "url": ["This URL cannot be used: http:// is not allowed; use https://."]
     }
     assert not Connector.objects.exists()
 
@@ -114,12 +115,10 @@ def test_it_refuses_a_url_already_registered(as_owner, org):
     response = as_owner.post(CONNECTORS, {"name": "Wiki 2", "url": "https://WIKI.example.com/mcp/"})
 
     assert response.status_code == 400
-    assert response.json() == {
-        "errors": {
-            "url": [
-                "https://wiki.example.com/mcp is already registered in this organization as “Wiki”."
-            ]
-        }
+    assert api_error(response)["errors"] == {
+        "url": [
+            "https://wiki.example.com/mcp is already registered in this organization as “Wiki”."
+        ]
     }
     assert Connector.objects.count() == 1
 
@@ -190,7 +189,7 @@ def test_it_names_the_field_at_fault(as_owner, body, errors):
     response = as_owner.post(CONNECTORS, body)
 
     assert response.status_code == 400
-    assert response.json() == {"errors": errors}
+    assert api_error(response)["errors"] == errors
     assert not Connector.objects.exists()
 
 
@@ -273,7 +272,7 @@ def test_patch_refuses_an_empty_name(as_owner, oauth_connector):
     response = as_owner.patch(one(oauth_connector), {"name": ""})
 
     assert response.status_code == 400
-    assert response.json() == {"errors": {"name": ["Give the connector a name."]}}
+    assert api_error(response)["errors"] == {"name": ["Give the connector a name."]}
 
 
 @pytest.mark.parametrize(
@@ -290,7 +289,7 @@ def test_patch_refuses_what_cannot_be_stored(as_owner, oauth_connector, body, er
     response = as_owner.patch(one(oauth_connector), body)
 
     assert response.status_code == 400
-    assert response.json() == {"errors": errors}
+    assert api_error(response)["errors"] == errors
     oauth_connector.refresh_from_db()
     assert (oauth_connector.name, oauth_connector.oauth_client_id) == ("Tracker", "client-123")
 
@@ -385,4 +384,4 @@ def test_the_tool_policy_needs_a_default(as_owner, connector_with_tools):
     response = as_owner.put(one(connector_with_tools) + "/tool-policy", {"overrides": {}})
 
     assert response.status_code == 400
-    assert response.json() == {"errors": {"default": ["This field is required."]}}
+    assert api_error(response)["errors"] == {"default": ["This field is required."]}

@@ -10,6 +10,7 @@ from orgconnectors.connectors.models import Connection
 from orgconnectors.organizations.models import Invitation, Membership
 from tests.api.conftest import token_client
 from tests.factories import ConnectionFactory, ConnectorFactory, MembershipFactory
+from tests.responses import api_error
 
 MEMBERS = "/api/v1/orgs/acme/members"
 Role = Membership.Role
@@ -100,7 +101,7 @@ def test_it_refuses_an_invitation_it_cannot_send(as_owner, member, body, errors)
     response = as_owner.post(MEMBERS, body)
 
     assert response.status_code == 400
-    assert response.json() == {"errors": errors}
+    assert api_error(response)["errors"] == errors
     assert not Invitation.objects.exists()
 
 
@@ -125,10 +126,8 @@ def test_it_keeps_the_last_owner(as_owner, owner):
     response = as_owner.patch(one(owner), {"role": "member"})
 
     assert response.status_code == 400
-    assert response.json() == {
-        "errors": {
-            "role": ["owner@acme.test is the only owner of Acme; make someone else an owner first."]
-        }
+    assert api_error(response)["errors"] == {
+        "role": ["owner@acme.test is the only owner of Acme; make someone else an owner first."]
     }
     owner.refresh_from_db()
     assert owner.role == Role.OWNER
@@ -170,13 +169,11 @@ def test_it_does_not_remove_the_last_owner(as_owner, owner):
     response = as_owner.delete(one(owner))
 
     assert response.status_code == 400
-    assert response.json() == {
-        "errors": {
-            "__all__": [
-                "owner@acme.test is the only owner of Acme; "
-                "make someone else an owner before removing them."
-            ]
-        }
+    assert api_error(response)["errors"] == {
+        "__all__": [
+            "owner@acme.test is the only owner of Acme; "
+            "make someone else an owner before removing them."
+        ]
     }
     assert Membership.objects.filter(pk=owner.pk).exists()
 
@@ -185,7 +182,7 @@ def test_a_member_cannot_remove_anyone(as_member, owner):
     response = as_member.delete(one(owner))
 
     assert response.status_code == 403
-    assert response.json() == {"detail": "Only owners can do this; your role in Acme is member."}
+    assert api_error(response)["detail"] == "Only owners can do this; your role in Acme is member."
     assert Membership.objects.filter(pk=owner.pk).exists()
 
 

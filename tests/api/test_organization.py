@@ -1,5 +1,6 @@
 from orgconnectors.connectors.models import Connection
 from tests.factories import ConnectionFactory, ConnectorFactory
+from tests.responses import NOT_FOUND
 
 ACME = "/api/v1/orgs/acme"
 
@@ -48,4 +49,4 @@ def test_an_organization_that_does_not_exist_is_not_found(as_owner):
     response = as_owner.get("/api/v1/orgs/nowhere")
 
     assert response.status_code == 404
-    assert response.json() == {"detail": "Not found"}
+    assert response.json() == NOT_FOUND

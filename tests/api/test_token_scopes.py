@@ -17,6 +17,7 @@ from orgconnectors.api.urls import api
 from orgconnectors.connectors.models import Connector
 from orgconnectors.core.errors import NotAllowed, ServiceError
 from tests.api.conftest import ApiClient, session_client
+from tests.responses import api_error
 
 pytestmark = pytest.mark.django_db
 
@@ -79,10 +80,10 @@ def test_a_read_only_token_of_an_owner_reads_but_changes_nothing(owner, actor):
 
     assert read.status_code == 200
     assert refused.status_code == 403
-    assert refused.json() == {
-        "detail": "This token lacks the `admin` scope. Create a token with it on the "
+    assert api_error(refused)["detail"] == (
+        "This token lacks the `admin` scope. Create a token with it on the "
         "organization's API tokens page (your role must allow it)."
-    }
+    )
     assert not Connector.objects.exists()
 
 
@@ -110,7 +111,7 @@ def test_the_role_is_the_reason_given_when_it_could_never_have_the_scope(member,
     response = api_client.post(ACME + "/connectors", NEW_CONNECTOR)
 
     assert response.status_code == 403
-    assert response.json() == {"detail": "Only owners can do this; your role in Acme is member."}
+    assert api_error(response)["detail"] == "Only owners can do this; your role in Acme is member."
 
 
 def test_the_session_is_limited_by_the_role_alone(owner):
@@ -168,9 +169,9 @@ def test_a_token_cannot_create_a_token_with_more_scope_than_its_own(owner, actor
     response = api_client.post(TOKENS, {"name": "Wider", "scopes": ["read", "admin"]})
 
     assert response.status_code == 403
-    assert response.json() == {
-        "detail": "This token has only `read`, so it cannot create a token with `admin`."
-    }
+    assert api_error(response)["detail"] == (
+        "This token has only `read`, so it cannot create a token with `admin`."
+    )
     assert ApiToken.objects.count() == 1
 
 

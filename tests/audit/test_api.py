@@ -11,7 +11,7 @@ from orgconnectors.audit.models import AuditEvent, ExportJob
 from orgconnectors.audit.usage import usage_record
 from tests.api.conftest import token_client
 from tests.factories import ConnectorFactory
-from tests.responses import text
+from tests.responses import api_error, text
 
 ACME = "/api/v1/orgs/acme"
 
@@ -122,9 +122,10 @@ def test_an_expired_download_is_410(reader, auditor, write_event):
     response = reader.get(f"{ACME}/exports/{job.pk}/download")
 
     assert response.status_code == 410
-    assert response.json() == {
-        "detail": "This export has no file to download; it is not ready or it failed."
-    }
+    assert (
+        api_error(response)["detail"]
+        == "This export has no file to download; it is not ready or it failed."
+    )
 
 
 def test_the_export_operations_are_in_the_openapi_document(client):

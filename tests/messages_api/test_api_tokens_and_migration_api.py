@@ -9,6 +9,7 @@ from django.utils import timezone
 from orgconnectors.api.models import ApiToken
 from orgconnectors.api.tokens import token_hash
 from tests.api.conftest import ApiClient, session_client, token_client
+from tests.responses import api_error
 
 pytestmark = pytest.mark.django_db
 
@@ -131,8 +132,8 @@ def test_the_migration_endpoint_keys_errors_by_json_path(member, actor):
     response = token_client(member, actor=actor).post(MIGRATE, bad)
 
     assert response.status_code == 400
-    assert response.json() == {
-        "errors": {"mcp_servers[0].tool_configuration.allowed_tools[1]": ["must be a string"]}
+    assert api_error(response)["errors"] == {
+        "mcp_servers[0].tool_configuration.allowed_tools[1]": ["must be a string"]
     }
 
 

@@ -41,9 +41,11 @@ def test_the_request_past_the_limit_is_a_429_with_retry_after(member, actor, bac
     assert statuses == [200, 200]
     assert refused.status_code == 429
     assert refused["Retry-After"] == "40"
+    detail = "Too many requests for the configuration: at most 2 per period. Try again in 40 s."
     assert refused.json() == {
-        "detail": "Too many requests for the configuration: at most 2 per period. "
-        "Try again in 40 s.",
+        "code": "rate_limited",
+        "detail": detail,
+        "errors": {"__all__": [detail]},
         "retry_after": 40,
     }
 

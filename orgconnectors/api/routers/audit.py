@@ -13,7 +13,7 @@ from orgconnectors.api.digest_schemas import (
     AuditDigestsOut,
     AuditPublicKeyOut,
 )
-from orgconnectors.api.schemas import INPUT_ERRORS, AuditPageOut, AuditQuery, ErrorsOut
+from orgconnectors.api.schemas import INPUT_ERRORS, AuditPageOut, AuditQuery, ErrorOut
 from orgconnectors.api.scopes import ANY_SCOPE, READ
 from orgconnectors.audit.digests import (
     audit_digest_publish,
@@ -53,7 +53,7 @@ def audit_event_list(request, org: str, query: Query[AuditQuery]):
 
 
 # Signed digests (audit/digests.py). 503 when the operator has not set the signing key.
-DIGEST_ERRORS = {**INPUT_ERRORS, 503: ErrorsOut}
+DIGEST_ERRORS = {**INPUT_ERRORS, 503: ErrorOut}
 
 
 @router.get(
@@ -88,7 +88,7 @@ public_router = Router(tags=["audit"])
 @public_router.get(
     "/audit-public-key",
     auth=None,
-    response={200: AuditPublicKeyOut, 503: ErrorsOut},
+    response={200: AuditPublicKeyOut, 503: ErrorOut},
     operation_id="audit_public_key",
     summary="The public key that verifies the audit digests (anyone)",
 )

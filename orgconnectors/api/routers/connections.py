@@ -14,7 +14,7 @@ from orgconnectors.api.schemas import (
     INPUT_ERRORS,
     ConnectionEnableOut,
     ConnectionStatusOut,
-    ErrorsOut,
+    ErrorOut,
     LimitReachedOut,
     MyConnectionOut,
     StepUpIn,
@@ -86,7 +86,7 @@ def connection_put(request, org: str, connector_id: int):
 
 @router.post(
     "/{org}/connectors/{connector_id}/connection/step-up",
-    response={200: StepUpOut, 409: ErrorsOut, **INPUT_ERRORS},
+    response={200: StepUpOut, 409: ErrorOut, **INPUT_ERRORS},
     operation_id="connection_step_up",
     summary="Authorize again with more scopes, after a 403 insufficient_scope",
     description="Asks for the granted scopes plus `scope`. After 2 authorizations for the same "

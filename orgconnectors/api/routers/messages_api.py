@@ -5,13 +5,14 @@ from ninja import Body, Query, Router, Status
 from ninja import Field as NinjaField
 
 from orgconnectors.api.access import MEMBER, OWNER, caller_actor, caller_membership, needs_scope
+from orgconnectors.api.errors import error_body
 from orgconnectors.api.messages_api_schemas import (
     MessagesApiConfigOut,
     MigratedOut,
     RateLimitedOut,
 )
 from orgconnectors.api.models import ApiToken
-from orgconnectors.api.schemas import INPUT_ERRORS, DetailOut, ErrorsOut, TextInput
+from orgconnectors.api.schemas import INPUT_ERRORS, ErrorOut, TextInput
 from orgconnectors.api.scopes import ANY_SCOPE, CONNECTIONS
 from orgconnectors.messages_api.beta_upgrade import (
     MAX_REQUEST_CHARS,
@@ -61,14 +62,12 @@ def messages_api_config_get(request, org: str, response: HttpResponse, query: Qu
     verdict = config_request_allowed(ident=_rate_ident(request))
     if not verdict.allowed:
         response["Retry-After"] = str(verdict.retry_after)
-        return Status(
-            429,
-            {
-                "detail": f"Too many requests for the configuration: at most {verdict.limit} "
-                f"per period. Try again in {verdict.retry_after} s.",
-                "retry_after": verdict.retry_after,
-            },
+        detail = (
+            f"Too many requests for the configuration: at most {verdict.limit} per period. "
+            f"Try again in {verdict.retry_after} s."
         )
+        body = error_body(code="rate_limited", detail=detail, retry_after=verdict.retry_after)
+        return Status(429, body)
     token = request.auth if isinstance(request.auth, ApiToken) else None
     return messages_api_config(
         membership=membership,
@@ -96,7 +95,7 @@ OLD_REQUEST_EXAMPLE = {
 
 @tools_router.post(
     "/migrate-mcp-request",
-    response={200: MigratedOut, 400: ErrorsOut, 401: DetailOut},
+    response={200: MigratedOut, 400: ErrorOut, 401: ErrorOut},
     operation_id="mcp_request_migrate",
     summary="Rewrite a request for the deprecated MCP connector beta (any signed-in caller)",
     description="Send the JSON body of a Messages API request written for "
@@ -111,10 +110,10 @@ def mcp_request_migrate(
     request, body: Annotated[dict[str, Any], Body(example=OLD_REQUEST_EXAMPLE)]
 ):
     if len(request.body) > MAX_REQUEST_CHARS:
-        return Status(400, {"errors": {"__all__": [TOO_LARGE]}})
+        return Status(400, error_body(code="invalid", detail=TOO_LARGE))
     try:
         migrated = migrate_request(body)
     except MigrationInvalid as invalid:
         errors = {path or "__all__": messages for path, messages in invalid.by_path().items()}
-        return Status(400, {"errors": errors})
+        return Status(400, error_body(code="invalid", errors=errors))
     return {"request": migrated.request, "changes": migrated.changes, "headers": migrated.headers}

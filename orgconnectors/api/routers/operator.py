@@ -14,7 +14,7 @@ from orgconnectors.api.plan_schemas import (
     OperatorPlanIn,
     PlanChangeOut,
 )
-from orgconnectors.api.schemas import DetailOut, ErrorsOut
+from orgconnectors.api.schemas import ErrorOut
 from orgconnectors.api.scopes import ANY_SCOPE
 from orgconnectors.organizations.models import Organization, PlanChangeRequest
 from orgconnectors.organizations.operator_tokens import operator_actor
@@ -23,7 +23,7 @@ from orgconnectors.organizations.services import plan_get
 
 router = Router(tags=["operator"], auth=OperatorTokenAuth())
 
-_ERRORS = {401: DetailOut, 404: DetailOut}
+_ERRORS = {401: ErrorOut, 404: ErrorOut}
 
 
 def _organization(org: str) -> Organization:
@@ -76,7 +76,7 @@ def operator_organization_get(request, org: str):
 
 @router.put(
     "/orgs/{org}/plan",
-    response={200: PlanChangeOut, 400: ErrorsOut, **_ERRORS},
+    response={200: PlanChangeOut, 400: ErrorOut, **_ERRORS},
     operation_id="operator_plan_set",
     summary="Move an organization to a plan (operators); connections beyond the limit are "
     "suspended",

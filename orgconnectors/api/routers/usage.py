@@ -3,7 +3,7 @@
 from ninja import Query, Router, Status
 
 from orgconnectors.api.access import AUDITOR, OWNER, caller_actor, caller_membership, needs_scope
-from orgconnectors.api.schemas import INPUT_ERRORS, DetailOut
+from orgconnectors.api.schemas import INPUT_ERRORS, ErrorOut
 from orgconnectors.api.scopes import READ
 from orgconnectors.api.usage_schemas import (
     EXPORT_FILE,
@@ -13,7 +13,6 @@ from orgconnectors.api.usage_schemas import (
     UsagePageOut,
     UsageQuery,
 )
-from orgconnectors.audit.errors import ExportGone
 from orgconnectors.audit.export_views import file_response
 from orgconnectors.audit.exports import export_file, export_job_get, export_request
 from orgconnectors.audit.selectors import AuditFilters, audit_filter_choices
@@ -123,7 +122,7 @@ def export_get(request, org: str, job_id: int):
 
 @router.get(
     "/{org}/exports/{job_id}/download",
-    response={410: DetailOut, **INPUT_ERRORS},
+    response={410: ErrorOut, **INPUT_ERRORS},
     operation_id="export_download",
     summary="The file of an export you asked for, for 24 hours after it was written",
     openapi_extra={"responses": {"200": EXPORT_FILE}},
@@ -132,8 +131,4 @@ def export_get(request, org: str, job_id: int):
 def export_download(request, org: str, job_id: int):
     membership = caller_membership(request, org, OWNER, AUDITOR)
     job = export_job_get(membership=membership, job_id=job_id)
-    try:
-        path = export_file(job)
-    except ExportGone as gone:
-        return Status(410, {"detail": gone.message})
-    return file_response(job, path)
+    return file_response(job, export_file(job))  # ExportGone: a 410 (api/errors.py)
