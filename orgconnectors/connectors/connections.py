@@ -7,9 +7,9 @@ from django.utils import timezone
 from orgconnectors.audit.services import audit_record
 from orgconnectors.connectors.errors import ConnectionLimitReached, ConnectorError
 from orgconnectors.connectors.models import Connection, Connector
+from orgconnectors.connectors.signals import connections_ending
 from orgconnectors.core.actor import Actor
 from orgconnectors.core.transactions import retry_on_conflict
-from orgconnectors.oauth.revocation import connection_credential_revoke
 from orgconnectors.organizations.models import Membership, Organization
 
 
@@ -110,8 +110,9 @@ def connection_disable(
         connection.state = Connection.State.DISABLED
         connection.state_reason = ""
         connection.save(update_fields=["state", "state_reason", "updated_at"])
-        # The member's tokens are revoked at the server after commit, then forgotten.
-        connection_credential_revoke(connection=connection)
+        # The member's tokens are revoked at the server after commit (by the receivers), then
+        # forgotten.
+        connections_ending.send(sender=Connection, connections=[connection])
         audit_record(
             organization=membership.organization,
             actor=actor,

@@ -12,13 +12,13 @@ from orgconnectors.audit.services import audit_record
 from orgconnectors.connectors.directory import directory_entry
 from orgconnectors.connectors.errors import ConnectorError
 from orgconnectors.connectors.models import Connection, Connector, ToolOverride
+from orgconnectors.connectors.signals import connections_ending
 from orgconnectors.connectors.urls_canonical import canonical_url
 from orgconnectors.core.actor import Actor
 from orgconnectors.core.text import NO_CONTROL_CHARACTERS, has_control_characters
 from orgconnectors.core.transactions import retry_on_conflict
 from orgconnectors.egress.guard import EgressRefused, check_url_on_save
 from orgconnectors.encryption import encrypt
-from orgconnectors.oauth.revocation import connector_credentials_revoke
 from orgconnectors.organizations.models import Organization
 
 _TOOL_NAME = re.compile(r"^[A-Za-z0-9_.\-/]{1,128}$")
@@ -323,8 +323,15 @@ def connector_remove(*, connector: Connector, actor: Actor) -> None:
                 "members_connected": {"before": in_use, "after": 0},
             },
         )
-        # Members' tokens are revoked at the server after commit, then forgotten.
-        connector_credentials_revoke(connector=connector)
+        # Locked before the credentials they hold, as everywhere; the members' tokens are
+        # revoked at the server after commit (by the receivers), then forgotten.
+        connections = list(
+            Connection.objects.select_for_update(of=("self",))
+            .select_related("membership__user", "connector")
+            .filter(connector=connector)
+            .order_by("pk")
+        )
+        connections_ending.send(sender=Connection, connections=connections)
         connector.delete()
 
 

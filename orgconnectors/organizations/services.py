@@ -8,9 +8,9 @@ from orgconnectors.audit.services import audit_record
 from orgconnectors.core.actor import Actor
 from orgconnectors.core.text import NO_CONTROL_CHARACTERS, has_control_characters
 from orgconnectors.core.transactions import retry_on_conflict
-from orgconnectors.oauth.revocation import membership_credentials_revoke
 from orgconnectors.organizations.errors import LastOwnerError, OrganizationError
 from orgconnectors.organizations.membership_signals import (
+    membership_connections_ending,
     membership_ended,
     membership_mfa_required,
     membership_role_changed,
@@ -171,8 +171,10 @@ def membership_change_role(*, membership: Membership, role: str, actor: Actor) -
         membership.save(update_fields=["role"])
         if role == Role.AUDITOR:
             # Auditors change nothing, so they hold no connections; their tokens are revoked
-            # at the servers after commit.
-            membership_credentials_revoke(membership=membership)
+            # at the servers after commit (by the receivers of the signal).
+            membership_connections_ending.send(
+                sender=Membership, membership=membership, actor=actor
+            )
             membership.connections.all().delete()
         audit_record(
             organization=membership.organization,
@@ -213,10 +215,11 @@ def membership_remove(*, membership: Membership, actor: Actor) -> None:
 
 def membership_end(*, membership: Membership, actor: Actor) -> None:
     """End a membership inside the caller's transaction, the membership row locked by the
-    caller: its connections' tokens are revoked at the servers after commit, its API tokens by
-    the receivers of `membership_ended`, and the trail records it. The last-owner rule is the
-    caller's to decide (`membership_remove`, or deleting a person who is alone)."""
-    membership_credentials_revoke(membership=membership)
+    caller: its connections' tokens are revoked at the servers after commit (by the receivers of
+    `membership_connections_ending`), its API tokens by the receivers of `membership_ended`, and
+    the trail records it. The last-owner rule is the caller's to decide (`membership_remove`, or
+    deleting a person who is alone)."""
+    membership_connections_ending.send(sender=Membership, membership=membership, actor=actor)
     audit_record(
         organization=membership.organization,
         actor=actor,
