@@ -12,6 +12,7 @@ from orgconnectors.audit.services import audit_record
 from orgconnectors.connectors.directory import directory_entry
 from orgconnectors.connectors.errors import ConnectorError
 from orgconnectors.connectors.models import Connection, Connector, ToolOverride
+from orgconnectors.connectors.plan_limits import custom_connector_limit_check
 from orgconnectors.connectors.signals import connections_ending
 from orgconnectors.connectors.urls_canonical import canonical_url
 from orgconnectors.core.actor import Actor
@@ -94,21 +95,6 @@ def _check_choice(value: str, choices, field: str) -> str:
     return value
 
 
-def _check_plan_allows_another(organization: Organization) -> None:
-    plan = organization.plan
-    if plan.owners_register_connectors:
-        return
-    limit = plan.max_custom_connectors
-    if limit is None:
-        return
-    count = Connector.objects.filter(organization=organization).count()
-    if count >= limit:
-        raise ConnectorError(
-            f"The {plan.name} plan allows {limit} custom connector{'s' if limit != 1 else ''}, "
-            f"and this account has {count}. Remove one or upgrade the plan to add another."
-        )
-
-
 @retry_on_conflict
 def connector_register(
     *,
@@ -164,7 +150,7 @@ def connector_register(
             .select_related("plan")
             .get(pk=organization.pk)
         )
-        _check_plan_allows_another(organization)
+        custom_connector_limit_check(organization=organization)
         _check_retention_confirmed(organization, confirm_no_zdr)
         existing = Connector.objects.filter(organization=organization, url=url).first()
         if existing is not None:
