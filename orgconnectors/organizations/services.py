@@ -12,11 +12,8 @@ from orgconnectors.organizations.errors import LastOwnerError, OrganizationError
 from orgconnectors.organizations.membership_signals import (
     membership_connections_ending,
     membership_ended,
-    membership_mfa_required,
     membership_role_changed,
 )
-from orgconnectors.organizations.mfa import REQUIRING_ROLES
-from orgconnectors.organizations.mfa_notice import mfa_requirement_notify_and_end_sessions
 from orgconnectors.organizations.models import Membership, Organization, Plan
 
 Role = Membership.Role
@@ -234,42 +231,3 @@ def membership_end(*, membership: Membership, actor: Actor) -> None:
     )
     membership_ended.send(sender=Membership, membership=membership, actor=actor)
     membership.delete()
-
-
-@retry_on_conflict
-def organization_set_mfa_requirement(
-    *, organization: Organization, required: bool, actor: Actor, keep_session_key: str = ""
-) -> Organization:
-    """Whether owners and auditors must sign in with a second factor; the views check the role
-    and the session. Turning it on revokes their API tokens in the organization (through the
-    api app, audited) and, after commit, tells them by email and ends their sessions that did
-    not pass a second factor (except `keep_session_key`, the session of the person turning it
-    on, whom the pages then ask to confirm)."""
-    with transaction.atomic():
-        organization = Organization.objects.select_for_update().get(pk=organization.pk)
-        before = organization.require_mfa_for_owners_and_auditors
-        if before == required:
-            return organization
-        organization.require_mfa_for_owners_and_auditors = required
-        organization.save(update_fields=["require_mfa_for_owners_and_auditors"])
-        audit_record(
-            organization=organization,
-            actor=actor,
-            action="organization.mfa_requirement_changed",
-            target_type="organization",
-            target_id=organization.pk,
-            target_label=organization.name,
-            changes={"require_mfa_for_owners_and_auditors": {"before": before, "after": required}},
-        )
-        if required:
-            affected = list(
-                organization.memberships.filter(role__in=REQUIRING_ROLES).select_related("user")
-            )
-            for membership in affected:
-                membership_mfa_required.send(sender=Membership, membership=membership, actor=actor)
-            mfa_requirement_notify_and_end_sessions(
-                organization=organization,
-                users=[m.user for m in affected],
-                keep_session_key=keep_session_key,
-            )
-    return organization
