@@ -1,5 +1,6 @@
 import secrets
 
+from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
@@ -31,8 +32,6 @@ def plan_get(*, code: str) -> Plan:
 
 def user_get_or_create(*, email: str, password: str | None = None):
     """The account for an email address, created (with its allauth address) when new."""
-    from allauth.account.models import EmailAddress
-
     User = get_user_model()
     email = User.objects.normalize_email(email).lower()
     if not email or "@" not in email or len(email) > 254:
