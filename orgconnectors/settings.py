@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "ninja",
+    "orgconnectors.egress",
     "orgconnectors.accounts",
     "orgconnectors.organizations",
     "orgconnectors.connectors",
@@ -103,6 +104,7 @@ INSTALLED_APPS = [
     "orgconnectors.oauth",
     "orgconnectors.outbox",
     "orgconnectors.ops",
+    "orgconnectors.demo",
 ]
 
 MIDDLEWARE = [

@@ -10,7 +10,6 @@ read from the database at scrape time: the same answer from every process and ma
 """
 
 import hmac
-from collections.abc import Callable
 
 from django.conf import settings
 from django.http import Http404, HttpResponse, HttpResponseNotAllowed
@@ -27,23 +26,14 @@ from prometheus_client.multiprocess import MultiProcessCollector
 # The counters are defined at the bottom (core/metrics.py) and counted by the apps; imported
 # here so every one of them is registered, and served, in any process that serves /metrics.
 from orgconnectors.core import metrics as _counted  # noqa: F401
-
-# The outbox (another part of issue #12) registers a function returning its number of unsent
-# messages; until one is registered, orgconnectors_outbox_depth is not reported.
-_outbox_depth: Callable[[], int] | None = None
-
-
-def outbox_depth_register(function: Callable[[], int]) -> None:
-    global _outbox_depth
-    _outbox_depth = function
+from orgconnectors.oauth.models import OAuthCredential
+from orgconnectors.outbox.publish import outbox_pending_count
 
 
 class DatabaseCollector:
     """Gauges read at scrape time."""
 
     def collect(self):
-        from orgconnectors.oauth.models import OAuthCredential
-
         expired = GaugeMetricFamily(
             "orgconnectors_claims_expired_pending",
             "Claims whose lease ran out and that nobody has taken over yet, by kind of work.",
@@ -54,12 +44,11 @@ class DatabaseCollector:
             OAuthCredential.objects.filter(refresh_lease_until__lt=timezone.now()).count(),
         )
         yield expired
-        if _outbox_depth is not None:
-            yield GaugeMetricFamily(
-                "orgconnectors_outbox_depth",
-                "Messages written to the outbox and not yet handed to the broker.",
-                value=_outbox_depth(),
-            )
+        yield GaugeMetricFamily(
+            "orgconnectors_outbox_depth",
+            "Messages written to the outbox and not yet handed to the broker.",
+            value=outbox_pending_count(),
+        )
 
 
 def exposition() -> bytes:
