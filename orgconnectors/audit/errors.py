@@ -1,5 +1,0 @@
-from orgconnectors.core.errors import ServiceError
-
-
-class AuditError(ServiceError):
-    pass
