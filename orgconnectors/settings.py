@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "ninja",
+    "orgconnectors.egress",
     "orgconnectors.accounts",
     "orgconnectors.organizations",
     "orgconnectors.connectors",
@@ -102,6 +103,7 @@ INSTALLED_APPS = [
     "orgconnectors.oauth",
     "orgconnectors.outbox",
     "orgconnectors.ops",
+    "orgconnectors.demo",
 ]
 
 MIDDLEWARE = [

@@ -5,10 +5,6 @@ class ReportError(ServiceError):
     pass
 
 
-class RetentionError(ReportError):
-    code = "retention_invalid"
-
-
 class ExportError(ReportError):
     code = "export_invalid"
 
