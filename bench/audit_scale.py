@@ -543,12 +543,12 @@ def measure_writes() -> list[tuple[str, float]]:
 
 
 def measure_full_export() -> dict:
-    from orgconnectors.audit import tasks
-    from orgconnectors.audit.exports import export_dir, export_request
-    from orgconnectors.audit.models import ExportJob
-    from orgconnectors.audit.usage_selectors import UsageFilters
     from orgconnectors.core.actor import Actor
     from orgconnectors.organizations.models import Membership
+    from orgconnectors.reports import tasks
+    from orgconnectors.reports.export_jobs import export_dir, export_request
+    from orgconnectors.reports.models import ExportJob
+    from orgconnectors.reports.usage_selectors import UsageFilters
 
     auditor = Membership.objects.select_related("organization", "user").get(
         organization__slug="bigco", role="auditor"
@@ -582,8 +582,8 @@ def export_worker(job_id: int) -> None:
     import django
 
     django.setup()
-    from orgconnectors.audit.exports import export_dir, export_job_run
-    from orgconnectors.audit.models import ExportJob
+    from orgconnectors.reports.export_jobs import export_dir, export_job_run
+    from orgconnectors.reports.models import ExportJob
 
     baseline = _vm("VmRSS")
     started = time.monotonic()

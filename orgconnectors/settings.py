@@ -23,6 +23,7 @@ from orgconnectors.health.schedule import HEALTH_BEAT_SCHEDULE
 from orgconnectors.messages_api.ratelimit import InvalidRate, parse_rate
 from orgconnectors.oauth.schedule import OAUTH_BEAT_SCHEDULE
 from orgconnectors.outbox.schedule import OUTBOX_BEAT_SCHEDULE
+from orgconnectors.reports.schedule import REPORTS_BEAT_SCHEDULE
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("ORGCONNECTORS_VAR_DIR", str(BASE_DIR / "var")))
@@ -99,6 +100,7 @@ INSTALLED_APPS = [
     "orgconnectors.organizations",
     "orgconnectors.connectors",
     "orgconnectors.audit",
+    "orgconnectors.reports",
     "orgconnectors.api",
     "orgconnectors.health",
     "orgconnectors.oauth",
@@ -137,7 +139,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
-                "orgconnectors.organizations.context_processors.current_organization",
+                "orgconnectors.web.context_processors.current_organization",
             ],
         },
     }
@@ -306,6 +308,7 @@ CELERY_BEAT_SCHEDULE = {
     **HEALTH_BEAT_SCHEDULE,
     **OAUTH_BEAT_SCHEDULE,
     **AUDIT_BEAT_SCHEDULE,
+    **REPORTS_BEAT_SCHEDULE,
     **OUTBOX_BEAT_SCHEDULE,
 }
 

@@ -16,9 +16,9 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from orgconnectors.api.auth import TokenRejected
 from orgconnectors.api.operator_auth import OperatorTokenRequired
-from orgconnectors.audit.selectors import InvalidCursor
 from orgconnectors.connectors.errors import ConnectionLimitReached
 from orgconnectors.core.errors import ServiceError
+from orgconnectors.reports.selectors import InvalidCursor
 
 NON_FIELD = "__all__"
 _SIGN_IN = (

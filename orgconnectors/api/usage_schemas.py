@@ -7,7 +7,8 @@ from django.urls import reverse
 from ninja import Field, Schema
 
 from orgconnectors.api.schemas import AuditFilterQuery, TextInput
-from orgconnectors.audit.models import ExportJob, UsageEvent
+from orgconnectors.audit.models import UsageEvent
+from orgconnectors.reports.models import ExportJob
 
 UsageKindName = Literal[tuple(UsageEvent.Kind.values)]
 FormatName = Literal[tuple(ExportJob.Format.values)]

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from orgconnectors.audit.models import AuditEvent, ExportJob, UsageEvent
+from orgconnectors.audit.models import AuditEvent, UsageEvent
 from orgconnectors.core.service_admin import ReadOnlyModelAdmin
 
 
@@ -26,14 +26,3 @@ class UsageEventAdmin(ReadOnlyModelAdmin):
     list_filter = ("kind",)
     show_full_result_count = False
     ordering = ("-created_at", "-id")
-
-
-@admin.register(ExportJob)
-class ExportJobAdmin(ReadOnlyModelAdmin):
-    list_display = (
-        "created_at", "organization", "requested_by", "source", "format", "status",
-        "rows_written", "expires_at",
-    )  # fmt: skip
-    list_filter = ("status", "source", "format")
-    list_select_related = ("organization", "requested_by")
-    ordering = ("-created_at",)

@@ -4,8 +4,6 @@ settings.py merges AUDIT_BEAT_SCHEDULE into CELERY_BEAT_SCHEDULE. Nothing here i
 models, so settings can import it.
 """
 
-from celery.schedules import crontab
-
 AUDIT_BEAT_SCHEDULE = {
     # The usage page adds the events since the last rollup by reading them one by one; every
     # minute keeps that tail to a few minutes of events. With nothing new it costs one query.
@@ -20,22 +18,5 @@ AUDIT_BEAT_SCHEDULE = {
         "task": "audit.chain_seal",
         "schedule": 60.0,
         "options": {"expires": 55},
-    },
-    # Retention is counted in days: once a night is enough, at a quiet hour, in batches.
-    "audit-retention-purge": {
-        "task": "audit.retention_purge",
-        "schedule": crontab(hour=2, minute=47),
-    },
-    # Export files live 24 hours; removing them within the hour after is soon enough.
-    "audit-exports-expire": {
-        "task": "audit.exports_expire",
-        "schedule": crontab(minute=53),
-    },
-    # Signed digests of each chain head: an edit made with database access shows up against
-    # the last digest before it, so at most an hour of events is unsigned at any time.
-    "audit-digests-publish": {
-        "task": "audit.digests_publish",
-        "schedule": crontab(minute=7),
-        "options": {"expires": 50 * 60},  # the next hour's run covers the same events
     },
 }

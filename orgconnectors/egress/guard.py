@@ -18,6 +18,7 @@ from typing import Any
 
 import anyio
 import httpx
+from django.conf import settings
 
 from orgconnectors.egress.addresses import IPAddress, IPNetwork, blocked_reason, parse_networks
 
@@ -58,11 +59,7 @@ def read_setting(name: str, default: Any = None) -> Any:
     loading settings as a side effect of a URL check would fail in scripts and plain tests.
     The settings module reads the same environment variables, so the answer is the same.
     """
-    try:
-        from django.conf import settings
-    except ImportError:
-        settings = None
-    if settings is not None and settings.configured:
+    if settings.configured:
         value = getattr(settings, name, None)
         if value is not None:
             return value

@@ -13,7 +13,9 @@ import re
 import time
 from dataclasses import dataclass
 
+import redis
 from django.conf import settings
+from django.core.cache import cache
 
 logger = logging.getLogger(__name__)
 
@@ -57,8 +59,6 @@ class Verdict:
 
 @functools.cache
 def _redis(url: str):
-    import redis
-
     return redis.Redis.from_url(
         url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
     )
@@ -74,8 +74,6 @@ def _count_in_redis(url: str, key: str, window: int) -> int:
 
 
 def _count_in_cache(key: str, window: int) -> int:
-    from django.core.cache import cache
-
     cache.add(key, 0, timeout=window + 1)
     try:
         return cache.incr(key)
@@ -91,8 +89,6 @@ def rate_limit_hit(*, scope: str, ident: str, rate: Rate) -> Verdict:
     key = f"{_KEY_PREFIX}{scope}:{ident}:{window_start}"
     redis_url = getattr(settings, "REDIS_URL", None)
     if redis_url:
-        import redis
-
         try:
             count = _count_in_redis(redis_url, key, rate.window_seconds)
         except redis.RedisError as error:

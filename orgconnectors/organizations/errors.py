@@ -11,3 +11,7 @@ class LastOwnerError(OrganizationError):
 
 class InvitationInvalid(OrganizationError):
     code = "invitation_invalid"
+
+
+class RetentionError(OrganizationError):
+    code = "retention_invalid"

@@ -8,10 +8,10 @@ Owners change the first two on the Plan page; the operator sets the retention
 
 from django.db import transaction
 
-from orgconnectors.audit.errors import RetentionError
 from orgconnectors.audit.services import audit_record
 from orgconnectors.core.actor import Actor
 from orgconnectors.core.transactions import retry_on_conflict
+from orgconnectors.organizations.errors import RetentionError
 from orgconnectors.organizations.membership_signals import membership_mfa_required
 from orgconnectors.organizations.mfa import REQUIRING_ROLES
 from orgconnectors.organizations.mfa_notice import mfa_requirement_notify_and_end_sessions

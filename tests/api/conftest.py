@@ -10,11 +10,11 @@ from django.utils import timezone
 
 from orgconnectors.api.models import ApiToken
 from orgconnectors.api.tokens import api_token_create
-from orgconnectors.audit.models import ExportJob
 from orgconnectors.connectors.models import Connector
 from orgconnectors.core.actor import Actor
 from orgconnectors.health.models import HealthRun
 from orgconnectors.organizations.models import Membership, Organization
+from orgconnectors.reports.models import ExportJob
 from tests.audit.jobs import finished_export
 from tests.factories import ConnectorFactory
 

@@ -1,7 +1,7 @@
 """Export jobs as the worker leaves them, for tests that need one to look at or download."""
 
-from orgconnectors.audit.exports import export_job_run
-from orgconnectors.audit.models import ExportJob
+from orgconnectors.reports.export_jobs import export_job_run
+from orgconnectors.reports.models import ExportJob
 
 
 def finished_export(membership, *, source: str = "audit", fmt: str = "csv", filters=None):

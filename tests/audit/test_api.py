@@ -6,9 +6,10 @@ import io
 import pytest
 from django.test import TestCase
 
-from orgconnectors.audit.exports import export_job_run
-from orgconnectors.audit.models import AuditEvent, ExportJob
+from orgconnectors.audit.models import AuditEvent
 from orgconnectors.audit.usage import usage_record
+from orgconnectors.reports.export_jobs import export_job_run
+from orgconnectors.reports.models import ExportJob
 from tests.api.conftest import token_client
 from tests.factories import ConnectorFactory
 from tests.responses import api_error, text

@@ -12,7 +12,6 @@ import pytest
 from django.db import connection
 
 from orgconnectors.audit.chain import audit_chain_verify
-from orgconnectors.audit.digests import audit_digest_publish, audit_digests_verify
 from orgconnectors.audit.models import AuditEvent
 from orgconnectors.audit.signing import new_private_key_base64
 from orgconnectors.connectors.connections import connection_disable, connection_enable
@@ -21,6 +20,7 @@ from orgconnectors.connectors.services import connector_register, connector_upda
 from orgconnectors.health.outcomes import Outcome, ProbeResult
 from orgconnectors.health.results import health_result_record
 from orgconnectors.organizations.models import Membership, Organization, Plan
+from orgconnectors.reports.digests import audit_digest_publish, audit_digests_verify
 from tests.factories import ConnectorFactory, MembershipFactory, OrganizationFactory
 
 pytestmark = pytest.mark.skipif(

@@ -20,17 +20,18 @@ from django.urls import reverse
 
 from orgconnectors.audit.chain import GENESIS, HASHED_FIELDS, audit_chain_verify, event_hash
 from orgconnectors.audit.checks import signing_key_readable, signing_key_set
-from orgconnectors.audit.digests import (
+from orgconnectors.audit.models import AuditChainHead, AuditEvent
+from orgconnectors.audit.signing import new_private_key_base64, signing_key
+from orgconnectors.core.actor import Actor
+from orgconnectors.reports.digests import (
     DigestsOff,
     audit_digest_publish,
     audit_digests_publish,
     audit_digests_verify,
 )
-from orgconnectors.audit.models import AuditChainHead, AuditDigest, AuditEvent
-from orgconnectors.audit.retention import audit_retention_purge
-from orgconnectors.audit.schedule import AUDIT_BEAT_SCHEDULE
-from orgconnectors.audit.signing import new_private_key_base64, signing_key
-from orgconnectors.core.actor import Actor
+from orgconnectors.reports.models import AuditDigest
+from orgconnectors.reports.retention import audit_retention_purge
+from orgconnectors.reports.schedule import REPORTS_BEAT_SCHEDULE
 from tests.api.conftest import token_client
 from tests.audit.conftest import raw
 
@@ -221,7 +222,7 @@ def test_the_hourly_run_signs_each_chain_that_moved_once(org, other_org, write_e
     assert audit_digests_publish() == 0
     write_event()
     assert audit_digests_publish() == 1
-    assert AUDIT_BEAT_SCHEDULE["audit-digests-publish"]["task"] == "audit.digests_publish"
+    assert REPORTS_BEAT_SCHEDULE["audit-digests-publish"]["task"] == "audit.digests_publish"
     latest = AuditDigest.objects.filter(organization=org).order_by("-seq").first()
     head = AuditChainHead.objects.get(organization=org)
     assert (latest.seq, latest.from_seq, latest.requested_by) == (2, 2, "schedule")

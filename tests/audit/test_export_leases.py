@@ -8,9 +8,9 @@ import time_machine
 from celery.exceptions import SoftTimeLimitExceeded
 from django.utils import timezone
 
-from orgconnectors.audit import exports
-from orgconnectors.audit.exports import STALE_AFTER, export_job_run, exports_expire
-from orgconnectors.audit.models import ExportJob
+from orgconnectors.reports import export_formats, export_jobs
+from orgconnectors.reports.export_jobs import STALE_AFTER, export_job_run, exports_expire
+from orgconnectors.reports.models import ExportJob
 
 
 @pytest.fixture
@@ -22,12 +22,12 @@ def test_a_job_given_up_as_stale_while_it_ran_stays_failed_and_leaves_no_file(
     org, owner, nine_events, monkeypatch, settings, tmp_path
 ):
     settings.ORGCONNECTORS_EXPORT_DIR = str(tmp_path)
-    monkeypatch.setattr(exports, "FIRST_BATCH", 2)
-    monkeypatch.setattr(exports, "BATCH_SIZE", 4)
+    monkeypatch.setattr(export_formats, "FIRST_BATCH", 2)
+    monkeypatch.setattr(export_formats, "BATCH_SIZE", 4)
     job = ExportJob.objects.create(
         organization=org, requested_by=owner.user, source="audit", format="csv"
     )
-    real_chunks = exports.chunks
+    real_chunks = export_jobs.chunks
 
     with time_machine.travel(timezone.now(), tick=False) as clock:
 
@@ -39,7 +39,7 @@ def test_a_job_given_up_as_stale_while_it_ran_stays_failed_and_leaves_no_file(
             exports_expire()
             yield from pages
 
-        monkeypatch.setattr(exports, "chunks", slow_worker)
+        monkeypatch.setattr(export_jobs, "chunks", slow_worker)
         written = export_job_run(job_id=job.pk)
 
     job.refresh_from_db()
@@ -58,14 +58,14 @@ def test_an_export_at_its_soft_limit_is_marked_failed_and_leaves_no_partial_file
     job = ExportJob.objects.create(
         organization=org, requested_by=owner.user, source="audit", format="csv"
     )
-    real_chunks = exports.chunks
+    real_chunks = export_jobs.chunks
 
     def soft_limit_after_the_header(**options):
         pages = real_chunks(**options)
         yield next(pages)
         raise SoftTimeLimitExceeded()
 
-    monkeypatch.setattr(exports, "chunks", soft_limit_after_the_header)
+    monkeypatch.setattr(export_jobs, "chunks", soft_limit_after_the_header)
     assert export_job_run(job_id=job.pk) == 0
 
     job.refresh_from_db()

@@ -11,12 +11,12 @@ import pytest
 from django.conf import settings
 from django.db import connections, transaction
 
-from orgconnectors.audit import tasks
-from orgconnectors.audit.exports import export_file
-from orgconnectors.audit.models import ExportJob
 from orgconnectors.audit.services import audit_record
 from orgconnectors.celery import app as celery_app
 from orgconnectors.core.actor import Actor
+from orgconnectors.reports import tasks
+from orgconnectors.reports.export_jobs import export_file
+from orgconnectors.reports.models import ExportJob
 from tests.factories import MembershipFactory
 
 pytestmark = pytest.mark.skipif(

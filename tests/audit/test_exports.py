@@ -10,18 +10,19 @@ import time_machine
 from django.test import TestCase
 from django.urls import reverse
 
-from orgconnectors.audit.errors import ExportGone
-from orgconnectors.audit.exports import (
+from orgconnectors.audit.models import AuditEvent
+from orgconnectors.audit.usage import usage_record
+from orgconnectors.core.errors import NotAllowed
+from orgconnectors.reports.errors import ExportGone
+from orgconnectors.reports.export_jobs import (
     export_file,
     export_job_run,
     export_request,
     exports_expire,
 )
-from orgconnectors.audit.models import AuditEvent, ExportJob
-from orgconnectors.audit.selectors import AuditFilters, audit_events_filtered
-from orgconnectors.audit.usage import usage_record
-from orgconnectors.audit.usage_selectors import UsageFilters
-from orgconnectors.core.errors import NotAllowed
+from orgconnectors.reports.models import ExportJob
+from orgconnectors.reports.selectors import AuditFilters, audit_events_filtered
+from orgconnectors.reports.usage_selectors import UsageFilters
 from tests.factories import ConnectorFactory
 from tests.responses import text
 
@@ -166,15 +167,15 @@ def test_a_job_runs_once_however_often_its_task_is_delivered(org, owner, trail):
 
 
 def test_a_job_reports_its_progress_page_by_page(org, owner, trail, monkeypatch):
-    monkeypatch.setattr("orgconnectors.audit.exports.FIRST_BATCH", 2)
-    monkeypatch.setattr("orgconnectors.audit.exports.BATCH_SIZE", 4)
+    monkeypatch.setattr("orgconnectors.reports.export_formats.FIRST_BATCH", 2)
+    monkeypatch.setattr("orgconnectors.reports.export_formats.BATCH_SIZE", 4)
     seen = []
     job = ExportJob.objects.create(
         organization=org, requested_by=owner.user, source="audit", format="csv"
     )
-    from orgconnectors.audit import exports
+    from orgconnectors.reports import export_jobs
 
-    real_chunks = exports.chunks
+    real_chunks = export_jobs.chunks
 
     def chunks(**kwargs):
         on_batch = kwargs.pop("on_batch")
@@ -185,7 +186,7 @@ def test_a_job_reports_its_progress_page_by_page(org, owner, trail, monkeypatch)
 
         yield from real_chunks(on_batch=note, **kwargs)
 
-    monkeypatch.setattr(exports, "chunks", chunks)
+    monkeypatch.setattr(export_jobs, "chunks", chunks)
     export_job_run(job_id=job.pk)
 
     # 2, 6 and 9 of 9 rows (a small first page); 100 only once the file is complete.

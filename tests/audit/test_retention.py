@@ -9,12 +9,12 @@ from django.core.management import CommandError, call_command
 from django.test import TestCase
 
 from orgconnectors.audit.chain import audit_chain_verify, chain_seal
-from orgconnectors.audit.errors import RetentionError
 from orgconnectors.audit.models import AuditChainHead, AuditEvent, UsageDay, UsageEvent
-from orgconnectors.audit.retention import audit_retention_purge
 from orgconnectors.audit.usage import usage_record, usage_rollup
 from orgconnectors.core.actor import Actor
+from orgconnectors.organizations.errors import RetentionError
 from orgconnectors.organizations.organization_settings import organization_settings_update
+from orgconnectors.reports.retention import audit_retention_purge
 
 NOW = datetime(2026, 6, 1, 3, 0, tzinfo=UTC)
 

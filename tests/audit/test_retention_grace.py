@@ -9,9 +9,9 @@ from django.test import Client
 from django.urls import reverse
 
 from orgconnectors.audit.models import AuditEvent
-from orgconnectors.audit.retention import audit_retention_purge
 from orgconnectors.core.actor import Actor
 from orgconnectors.organizations.plan_change import organization_change_plan, plan_change_preview
+from orgconnectors.reports.retention import audit_retention_purge
 
 NOW = datetime(2026, 12, 6, 3, 0, tzinfo=UTC)
 OPERATOR = Actor.system("operator (tests)")

@@ -4,15 +4,15 @@ import pytest
 import time_machine
 from django.db import transaction
 
-from orgconnectors.audit.selectors import (
+from orgconnectors.audit.services import audit_record
+from orgconnectors.core.actor import Actor
+from orgconnectors.reports.selectors import (
     AuditFilters,
     InvalidCursor,
     audit_actions,
     audit_events_page,
     encode_cursor,
 )
-from orgconnectors.audit.services import audit_record
-from orgconnectors.core.actor import Actor
 
 NOON = datetime(2025, 3, 14, 12, 0, tzinfo=UTC)
 

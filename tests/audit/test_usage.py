@@ -10,11 +10,11 @@ from django.test.utils import CaptureQueriesContext
 
 from orgconnectors.audit.models import UsageDay, UsageEvent
 from orgconnectors.audit.usage import ROLLUP_LAG, usage_record, usage_record_many, usage_rollup
-from orgconnectors.audit.usage_selectors import usage_overview
 from orgconnectors.connectors.models import Connection
 from orgconnectors.health.models import HealthCheck, HealthDailyRollup
 from orgconnectors.health.outcomes import Outcome, ProbeResult
 from orgconnectors.health.results import health_result_record
+from orgconnectors.reports.usage_selectors import usage_overview
 from tests.factories import ConnectionFactory, ConnectorFactory, MembershipFactory
 
 NOON = datetime(2026, 3, 14, 12, 0, tzinfo=UTC)

@@ -47,7 +47,7 @@ def stored():
         "connectors.ToolOverride",
         "api.ApiToken",
         "audit.AuditEvent",
-        "audit.ExportJob",
+        "reports.ExportJob",
     )
 
     def snapshot() -> dict:

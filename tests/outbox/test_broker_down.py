@@ -4,15 +4,15 @@ that asked for it, and runs on a real worker once Redis is back and the relay ha
 import pytest
 from django.utils import timezone
 
-from orgconnectors.audit.exports import export_request
-from orgconnectors.audit.models import ExportJob
-from orgconnectors.audit.selectors import AuditFilters
 from orgconnectors.health.models import HealthRun
 from orgconnectors.health.services import health_check_all
 from orgconnectors.organizations.invitations import invitation_create
 from orgconnectors.organizations.models import Membership
 from orgconnectors.outbox.models import OutboxMessage
 from orgconnectors.outbox.publish import outbox_pending_count, outbox_relay
+from orgconnectors.reports.export_jobs import export_request
+from orgconnectors.reports.models import ExportJob
+from orgconnectors.reports.selectors import AuditFilters
 from tests.factories import ConnectorFactory
 from tests.loopback import free_socket
 from tests.outbox.conftest import WORKER_SECONDS, queued_kwargs, wait_for

@@ -4,10 +4,10 @@ that works under a lease ends (hard limit) before its lease does."""
 import pytest
 from django.conf import settings
 
-from orgconnectors.audit.exports import STALE_AFTER
 from orgconnectors.celery import app
 from orgconnectors.oauth.refresh_leases import refresh_lease
 from orgconnectors.oauth.revocation import FIRST_TRY_LEFT_ALONE
+from orgconnectors.reports.export_jobs import STALE_AFTER
 
 
 def _our_tasks() -> dict:

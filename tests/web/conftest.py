@@ -7,13 +7,14 @@ from django.test import Client
 
 from orgconnectors.api.models import ApiToken
 from orgconnectors.api.tokens import api_token_create
-from orgconnectors.audit.models import AuditEvent, ExportJob
+from orgconnectors.audit.models import AuditEvent
 from orgconnectors.connectors.models import Connector
 from orgconnectors.health.models import HealthRun
 from orgconnectors.health.services import health_check_all
 from orgconnectors.oauth.models import OAuthClient
 from orgconnectors.organizations.invitations import invitation_create
 from orgconnectors.organizations.models import Invitation, Membership, Organization
+from orgconnectors.reports.models import ExportJob
 from tests.audit.jobs import finished_export
 from tests.factories import ConnectorFactory
 

@@ -9,9 +9,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from orgconnectors.audit.exports import export_job_run
-from orgconnectors.audit.models import ExportJob
 from orgconnectors.health.models import HealthCheck, HealthRun
+from orgconnectors.reports.export_jobs import export_job_run
+from orgconnectors.reports.models import ExportJob
 from tests.factories import ConnectorFactory
 
 pytestmark = pytest.mark.django_db

@@ -15,13 +15,13 @@ from orgconnectors.api.digest_schemas import (
 )
 from orgconnectors.api.schemas import INPUT_ERRORS, AuditPageOut, AuditQuery, ErrorOut
 from orgconnectors.api.scopes import ANY_SCOPE, READ
-from orgconnectors.audit.digests import (
+from orgconnectors.reports.digests import (
     audit_digest_publish,
     audit_digests_download,
     digest_as_json,
     public_key_as_json,
 )
-from orgconnectors.audit.selectors import AuditFilters, audit_events_page
+from orgconnectors.reports.selectors import AuditFilters, audit_events_page
 
 router = Router(tags=["audit"])
 
@@ -52,7 +52,7 @@ def audit_event_list(request, org: str, query: Query[AuditQuery]):
     )
 
 
-# Signed digests (audit/digests.py). 503 when the operator has not set the signing key.
+# Signed digests (reports/digests.py). 503 when the operator has not set the signing key.
 DIGEST_ERRORS = {**INPUT_ERRORS, 503: ErrorOut}
 
 

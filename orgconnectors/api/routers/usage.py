@@ -13,11 +13,10 @@ from orgconnectors.api.usage_schemas import (
     UsagePageOut,
     UsageQuery,
 )
-from orgconnectors.audit.export_views import file_response
-from orgconnectors.audit.exports import export_file, export_job_get, export_request
-from orgconnectors.audit.selectors import AuditFilters, audit_filter_choices
-from orgconnectors.audit.usage_selectors import UsageFilters, usage_events_page
-from orgconnectors.audit.views import streamed
+from orgconnectors.reports.export_jobs import export_file, export_job_get, export_request
+from orgconnectors.reports.export_responses import file_response, streamed
+from orgconnectors.reports.selectors import AuditFilters, audit_filter_choices
+from orgconnectors.reports.usage_selectors import UsageFilters, usage_events_page
 
 router = Router(tags=["usage and exports"])
 

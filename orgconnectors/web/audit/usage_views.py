@@ -1,0 +1,135 @@
+"""Usage: the page of charts, the list of usage events, and its exports."""
+
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET
+
+from orgconnectors.audit.models import UsageEvent
+from orgconnectors.core.actor import Actor
+from orgconnectors.organizations.access import org_view
+from orgconnectors.organizations.models import Membership
+from orgconnectors.reports.charts import horizontal_bars, stacked_columns
+from orgconnectors.reports.export_jobs import export_request
+from orgconnectors.reports.export_responses import streamed
+from orgconnectors.reports.forms import ExportFormatForm, UsageFilterForm, UsagePageForm
+from orgconnectors.reports.selectors import InvalidCursor, audit_filter_choices
+from orgconnectors.reports.usage_selectors import UsageFilters, usage_events_page, usage_overview
+from orgconnectors.web.audit.views import query_without
+
+Role = Membership.Role
+Kind = UsageEvent.Kind
+_FILTERS = ("kind", "connector", "member", "date_from", "date_to")
+
+
+@require_GET
+@org_view(Role.OWNER, Role.AUDITOR)
+def usage_page(request, membership):
+    organization = membership.organization
+    form = UsagePageForm(request.GET)
+    if not form.is_valid():
+        return render(request, "audit/usage.html", {"form": form}, status=400)
+    days, kind = form.cleaned_data["days"], form.cleaned_data["kind"]
+    overview = usage_overview(organization=organization, days=days, kind=kind)
+    uptime_rows = [
+        (c.label, c.uptime_percent, f"{c.uptime_percent:.2f}%")
+        for c in overview.connectors
+        if c.uptime_percent is not None
+    ]
+    top = overview.top_connectors
+    context = {
+        "form": form,
+        "days": days,
+        "overview": overview,
+        "connector_chart": stacked_columns(
+            overview.days, overview.by_connector, other_label="Other connectors"
+        ),
+        "member_chart": stacked_columns(
+            overview.days, overview.by_member, other_label="Other members"
+        ),
+        "top_chart": horizontal_bars(
+            [(s.label, s.total, f"{s.total:,}") for s in top],
+            maximum=max((s.total for s in top), default=0),
+        ),
+        "uptime_chart": horizontal_bars(uptime_rows, maximum=100.0),
+        "by_kind": [(Kind(value).label, count) for value, count in overview.by_kind.items()],
+    }
+    return render(request, "audit/usage.html", context)
+
+
+def _filter_form(request, organization) -> UsageFilterForm:
+    choices = audit_filter_choices(organization=organization, with_trail=False)
+    return UsageFilterForm(request.GET, connectors=choices.connectors, members=choices.members)
+
+
+def _filters(form) -> UsageFilters:
+    return UsageFilters(**{name: form.cleaned_data[name] for name in _FILTERS})
+
+
+def _label(events, form) -> None:
+    """Name each event's member and connector from the choices the form already holds."""
+    emails = dict(form.fields["member"].choices)
+    names = dict(form.fields["connector"].choices)
+    for event in events:
+        if event.user_id:
+            event.member_label = emails.get(event.user_id, f"Former member #{event.user_id}")
+        if event.connector_id:
+            event.connector_label = names.get(
+                event.connector_id, f"Removed connector #{event.connector_id}"
+            )
+
+
+def _list_context(request, form, page) -> dict:
+    if page:
+        _label(page.events, form)
+    return {
+        "form": form,
+        "page": page,
+        "filtered": any(request.GET.get(name) for name in _FILTERS),
+        "query": query_without(request, "cursor"),
+        "export_query": query_without(request, "cursor", "format"),
+        "older": request.GET.get("cursor"),
+    }
+
+
+@require_GET
+@org_view(Role.OWNER, Role.AUDITOR)
+def usage_events(request, membership):
+    form = _filter_form(request, membership.organization)
+    page = None
+    if form.is_valid():
+        try:
+            page = usage_events_page(
+                organization=membership.organization,
+                filters=_filters(form),
+                cursor=request.GET.get("cursor"),
+            )
+        except InvalidCursor:
+            form.add_error(
+                None,
+                "The link to older events is damaged or out of date; "
+                "start again from the newest events.",
+            )
+    context = _list_context(request, form, page)
+    return render(request, "audit/usage_events.html", context, status=200 if page else 400)
+
+
+@require_GET
+@org_view(Role.OWNER, Role.AUDITOR)
+def usage_export(request, membership):
+    form = _filter_form(request, membership.organization)
+    fmt = ExportFormatForm(request.GET)
+    if not (form.is_valid() and fmt.is_valid()):
+        for error in fmt.errors.get("format", []):
+            form.add_error(None, error)
+        return render(
+            request, "audit/usage_events.html", _list_context(request, form, None), status=400
+        )
+    export = export_request(
+        membership=membership,
+        source="usage",
+        fmt=fmt.cleaned_data["format"],
+        filters=_filters(form),
+        actor=Actor.from_request(request),
+    )
+    if export.job is not None:
+        return redirect("export_detail", slug=membership.organization.slug, job_id=export.job.pk)
+    return streamed(export)

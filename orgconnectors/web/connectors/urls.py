@@ -1,0 +1,19 @@
+from django.urls import path
+
+from orgconnectors.web.connectors import views
+
+org = "orgs/<slug:slug>/"
+connector = org + "connectors/<int:connector_id>/"
+mine = org + "my-connectors/<int:connector_id>/"
+
+urlpatterns = [
+    path(org + "connectors/", views.connector_list, name="connector_list"),
+    path(org + "connectors/add/", views.connector_add, name="connector_add"),
+    path(connector, views.connector_detail, name="connector_detail"),
+    path(connector + "edit/", views.connector_edit, name="connector_edit"),
+    path(connector + "tools/", views.connector_tools, name="connector_tools"),
+    path(connector + "remove/", views.connector_remove, name="connector_remove"),
+    path(org + "my-connectors/", views.my_connectors, name="my_connectors"),
+    path(mine + "connect/", views.connection_enable, name="connection_enable"),
+    path(mine + "disconnect/", views.connection_disable, name="connection_disable"),
+]

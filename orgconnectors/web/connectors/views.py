@@ -1,0 +1,239 @@
+"""Connector pages: the owners' inventory and settings, and every member's own connections."""
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from orgconnectors.connectors import connections, services, tool_policy
+from orgconnectors.connectors.directory import DIRECTORY, directory_entry
+from orgconnectors.connectors.errors import ConnectionLimitReached, ConnectorError
+from orgconnectors.connectors.forms import ConnectorEditForm, ConnectorForm, ToolPolicyForm
+from orgconnectors.connectors.models import Connection
+from orgconnectors.connectors.selectors import (
+    connection_usage,
+    connector_get,
+    connector_members,
+    connectors_for_member,
+    connectors_of,
+)
+from orgconnectors.core.actor import Actor
+from orgconnectors.core.form_errors import add_service_error
+from orgconnectors.health.selectors import connector_health, health_run_pending
+from orgconnectors.oauth.handoff import to_authorization_server
+from orgconnectors.oauth.selectors import oauth_pin_view
+from orgconnectors.oauth.services import oauth_connection_enable
+from orgconnectors.organizations.access import org_view
+from orgconnectors.organizations.models import Membership
+from orgconnectors.web.oauth.views import browser_session_key
+
+Role = Membership.Role
+
+
+# The owners' inventory (auditors read it)
+
+
+@require_GET
+@org_view(Role.OWNER, Role.AUDITOR)
+def connector_list(request, membership):
+    connectors = connectors_of(organization=membership.organization)
+    return render(request, "connectors/list.html", {"connectors": connectors})
+
+
+@require_http_methods(["GET", "POST"])
+@org_view(Role.OWNER)
+def connector_add(request, membership):
+    if request.method == "POST":
+        form = ConnectorForm(request.POST)
+        if form.is_valid():
+            try:
+                connector = services.connector_register(
+                    organization=membership.organization,
+                    actor=Actor.from_request(request),
+                    **form.cleaned_data,
+                )
+            except ConnectorError as error:
+                add_service_error(form, error)
+            else:
+                messages.success(
+                    request, f"{connector.name} was added. Members can connect it now."
+                )
+                return redirect(
+                    "connector_detail",
+                    slug=membership.organization.slug,
+                    connector_id=connector.pk,
+                )
+    else:
+        entry = directory_entry(request.GET.get("directory", ""))
+        initial = {}
+        if entry is not None:
+            initial = {
+                "directory_slug": entry.slug,
+                "name": entry.name,
+                "url": entry.url,
+                "transport": entry.transport,
+                "auth": entry.auth,
+            }
+        form = ConnectorForm(initial=initial)
+    context = {
+        "form": form,
+        "directory": DIRECTORY,
+        "chosen": directory_entry(form["directory_slug"].value() or ""),
+    }
+    return render(request, "connectors/add.html", context, status=400 if form.errors else 200)
+
+
+def _detail_page(request, membership, connector, *, tool_form=None, status=200):
+    tools = tool_policy.connector_tools(connector)
+    if tool_form is None and membership.is_owner:
+        tool_form = ToolPolicyForm(connector=connector, tools=tools)
+    context = {
+        "connector": connector,
+        "tools": tools,
+        "tool_form": tool_form,
+        "users": connector_members(connector=connector),
+        "health": connector_health(connector=connector),
+        "oauth_pin": oauth_pin_view(connector=connector),
+        # After "Check now" (?run=): followed on the page until its result is in.
+        "pending_run": health_run_pending(
+            organization=membership.organization, run_id=request.GET.get("run")
+        ),
+    }
+    return render(request, "connectors/detail.html", context, status=status)
+
+
+@require_GET
+@org_view(Role.OWNER, Role.AUDITOR)
+def connector_detail(request, membership, connector_id):
+    connector = connector_get(organization=membership.organization, connector_id=connector_id)
+    return _detail_page(request, membership, connector)
+
+
+@require_http_methods(["GET", "POST"])
+@org_view(Role.OWNER)
+def connector_edit(request, membership, connector_id):
+    connector = connector_get(organization=membership.organization, connector_id=connector_id)
+    if request.method == "POST":
+        form = ConnectorEditForm(request.POST)
+        if form.is_valid():
+            try:
+                connector = services.connector_update(
+                    connector=connector, actor=Actor.from_request(request), **form.cleaned_data
+                )
+            except ConnectorError as error:
+                add_service_error(form, error)
+            else:
+                messages.success(request, f"{connector.name} was saved.")
+                return redirect(
+                    "connector_detail",
+                    slug=membership.organization.slug,
+                    connector_id=connector.pk,
+                )
+    else:
+        form = ConnectorEditForm(
+            initial={
+                "name": connector.name,
+                "transport": connector.transport,
+                "auth": connector.auth,
+                "oauth_client_id": connector.oauth_client_id,
+            }
+        )
+    context = {"connector": connector, "form": form}
+    return render(request, "connectors/edit.html", context, status=400 if form.errors else 200)
+
+
+@require_POST
+@org_view(Role.OWNER)
+def connector_tools(request, membership, connector_id):
+    connector = connector_get(organization=membership.organization, connector_id=connector_id)
+    form = ToolPolicyForm(
+        request.POST, connector=connector, tools=tool_policy.connector_tools(connector)
+    )
+    if form.is_valid():
+        try:
+            services.connector_set_tool_policy(
+                connector=connector,
+                actor=Actor.from_request(request),
+                default=form.cleaned_data["default"],
+                overrides=form.overrides(),
+            )
+        except ConnectorError as error:
+            add_service_error(form, error)
+        else:
+            messages.success(request, f"The tool policy of {connector.name} was saved.")
+            return redirect(
+                "connector_detail", slug=membership.organization.slug, connector_id=connector.pk
+            )
+    return _detail_page(request, membership, connector, tool_form=form, status=400)
+
+
+@require_http_methods(["GET", "POST"])
+@org_view(Role.OWNER)
+def connector_remove(request, membership, connector_id):
+    connector = connector_get(organization=membership.organization, connector_id=connector_id)
+    if request.method == "POST":
+        services.connector_remove(connector=connector, actor=Actor.from_request(request))
+        messages.success(request, f"{connector.name} was removed.")
+        return redirect("connector_list", slug=membership.organization.slug)
+    return render(request, "connectors/remove.html", {"connector": connector})
+
+
+# Every member's own connections
+
+
+def _my_connectors_page(request, membership, *, error=None, status=200):
+    in_use, limit = connection_usage(membership=membership)
+    context = {
+        "rows": connectors_for_member(membership=membership),
+        "in_use": in_use,
+        "limit": limit,
+        "error": error,
+    }
+    return render(request, "connectors/my_connectors.html", context, status=status)
+
+
+@require_GET
+@org_view(Role.OWNER, Role.MEMBER)
+def my_connectors(request, membership):
+    return _my_connectors_page(request, membership)
+
+
+@require_POST
+@org_view(Role.OWNER, Role.MEMBER)
+def connection_enable(request, membership, connector_id):
+    connector = connector_get(organization=membership.organization, connector_id=connector_id)
+    try:
+        enabled = oauth_connection_enable(
+            membership=membership,
+            connector=connector,
+            session_key=browser_session_key(request),
+            actor=Actor.from_request(request),
+        )
+    except ConnectionLimitReached as refused:
+        return _my_connectors_page(request, membership, error=refused.message, status=409)
+    except ConnectorError as refused:
+        return _my_connectors_page(request, membership, error=refused.message, status=400)
+    if enabled.authorize_url:
+        return to_authorization_server(
+            request, enabled.authorize_url, connector_name=connector.name
+        )
+    connection = enabled.connection
+    if connection.state == Connection.State.NEEDS_AUTHORIZATION:
+        # Connected, but the authorization could not start: say why, next to Authorize.
+        messages.error(request, f"{connector.name}: {enabled.reason or connection.state_reason}")
+    else:
+        messages.success(request, f"{connector.name} is connected.")
+    return redirect("my_connectors", slug=membership.organization.slug)
+
+
+@require_POST
+@org_view(Role.OWNER, Role.MEMBER)
+def connection_disable(request, membership, connector_id):
+    connector = connector_get(organization=membership.organization, connector_id=connector_id)
+    try:
+        connections.connection_disable(
+            membership=membership, connector=connector, actor=Actor.from_request(request)
+        )
+    except ConnectorError as refused:
+        return _my_connectors_page(request, membership, error=refused.message, status=400)
+    messages.success(request, f"{connector.name} is disconnected.")
+    return redirect("my_connectors", slug=membership.organization.slug)
