@@ -27,7 +27,7 @@ help:
 	@echo "            (DJANGO_DEBUG=0; refuses to start without production settings, naming them)"
 	@echo "make test   the test suite on PostgreSQL and Redis (DATABASE_URL, REDIS_URL)"
 	@echo "make test-e2e  the browser journeys in Debian's Chromium (/usr/bin/chromium), same servers"
-	@echo "make lint   ruff check and ruff format --check"
+	@echo "make lint   ruff check, ruff format --check and the import layers (lint-imports)"
 	@echo "make bench  every script in bench/"
 
 $(BIN)/python:
@@ -91,6 +91,7 @@ test-e2e: $(INSTALLED)
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 bench: $(INSTALLED)
 	@shopt -s nullglob; for script in bench/*.py; do \
