@@ -37,6 +37,7 @@ from orgconnectors.audit.usage_selectors import (
 )
 from orgconnectors.connectors.models import Connector
 from orgconnectors.core.actor import Actor
+from orgconnectors.core.audit_target import AuditTarget
 from orgconnectors.organizations.models import Membership
 from orgconnectors.organizations.selectors import require_role
 from orgconnectors.outbox.enqueue import enqueue
@@ -48,6 +49,8 @@ Role = Membership.Role
 BATCH_SIZE = 2000
 # The first page is small: a download starts at once, however large the export.
 FIRST_BATCH = 200
+# The action each source's export is recorded as.
+EXPORTED = {Source.AUDIT: "audit.exported", Source.USAGE: "usage.exported"}
 CONTENT_TYPES = {Format.CSV: "text/csv; charset=utf-8", Format.JSONL: "application/x-ndjson"}
 # A job still "running" after this long lost its worker: the lease of a job, counted from its
 # start. Its task's time limits (audit/tasks.py) end it well before; a worker that finds the
@@ -260,10 +263,10 @@ def export_request(
         audit_record(
             organization=organization,
             actor=actor,
-            action=f"{source}.exported",
-            target_type="export",
-            target_id=job.pk if job else "",
-            target_label=f"{source.label} ({fmt.label})",
+            action=EXPORTED[source],
+            target=AuditTarget(
+                type="export", id=job.pk if job else "", label=f"{source.label} ({fmt.label})"
+            ),
             changes={
                 "format": {"before": None, "after": fmt.value},
                 "filters": {"before": None, "after": filters.as_query()},

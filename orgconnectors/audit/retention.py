@@ -105,9 +105,7 @@ def organization_purge(
                 organization=organization,
                 actor=PURGE_ACTOR,
                 action="audit.purged",
-                target_type="organization",
-                target_id=organization.pk,
-                target_label=organization.name,
+                target=organization,
                 changes={
                     "retention_days": {"before": None, "after": retention},
                     "older_than": {"before": None, "after": cutoff.isoformat()},
@@ -157,9 +155,7 @@ def audit_retention_set(*, organization: Organization, days: int | None, actor: 
             organization=locked,
             actor=actor,
             action="organization.audit_retention_changed",
-            target_type="organization",
-            target_id=locked.pk,
-            target_label=locked.name,
+            target=locked,
             changes={"audit_retention_days": {"before": before, "after": locked.audit_retention}},
         )
     organization.audit_retention_days = days

@@ -256,9 +256,7 @@ def messages_api_tokens_reveal(*, membership: Membership, actor: Actor) -> dict:
             organization=membership.organization,
             actor=actor,
             action="messages_api.token_revealed",
-            target_type="membership",
-            target_id=membership.pk,
-            target_label=membership.user.email,
+            target=membership,
             changes={"connectors": {"before": None, "after": revealed}},
         )
     _record_usage(
@@ -285,9 +283,7 @@ def organization_set_requires_zdr(
             organization=organization,
             actor=actor,
             action="organization.zero_data_retention_changed",
-            target_type="organization",
-            target_id=organization.pk,
-            target_label=organization.name,
+            target=organization,
             changes={"requires_zero_data_retention": {"before": before, "after": required}},
         )
     return organization

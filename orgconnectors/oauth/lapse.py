@@ -17,10 +17,6 @@ from orgconnectors.outbox.enqueue import enqueue
 State = Connection.State
 
 
-def connection_label(connection: Connection) -> str:
-    return f"{connection.membership.user.email} · {connection.connector.name}"
-
-
 def locked_connection(connection_id: int) -> Connection | None:
     return (
         Connection.objects.select_for_update(of=("self",))
@@ -53,9 +49,7 @@ def credential_lapse(
         organization=connection.membership.organization,
         actor=actor,
         action="oauth.refresh_failed",
-        target_type="connection",
-        target_id=connection.pk,
-        target_label=connection_label(connection),
+        target=connection,
         changes={
             "error": {"before": None, "after": error},
             "permanent": {"before": None, "after": True},

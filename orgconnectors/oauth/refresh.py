@@ -32,12 +32,7 @@ from orgconnectors.encryption import DecryptionFailed
 from orgconnectors.oauth.clients import client_auth
 from orgconnectors.oauth.errors import NeedsAuthorization, TokenEndpointError, TokenUnavailable
 from orgconnectors.oauth.issuer_pins import preregistered_secret_allowed
-from orgconnectors.oauth.lapse import (
-    client_forget,
-    connection_label,
-    credential_lapse,
-    locked_connection,
-)
+from orgconnectors.oauth.lapse import client_forget, credential_lapse, locked_connection
 from orgconnectors.oauth.models import OAuthClient, OAuthCredential
 from orgconnectors.oauth.token_endpoint import ClientAuth, TokenSet, token_request
 from orgconnectors.oauth.vault import (
@@ -183,9 +178,7 @@ def _save_tokens(claim: Claim, tokens: TokenSet, *, received_at) -> Outcome:
             organization=connection.membership.organization,
             actor=REFRESH_ACTOR,
             action="oauth.refreshed",
-            target_type="connection",
-            target_id=connection.pk,
-            target_label=connection_label(connection),
+            target=connection,
             changes={
                 "expires_at": {
                     "before": before.isoformat() if before else None,
@@ -229,9 +222,7 @@ def _retry_later(claim: Claim, failure: TokenEndpointError) -> Outcome:
             organization=connection.membership.organization,
             actor=REFRESH_ACTOR,
             action="oauth.refresh_failed",
-            target_type="connection",
-            target_id=connection.pk,
-            target_label=connection_label(connection),
+            target=connection,
             changes={
                 "error": {"before": None, "after": failure.error},
                 "permanent": {"before": None, "after": False},

@@ -31,6 +31,7 @@ from orgconnectors.audit.retention import audit_retention_purge
 from orgconnectors.audit.schedule import AUDIT_BEAT_SCHEDULE
 from orgconnectors.audit.signing import new_private_key_base64, signing_key
 from orgconnectors.core.actor import Actor
+from orgconnectors.core.audit_target import AuditTarget
 from tests.api.conftest import token_client
 from tests.audit.conftest import raw
 
@@ -91,10 +92,13 @@ def verify_command(slug="acme") -> tuple[str, str | None]:
 
 def test_a_rewrite_that_recomputes_every_hash_passes_the_chain_but_not_the_digest(org, write_event):
     with time_machine.travel(datetime(2026, 12, 1, 10, 0, tzinfo=UTC), tick=False):
-        events = [write_event(target_label=f"Connector {n}") for n in range(6)]
+        events = [
+            write_event(target=AuditTarget(type="connector", label=f"Connector {n}"))
+            for n in range(6)
+        ]
     with time_machine.travel(datetime(2026, 12, 1, 11, 7, tzinfo=UTC), tick=False):
         assert audit_digests_publish() == 1
-    write_event(target_label="After the digest")
+    write_event(target=AuditTarget(type="connector", label="After the digest"))
 
     rewrite(events[3].pk, target_label="Nothing to see")
 

@@ -11,11 +11,14 @@ from django.utils import timezone
 from orgconnectors.audit import exports
 from orgconnectors.audit.exports import STALE_AFTER, export_job_run, exports_expire
 from orgconnectors.audit.models import ExportJob
+from orgconnectors.core.audit_target import AuditTarget
 
 
 @pytest.fixture
 def nine_events(org, write_event):
-    return [write_event("connector.updated", target_id=n) for n in range(9)]
+    return [
+        write_event(target=AuditTarget(type="connector", id=n, connector_id=n)) for n in range(9)
+    ]
 
 
 def test_a_job_given_up_as_stale_while_it_ran_stays_failed_and_leaves_no_file(

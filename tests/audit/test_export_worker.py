@@ -17,6 +17,7 @@ from orgconnectors.audit.models import ExportJob
 from orgconnectors.audit.services import audit_record
 from orgconnectors.celery import app as celery_app
 from orgconnectors.core.actor import Actor
+from orgconnectors.core.audit_target import AuditTarget
 from tests.factories import MembershipFactory
 
 pytestmark = pytest.mark.skipif(
@@ -66,9 +67,8 @@ def test_a_real_worker_writes_the_export(worker):
             audit_record(
                 organization=auditor.organization,
                 actor=Actor.system("tests"),
-                action="test.happened",
-                target_type="organization",
-                target_label=str(n),
+                action="organization.plan_changed",
+                target=AuditTarget(type="organization", label=str(n)),
             )
     job = ExportJob.objects.create(
         organization=auditor.organization,

@@ -21,6 +21,7 @@ from orgconnectors.audit.models import AuditEvent, ExportJob
 from orgconnectors.audit.selectors import AuditFilters, audit_events_filtered
 from orgconnectors.audit.usage import usage_record
 from orgconnectors.audit.usage_selectors import UsageFilters
+from orgconnectors.core.audit_target import AuditTarget
 from orgconnectors.core.errors import NotAllowed
 from tests.factories import ConnectorFactory
 from tests.responses import text
@@ -38,8 +39,12 @@ def trail(org, write_event):
                 write_event(
                     "connector.updated" if n % 2 else "oauth.step_up_refused",
                     by=("alice", "bob", "carol")[n % 3] + "@acme.test",
-                    target_id=n,
-                    target_label="=HYPERLINK(evil)" if n == 4 else f"Connector {n}",
+                    target=AuditTarget(
+                        type="connector",
+                        id=n,
+                        label="=HYPERLINK(evil)" if n == 4 else f"Connector {n}",
+                        connector_id=n,
+                    ),
                     changes={"n": {"before": n - 1, "after": n}},
                 )
             )

@@ -10,6 +10,7 @@ from orgconnectors.api.models import ApiToken
 from orgconnectors.api.tokens import api_token_create
 from orgconnectors.audit.services import audit_record
 from orgconnectors.core.actor import Actor
+from orgconnectors.core.audit_target import AuditTarget
 from tests.factories import UserFactory
 
 AUDIT = reverse("audit_list", args=["acme"])
@@ -28,8 +29,7 @@ def record(organization, action: str, when: str, target: str = "Wiki", changes=N
             organization=organization,
             actor=Actor(label="owner@acme.test"),
             action=action,
-            target_type="connector",
-            target_label=target,
+            target=AuditTarget(type="connector", label=target),
             changes=changes or {},
         )
 
