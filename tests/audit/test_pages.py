@@ -38,7 +38,7 @@ def test_the_trail_filters_by_connector_member_and_outcome(org, member, reader, 
     about_member = reader.get(url, {"member": member.user_id}).content.decode()
 
     def shown(action: str, page: str) -> bool:
-        return f"<td><code>{action}</code></td>" in page
+        return f"<br><code>{action}</code></td>" in page
 
     assert shown("connector.updated", by_connector)
     assert not shown("oauth.refresh_failed", by_connector)

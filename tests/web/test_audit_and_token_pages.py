@@ -122,6 +122,18 @@ def test_an_event_shows_what_changed(auditor, org):
     assert "<code>[redacted]</code>" in html
 
 
+def test_auditors_read_each_action_by_its_registered_label(auditor, org):
+    event = record(org, "oauth.step_up_refused", "2025-01-01 09:00Z")
+    browser = signed_in(auditor)
+
+    listed = browser.get(AUDIT).content.decode()
+    shown = browser.get(reverse("audit_detail", args=["acme", event.pk])).content.decode()
+
+    assert "More access refused<br><code>oauth.step_up_refused</code>" in listed
+    assert '<option value="oauth.step_up_refused">More access refused</option>' in listed
+    assert "<h1>More access refused <code>oauth.step_up_refused</code></h1>" in shown
+
+
 # API tokens
 
 
