@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "ninja",
+    "orgconnectors.egress",
     "orgconnectors.accounts",
     "orgconnectors.organizations",
     "orgconnectors.connectors",
@@ -100,6 +101,7 @@ INSTALLED_APPS = [
     "orgconnectors.oauth",
     "orgconnectors.outbox",
     "orgconnectors.ops",
+    "orgconnectors.demo",
 ]
 
 MIDDLEWARE = [

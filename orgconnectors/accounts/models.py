@@ -1,3 +1,4 @@
+from allauth.account.models import EmailAddress
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 
@@ -24,8 +25,6 @@ class UserManager(BaseUserManager):
         user = self._create_user(email, password, **extra_fields)
         # Operators sign in to the admin through allauth, which asks unverified addresses to
         # verify first; the address typed at `createsuperuser` is the operator's own.
-        from allauth.account.models import EmailAddress
-
         EmailAddress.objects.get_or_create(
             user=user, email=user.email, defaults={"primary": True, "verified": True}
         )

@@ -33,7 +33,7 @@ class ConnectorHealthOut(Schema):
 
 def connector_health_fields(connector: Connector) -> dict[str, Any]:
     return {
-        # Annotated by connectors_of; a connector fresh from connector_register has no check.
+        # Annotated by health/selectors.py; a connector fresh from connector_register has none.
         "outcome": getattr(connector, "last_outcome", None),
         "latency_ms": connector.last_latency_ms,
         "protocol_version": connector.protocol_version,

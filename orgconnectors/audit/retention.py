@@ -17,7 +17,6 @@ from django.utils import timezone
 
 from orgconnectors.audit.append_only import purge_permitted
 from orgconnectors.audit.chain import locked_head
-from orgconnectors.audit.errors import RetentionError
 from orgconnectors.audit.models import AuditEvent, UsageDay, UsageEvent
 from orgconnectors.audit.services import audit_record
 from orgconnectors.core.actor import Actor
@@ -27,8 +26,6 @@ logger = logging.getLogger(__name__)
 
 PURGE_ACTOR = Actor.system("retention purge")
 BATCH_SIZE = 5000
-# Ten years: beyond that a trail belongs in an archive, not in the working database.
-MAX_RETENTION_DAYS = 3650
 
 
 @dataclass(frozen=True)
@@ -131,31 +128,3 @@ def audit_retention_purge(*, now: datetime | None = None, batch_size: int = BATC
         total.usage_days,
     )
     return total
-
-
-def audit_retention_set(*, organization: Organization, days: int | None, actor: Actor) -> None:
-    """Set an Enterprise organization's own retention (None: back to the plan's)."""
-    if not organization.plan.allows_limit_override:
-        raise RetentionError(
-            f"The {organization.plan.name} plan keeps events for "
-            f"{organization.plan.audit_retention_days} days; only Enterprise organizations "
-            "set their own retention. Change the plan first.",
-            field="days",
-        )
-    if days is not None and not 1 <= days <= MAX_RETENTION_DAYS:
-        raise RetentionError(f"Choose between 1 and {MAX_RETENTION_DAYS} days.", field="days")
-    with transaction.atomic():
-        locked = (
-            Organization.objects.select_for_update().select_related("plan").get(pk=organization.pk)
-        )
-        before = locked.audit_retention
-        locked.audit_retention_days = days
-        locked.save(update_fields=["audit_retention_days"])
-        audit_record(
-            organization=locked,
-            actor=actor,
-            action="organization.audit_retention_changed",
-            target=locked,
-            changes={"audit_retention_days": {"before": before, "after": locked.audit_retention}},
-        )
-    organization.audit_retention_days = days

@@ -1,26 +1,18 @@
-"""Members' connections to their organization's connectors: connect, within the plan's limit,
-and disconnect. (OAuth authorization is in oauth/services.py, plan changes in organizations/.)"""
+"""Members' connections to their organization's connectors: connect, within the plan's limit
+(plan_limits.py), and disconnect. (OAuth authorization is in oauth/services.py, plan changes in
+organizations/plan_change.py.)"""
 
 from django.db import transaction
 from django.utils import timezone
 
 from orgconnectors.audit.services import audit_record
-from orgconnectors.connectors.errors import ConnectionLimitReached, ConnectorError
+from orgconnectors.connectors.errors import ConnectorError
 from orgconnectors.connectors.models import Connection, Connector
+from orgconnectors.connectors.plan_limits import connection_limit_check
+from orgconnectors.connectors.signals import connections_ending
 from orgconnectors.core.actor import Actor
 from orgconnectors.core.transactions import retry_on_conflict
-from orgconnectors.oauth.revocation import connection_credential_revoke
 from orgconnectors.organizations.models import Membership, Organization
-
-
-def _limit_message(membership: Membership, limit: int, in_use: list[Connection], wanted) -> str:
-    plan = membership.organization.plan
-    names = ", ".join(c.connector.name for c in in_use) or "none"
-    plural = "s" if limit != 1 else ""
-    return (
-        f"The {plan.name} plan allows {limit} enabled connection{plural} at a time, and you "
-        f"already have {len(in_use)}: {names}. Disconnect one before connecting {wanted.name}."
-    )
 
 
 def _locked_connection(membership: Membership, connector: Connector) -> Connection | None:
@@ -61,18 +53,7 @@ def connection_enable(*, membership: Membership, connector: Connector, actor: Ac
         connection = _locked_connection(membership, connector)
         if connection is not None and connection.in_use:
             return connection
-        limit = membership.organization.max_enabled_connections
-        in_use = list(
-            Connection.objects.filter(membership=membership, state__in=Connection.IN_USE)
-            .select_related("connector")
-            .order_by("-enabled_at", "-id")
-        )
-        if len(in_use) >= limit:
-            raise ConnectionLimitReached(
-                _limit_message(membership, limit, in_use, connector),
-                limit=limit,
-                enabled=[c.connector_id for c in in_use],
-            )
+        connection_limit_check(membership=membership, connector=connector)
         before = connection.state if connection else None
         if connection is None:
             connection = Connection(membership=membership, connector=connector)
@@ -113,8 +94,9 @@ def connection_disable(
         connection.state = Connection.State.DISABLED
         connection.state_reason = ""
         connection.save(update_fields=["state", "state_reason", "updated_at"])
-        # The member's tokens are revoked at the server after commit, then forgotten.
-        connection_credential_revoke(connection=connection)
+        # The member's tokens are revoked at the server after commit (by the receivers), then
+        # forgotten.
+        connections_ending.send(sender=Connection, connections=[connection])
         audit_record(
             organization=membership.organization,
             actor=actor,

@@ -2,28 +2,19 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 
 from orgconnectors.connectors.models import Connection, Connector
-from orgconnectors.health.models import HealthCheck
 from orgconnectors.organizations.models import Membership, Organization
 
 _IN_USE = Q(connections__state__in=Connection.IN_USE)
-# The outcome of the connector's latest check (its status only sums them up).
-_LAST_OUTCOME = Subquery(
-    HealthCheck.objects.filter(connector=OuterRef("pk"))
-    .order_by("-checked_at", "-id")
-    .values("outcome")[:1]
-)
 
 
 def connectors_of(*, organization: Organization) -> QuerySet[Connector]:
     return (
         Connector.objects.filter(organization=organization)
-        .annotate(
-            members_connected=Count("connections", filter=_IN_USE), last_outcome=_LAST_OUTCOME
-        )
+        .annotate(members_connected=Count("connections", filter=_IN_USE))
         .prefetch_related("tool_overrides")
         .order_by("name", "id")
     )

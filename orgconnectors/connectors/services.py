@@ -12,13 +12,14 @@ from orgconnectors.audit.services import audit_record
 from orgconnectors.connectors.directory import directory_entry
 from orgconnectors.connectors.errors import ConnectorError
 from orgconnectors.connectors.models import Connection, Connector, ToolOverride
+from orgconnectors.connectors.plan_limits import custom_connector_limit_check
+from orgconnectors.connectors.signals import connections_ending
 from orgconnectors.connectors.urls_canonical import canonical_url
 from orgconnectors.core.actor import Actor
 from orgconnectors.core.text import NO_CONTROL_CHARACTERS, has_control_characters
 from orgconnectors.core.transactions import retry_on_conflict
 from orgconnectors.egress.guard import EgressRefused, check_url_on_save
 from orgconnectors.encryption import encrypt
-from orgconnectors.oauth.revocation import connector_credentials_revoke
 from orgconnectors.organizations.models import Organization
 
 _TOOL_NAME = re.compile(r"^[A-Za-z0-9_.\-/]{1,128}$")
@@ -94,21 +95,6 @@ def _check_choice(value: str, choices, field: str) -> str:
     return value
 
 
-def _check_plan_allows_another(organization: Organization) -> None:
-    plan = organization.plan
-    if plan.owners_register_connectors:
-        return
-    limit = plan.max_custom_connectors
-    if limit is None:
-        return
-    count = Connector.objects.filter(organization=organization).count()
-    if count >= limit:
-        raise ConnectorError(
-            f"The {plan.name} plan allows {limit} custom connector{'s' if limit != 1 else ''}, "
-            f"and this account has {count}. Remove one or upgrade the plan to add another."
-        )
-
-
 @retry_on_conflict
 def connector_register(
     *,
@@ -164,7 +150,7 @@ def connector_register(
             .select_related("plan")
             .get(pk=organization.pk)
         )
-        _check_plan_allows_another(organization)
+        custom_connector_limit_check(organization=organization)
         _check_retention_confirmed(organization, confirm_no_zdr)
         existing = Connector.objects.filter(organization=organization, url=url).first()
         if existing is not None:
@@ -317,8 +303,15 @@ def connector_remove(*, connector: Connector, actor: Actor) -> None:
                 "members_connected": {"before": in_use, "after": 0},
             },
         )
-        # Members' tokens are revoked at the server after commit, then forgotten.
-        connector_credentials_revoke(connector=connector)
+        # Locked before the credentials they hold, as everywhere; the members' tokens are
+        # revoked at the server after commit (by the receivers), then forgotten.
+        connections = list(
+            Connection.objects.select_for_update(of=("self",))
+            .select_related("membership__user", "connector")
+            .filter(connector=connector)
+            .order_by("pk")
+        )
+        connections_ending.send(sender=Connection, connections=connections)
         connector.delete()
 
 

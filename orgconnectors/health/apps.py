@@ -7,6 +7,4 @@ class HealthConfig(AppConfig):
     verbose_name = "Health checks"
 
     def ready(self):
-        # The deadline check compares with the health check's lease, among others.
-        from orgconnectors.egress import checks  # noqa: F401
-        from orgconnectors.health import checks as health_checks  # noqa: F401
+        from orgconnectors.health import checks  # noqa: F401  (registers them)

@@ -4,16 +4,16 @@ lease, or a batch with owner tokens to refresh gives every OAuth connector back 
 from django.conf import settings
 from django.core.checks import Error, register
 
+from orgconnectors.health.services import (
+    PROBE_GRACE_SECONDS,
+    batch_time_limits,
+    record_margin_seconds,
+)
+from orgconnectors.oauth.probe_tokens import probe_tokens_phase_seconds
+
 
 @register()
 def probe_lease_holds_a_batch(app_configs=None, **kwargs) -> list[Error]:
-    from orgconnectors.health.services import (
-        PROBE_GRACE_SECONDS,
-        batch_time_limits,
-        record_margin_seconds,
-    )
-    from orgconnectors.oauth.probe_tokens import probe_tokens_phase_seconds
-
     lease = settings.ORGCONNECTORS_PROBE_LEASE_SECONDS
     # Owners' tokens (one request's deadline), then one round of probes, then the recording,
     # all before the task's soft time limit.

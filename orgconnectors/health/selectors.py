@@ -1,14 +1,17 @@
 """Health checks, the reading side. Runs are found through their organization (404 otherwise);
-connectors come from `connectors.selectors.connector_get`, which already did that."""
+connectors come from `connectors.selectors.connector_get`, which already did that, or from
+`connector_with_last_outcome_get` here when their latest check's outcome is wanted too."""
 
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, timedelta
 
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
 from orgconnectors.connectors.models import Connector
+from orgconnectors.connectors.selectors import connectors_of
 from orgconnectors.health.models import HealthCheck, HealthDailyRollup, HealthRun
 from orgconnectors.health.outcomes import UP, Outcome
 from orgconnectors.health.rollups import percentile
@@ -61,6 +64,28 @@ class RunProgress:
         return f"Check all finished: {self.run.done} of {self.run.total} checked" + (
             f" ({found})." if found else "."
         )
+
+
+# The outcome of the connector's latest check (its status only sums them up).
+_LAST_OUTCOME = Subquery(
+    HealthCheck.objects.filter(connector=OuterRef("pk"))
+    .order_by("-checked_at", "-id")
+    .values("outcome")[:1]
+)
+
+
+def connectors_with_last_outcome(*, organization: Organization) -> QuerySet[Connector]:
+    """`connectors_of`, each with `last_outcome`: what its latest check found (None before)."""
+    return connectors_of(organization=organization).annotate(last_outcome=_LAST_OUTCOME)
+
+
+def connector_with_last_outcome_get(*, organization: Organization, connector_id) -> Connector:
+    """As `connector_get` (the same 404 for absent and another organization's), with
+    `last_outcome`."""
+    try:
+        return connectors_with_last_outcome(organization=organization).get(pk=int(connector_id))
+    except (Connector.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such connector") from None
 
 
 def health_run_get(*, organization: Organization, run_id) -> HealthRun:

@@ -263,27 +263,3 @@ def messages_api_tokens_reveal(*, membership: Membership, actor: Actor) -> dict:
         membership=membership, actor=actor, api_token=None, assembled=assembled, source="dashboard"
     )
     return assembled.config
-
-
-def organization_set_requires_zdr(
-    *, membership: Membership, required: bool, actor: Actor
-) -> Organization:
-    """Owners say whether the organization requires zero data retention; when it does, owners
-    confirm they know MCP connector traffic is not covered whenever they register a connector."""
-    if not membership.is_owner:
-        raise NotAllowed("Only owners can change the organization's data retention setting.")
-    with transaction.atomic():
-        organization = Organization.objects.select_for_update().get(pk=membership.organization_id)
-        before = organization.requires_zero_data_retention
-        if before == required:
-            return organization
-        organization.requires_zero_data_retention = required
-        organization.save(update_fields=["requires_zero_data_retention"])
-        audit_record(
-            organization=organization,
-            actor=actor,
-            action="organization.zero_data_retention_changed",
-            target=organization,
-            changes={"requires_zero_data_retention": {"before": before, "after": required}},
-        )
-    return organization

@@ -19,10 +19,10 @@ from orgconnectors.messages_api.selectors import MASK, claude_code_commands
 from orgconnectors.messages_api.services import (
     messages_api_config_preview,
     messages_api_tokens_reveal,
-    organization_set_requires_zdr,
 )
 from orgconnectors.organizations.access import org_view
 from orgconnectors.organizations.models import Membership
+from orgconnectors.organizations.organization_settings import organization_settings_update
 
 Role = Membership.Role
 
@@ -91,9 +91,9 @@ def organization_zdr(request, membership):
     if not form.is_valid():
         messages.error(request, "Choose whether zero data retention is required.")
         return redirect("plan", slug=membership.organization.slug)
-    organization = organization_set_requires_zdr(
-        membership=membership,
-        required=form.cleaned_data["requires_zero_data_retention"],
+    organization = organization_settings_update(
+        organization=membership.organization,
+        zero_data_retention=form.cleaned_data["requires_zero_data_retention"],
         actor=Actor.from_request(request),
     )
     if organization.requires_zero_data_retention:

@@ -5,3 +5,6 @@ class OAuthConfig(AppConfig):
     name = "orgconnectors.oauth"
     label = "oauth"
     verbose_name = "Member OAuth"
+
+    def ready(self) -> None:
+        from orgconnectors.oauth import receivers  # noqa: F401  (connects them)

@@ -18,7 +18,7 @@ from django.utils import timezone
 from orgconnectors.audit.models import UsageEvent
 from orgconnectors.audit.services import audit_record
 from orgconnectors.audit.usage import usage_record
-from orgconnectors.connectors.models import Connection, Connector
+from orgconnectors.connectors.models import Connection
 from orgconnectors.core.actor import Actor
 from orgconnectors.core.audit_target import AuditTarget
 from orgconnectors.encryption import DecryptionFailed, decrypt
@@ -59,51 +59,40 @@ def _queue(credential: OAuthCredential, connection: Connection) -> TokenRevocati
     return revocation
 
 
-def connection_credential_revoke(*, connection: Connection) -> TokenRevocation | None:
-    """Inside the caller's transaction, with `connection` locked: end its credential, if any."""
+def _require_transaction(name: str) -> None:
     if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("connection_credential_revoke must run inside the caller's transaction")
-    credential = (
+        raise RuntimeError(f"{name} must run inside the caller's transaction")
+
+
+def connections_credentials_revoke(*, connections: list[Connection]) -> int:
+    """Inside the caller's transaction, with `connections` locked (connections before their
+    credentials, as everywhere): end the credential of each that has one; how many did."""
+    _require_transaction("connections_credentials_revoke")
+    by_id = {connection.pk: connection for connection in connections}
+    credentials = (
         OAuthCredential.objects.select_for_update(of=("self",))
         .select_related("client")
-        .filter(connection=connection)
-        .first()
+        .filter(connection__in=list(by_id))
+        .order_by("connection_id")
     )
-    if credential is None:
-        return None
-    return _queue(credential, connection)
-
-
-def connector_credentials_revoke(*, connector: Connector) -> int:
-    """Inside the caller's transaction, before the connector is deleted: end every member's
-    credential for it. Connections are locked before credentials, as everywhere."""
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("connector_credentials_revoke must run inside the caller's transaction")
-    connections = list(
-        Connection.objects.select_for_update(of=("self",))
-        .select_related("membership__user", "connector")
-        .filter(connector=connector, oauth_credential__isnull=False)
-        .order_by("pk")
-    )
-    for connection in connections:
-        connection_credential_revoke(connection=connection)
-    return len(connections)
+    ended = 0
+    for credential in credentials:
+        _queue(credential, by_id[credential.connection_id])
+        ended += 1
+    return ended
 
 
 def membership_credentials_revoke(*, membership: Membership) -> int:
     """Inside the caller's transaction, with `membership` locked, before its connections end
     (the person leaves, or becomes an auditor): end every credential they hold."""
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("membership_credentials_revoke must run inside the caller's transaction")
+    _require_transaction("membership_credentials_revoke")
     connections = list(
         Connection.objects.select_for_update(of=("self",))
         .select_related("membership__user", "connector")
         .filter(membership=membership, oauth_credential__isnull=False)
         .order_by("pk")
     )
-    for connection in connections:
-        connection_credential_revoke(connection=connection)
-    return len(connections)
+    return connections_credentials_revoke(connections=connections)
 
 
 def _auth(revocation: TokenRevocation) -> ClientAuth:

@@ -10,7 +10,6 @@ read from the database at scrape time: the same answer from every process and ma
 
 import hmac
 import os
-from collections.abc import Callable
 
 from django.conf import settings
 from django.http import Http404, HttpResponse, HttpResponseNotAllowed
@@ -25,6 +24,9 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
+
+from orgconnectors.oauth.models import OAuthCredential
+from orgconnectors.outbox.publish import outbox_pending_count
 
 HEALTH_CHECKS = Counter(
     "orgconnectors_health_checks",
@@ -59,15 +61,6 @@ TASK_FAILURES = Counter(
     ["task"],
 )
 
-# The outbox (another part of issue #12) registers a function returning its number of unsent
-# messages; until one is registered, orgconnectors_outbox_depth is not reported.
-_outbox_depth: Callable[[], int] | None = None
-
-
-def outbox_depth_register(function: Callable[[], int]) -> None:
-    global _outbox_depth
-    _outbox_depth = function
-
 
 def health_check_counted(*, outcome: str, latency_ms: int | None) -> None:
     HEALTH_CHECKS.labels(outcome=outcome).inc()
@@ -79,8 +72,6 @@ class DatabaseCollector:
     """Gauges read at scrape time."""
 
     def collect(self):
-        from orgconnectors.oauth.models import OAuthCredential
-
         expired = GaugeMetricFamily(
             "orgconnectors_claims_expired_pending",
             "Claims whose lease ran out and that nobody has taken over yet, by kind of work.",
@@ -91,12 +82,11 @@ class DatabaseCollector:
             OAuthCredential.objects.filter(refresh_lease_until__lt=timezone.now()).count(),
         )
         yield expired
-        if _outbox_depth is not None:
-            yield GaugeMetricFamily(
-                "orgconnectors_outbox_depth",
-                "Messages written to the outbox and not yet handed to the broker.",
-                value=_outbox_depth(),
-            )
+        yield GaugeMetricFamily(
+            "orgconnectors_outbox_depth",
+            "Messages written to the outbox and not yet handed to the broker.",
+            value=outbox_pending_count(),
+        )
 
 
 def exposition() -> bytes:

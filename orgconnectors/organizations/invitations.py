@@ -10,7 +10,9 @@ import hashlib
 import secrets
 from datetime import timedelta
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
@@ -149,9 +151,6 @@ def invitation_revoke(*, invitation: Invitation, actor: Actor) -> None:
 
 def account_exists_for(email: str) -> bool:
     """Whether someone already signs in with this address (as their login or another address)."""
-    from allauth.account.models import EmailAddress
-    from django.contrib.auth import get_user_model
-
     return (
         get_user_model().objects.filter(email__iexact=email).exists()
         or EmailAddress.objects.filter(email__iexact=email).exists()
@@ -160,8 +159,6 @@ def account_exists_for(email: str) -> bool:
 
 def invited_address_is_theirs(invitation: Invitation, user) -> bool:
     """The signed-in user signs in with the invited address, or has verified it on their account."""
-    from allauth.account.models import EmailAddress
-
     if user.email.lower() == invitation.email.lower():
         return True
     return EmailAddress.objects.filter(

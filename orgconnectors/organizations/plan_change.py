@@ -2,17 +2,22 @@
 
 Only the operator moves an organization (the admin, `set_plan`, the operator API); owners see the
 preview and ask for the change (plan_requests.py).
+
+What a connection limit does to members' connections is said where the plan's limits live,
+connectors/plan_limits.py: the connectors app sits above this one, so it registers those two
+functions here when Django starts (`connection_limits_register`) instead of being imported.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.utils import timezone
 
 from orgconnectors.audit.services import audit_record
-from orgconnectors.connectors.models import Connection
 from orgconnectors.core.actor import Actor
 from orgconnectors.core.transactions import retry_on_conflict
 from orgconnectors.organizations.errors import OrganizationError
@@ -22,8 +27,35 @@ from orgconnectors.organizations.models import Membership, Organization, Plan, P
 @dataclass
 class MemberImpact:
     membership: Membership
-    kept: list[Connection] = field(default_factory=list)
-    suspended: list[Connection] = field(default_factory=list)
+    # The member's connections in use (the connectors app's rows), most recently enabled first.
+    kept: list = field(default_factory=list)
+    suspended: list = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ConnectionLimits:
+    # (organization=, limit=) -> who keeps and who loses which connection under that limit.
+    impacts: Callable[..., list[MemberImpact]]
+    # (connection_ids=, plan=, limit=) -> None: suspends them, every membership locked.
+    suspend: Callable[..., None]
+
+
+_connection_limits: ConnectionLimits | None = None
+
+
+def connection_limits_register(limits: ConnectionLimits) -> None:
+    """Called once by connectors/plan_limits.py, imported when the connectors app is ready."""
+    global _connection_limits
+    _connection_limits = limits
+
+
+def _limits() -> ConnectionLimits:
+    if _connection_limits is None:
+        raise ImproperlyConfigured(
+            "No connection limits are registered: orgconnectors.connectors must be in "
+            "INSTALLED_APPS (its plan_limits module registers them when the app is ready)."
+        )
+    return _connection_limits
 
 
 @dataclass
@@ -83,29 +115,13 @@ def plan_change_preview(
     now = timezone.now()
     old_retention = organization.audit_retention_in_force(now)
     new_retention = _new_retention(organization, plan)
-    connections = (
-        Connection.objects.filter(
-            membership__organization=organization, state__in=Connection.IN_USE
-        )
-        .select_related("connector", "membership__user")
-        # Most recently enabled first: those are the ones a member keeps.
-        .order_by("membership_id", "-enabled_at", "-id")
-    )
-    impacts: dict[int, MemberImpact] = {}
-    for connection in connections:
-        impact = impacts.setdefault(
-            connection.membership_id, MemberImpact(membership=connection.membership)
-        )
-        if len(impact.kept) < new_limit:
-            impact.kept.append(connection)
-        else:
-            impact.suspended.append(connection)
+    impacts = _limits().impacts(organization=organization, limit=new_limit)
     return PlanChangePreview(
         organization=organization,
         plan=plan,
         new_limit=new_limit,
         old_limit=organization.max_enabled_connections,
-        impacts=sorted(impacts.values(), key=lambda i: i.membership.user.email),
+        impacts=sorted(impacts, key=lambda i: i.membership.user.email),
         old_retention=old_retention,
         new_retention=new_retention,
         retention_grace_until=_retention_grace_until(old_retention, new_retention, now),
@@ -137,16 +153,7 @@ def organization_change_plan(
             "grace_until": organization.audit_retention_grace_until,
         }
         suspended_ids = [c.pk for impact in result.impacts for c in impact.suspended]
-        if suspended_ids:
-            Connection.objects.filter(pk__in=suspended_ids).update(
-                state=Connection.State.SUSPENDED,
-                state_reason=(
-                    f"Suspended when the organization moved to the {plan.name} plan, which allows "
-                    f"{result.new_limit} connection{'s' if result.new_limit != 1 else ''} at a "
-                    "time. Disconnect another to use this one again."
-                ),
-                updated_at=timezone.now(),
-            )
+        _limits().suspend(connection_ids=suspended_ids, plan=plan, limit=result.new_limit)
         organization.plan = plan
         organization.connection_limit_override = (
             limit_override if plan.allows_limit_override else None

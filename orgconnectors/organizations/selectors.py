@@ -2,9 +2,15 @@
 
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from orgconnectors.core.errors import NotAllowed
-from orgconnectors.organizations.models import Invitation, Membership, Organization
+from orgconnectors.organizations.models import (
+    Invitation,
+    Membership,
+    Organization,
+    PlanChangeRequest,
+)
 
 Role = Membership.Role
 
@@ -64,8 +70,6 @@ def member_get(*, organization: Organization, member_id) -> Membership:
 
 
 def pending_invitations(*, organization: Organization) -> QuerySet[Invitation]:
-    from django.utils import timezone
-
     return Invitation.objects.filter(
         organization=organization,
         accepted_at__isnull=True,
@@ -83,8 +87,6 @@ def invitation_get(*, organization: Organization, invitation_id) -> Invitation:
 
 def pending_plan_request(*, organization: Organization):
     """The owners' request the operator has not answered yet, if any."""
-    from orgconnectors.organizations.models import PlanChangeRequest
-
     return (
         PlanChangeRequest.objects.filter(
             organization=organization, status=PlanChangeRequest.Status.PENDING

@@ -1,5 +1,6 @@
 import secrets
 
+from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
@@ -8,15 +9,12 @@ from orgconnectors.audit.services import audit_record
 from orgconnectors.core.actor import Actor
 from orgconnectors.core.text import NO_CONTROL_CHARACTERS, has_control_characters
 from orgconnectors.core.transactions import retry_on_conflict
-from orgconnectors.oauth.revocation import membership_credentials_revoke
 from orgconnectors.organizations.errors import LastOwnerError, OrganizationError
 from orgconnectors.organizations.membership_signals import (
+    membership_connections_ending,
     membership_ended,
-    membership_mfa_required,
     membership_role_changed,
 )
-from orgconnectors.organizations.mfa import REQUIRING_ROLES
-from orgconnectors.organizations.mfa_notice import mfa_requirement_notify_and_end_sessions
 from orgconnectors.organizations.models import Membership, Organization, Plan
 
 Role = Membership.Role
@@ -34,8 +32,6 @@ def plan_get(*, code: str) -> Plan:
 
 def user_get_or_create(*, email: str, password: str | None = None):
     """The account for an email address, created (with its allauth address) when new."""
-    from allauth.account.models import EmailAddress
-
     User = get_user_model()
     email = User.objects.normalize_email(email).lower()
     if not email or "@" not in email or len(email) > 254:
@@ -165,8 +161,10 @@ def membership_change_role(*, membership: Membership, role: str, actor: Actor) -
         membership.save(update_fields=["role"])
         if role == Role.AUDITOR:
             # Auditors change nothing, so they hold no connections; their tokens are revoked
-            # at the servers after commit.
-            membership_credentials_revoke(membership=membership)
+            # at the servers after commit (by the receivers of the signal).
+            membership_connections_ending.send(
+                sender=Membership, membership=membership, actor=actor
+            )
             membership.connections.all().delete()
         audit_record(
             organization=membership.organization,
@@ -205,10 +203,11 @@ def membership_remove(*, membership: Membership, actor: Actor) -> None:
 
 def membership_end(*, membership: Membership, actor: Actor) -> None:
     """End a membership inside the caller's transaction, the membership row locked by the
-    caller: its connections' tokens are revoked at the servers after commit, its API tokens by
-    the receivers of `membership_ended`, and the trail records it. The last-owner rule is the
-    caller's to decide (`membership_remove`, or deleting a person who is alone)."""
-    membership_credentials_revoke(membership=membership)
+    caller: its connections' tokens are revoked at the servers after commit (by the receivers of
+    `membership_connections_ending`), its API tokens by the receivers of `membership_ended`, and
+    the trail records it. The last-owner rule is the caller's to decide (`membership_remove`, or
+    deleting a person who is alone)."""
+    membership_connections_ending.send(sender=Membership, membership=membership, actor=actor)
     audit_record(
         organization=membership.organization,
         actor=actor,
@@ -221,40 +220,3 @@ def membership_end(*, membership: Membership, actor: Actor) -> None:
     )
     membership_ended.send(sender=Membership, membership=membership, actor=actor)
     membership.delete()
-
-
-@retry_on_conflict
-def organization_set_mfa_requirement(
-    *, organization: Organization, required: bool, actor: Actor, keep_session_key: str = ""
-) -> Organization:
-    """Whether owners and auditors must sign in with a second factor; the views check the role
-    and the session. Turning it on revokes their API tokens in the organization (through the
-    api app, audited) and, after commit, tells them by email and ends their sessions that did
-    not pass a second factor (except `keep_session_key`, the session of the person turning it
-    on, whom the pages then ask to confirm)."""
-    with transaction.atomic():
-        organization = Organization.objects.select_for_update().get(pk=organization.pk)
-        before = organization.require_mfa_for_owners_and_auditors
-        if before == required:
-            return organization
-        organization.require_mfa_for_owners_and_auditors = required
-        organization.save(update_fields=["require_mfa_for_owners_and_auditors"])
-        audit_record(
-            organization=organization,
-            actor=actor,
-            action="organization.mfa_requirement_changed",
-            target=organization,
-            changes={"require_mfa_for_owners_and_auditors": {"before": before, "after": required}},
-        )
-        if required:
-            affected = list(
-                organization.memberships.filter(role__in=REQUIRING_ROLES).select_related("user")
-            )
-            for membership in affected:
-                membership_mfa_required.send(sender=Membership, membership=membership, actor=actor)
-            mfa_requirement_notify_and_end_sessions(
-                organization=organization,
-                users=[m.user for m in affected],
-                keep_session_key=keep_session_key,
-            )
-    return organization

@@ -21,6 +21,7 @@ from orgconnectors.organizations.forms import (
     RoleForm,
 )
 from orgconnectors.organizations.models import Membership
+from orgconnectors.organizations.organization_settings import organization_settings_update
 from orgconnectors.organizations.plan_change import plan_change_preview
 from orgconnectors.organizations.plan_requests import plan_change_request_create
 from orgconnectors.organizations.selectors import (
@@ -35,7 +36,6 @@ from orgconnectors.organizations.selectors import (
 from orgconnectors.organizations.services import (
     membership_change_role,
     membership_remove,
-    organization_set_mfa_requirement,
 )
 
 Role = Membership.Role
@@ -329,9 +329,9 @@ def organization_mfa(request, membership):
     if not form.is_valid():
         messages.error(request, "Choose whether two-factor authentication is required.")
         return redirect("plan", slug=membership.organization.slug)
-    organization = organization_set_mfa_requirement(
+    organization = organization_settings_update(
         organization=membership.organization,
-        required=form.cleaned_data["require_mfa"],
+        require_two_factor=form.cleaned_data["require_mfa"],
         actor=Actor.from_request(request),
         keep_session_key=request.session.session_key or "",
     )

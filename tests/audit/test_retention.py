@@ -11,9 +11,10 @@ from django.test import TestCase
 from orgconnectors.audit.chain import audit_chain_verify, chain_seal
 from orgconnectors.audit.errors import RetentionError
 from orgconnectors.audit.models import AuditChainHead, AuditEvent, UsageDay, UsageEvent
-from orgconnectors.audit.retention import audit_retention_purge, audit_retention_set
+from orgconnectors.audit.retention import audit_retention_purge
 from orgconnectors.audit.usage import usage_record, usage_rollup
 from orgconnectors.core.actor import Actor
+from orgconnectors.organizations.organization_settings import organization_settings_update
 
 NOW = datetime(2026, 6, 1, 3, 0, tzinfo=UTC)
 
@@ -128,7 +129,9 @@ def test_an_enterprise_organization_sets_its_own_retention(org, plan, at):
     org.save()
     at(10)
 
-    audit_retention_set(organization=org, days=7, actor=Actor.system("tests"))
+    organization_settings_update(
+        organization=org, audit_retention_days=7, actor=Actor.system("tests")
+    )
     audit_retention_purge(now=NOW)
 
     assert org.audit_retention == 7
@@ -139,7 +142,9 @@ def test_an_enterprise_organization_sets_its_own_retention(org, plan, at):
 
 def test_other_plans_cannot_set_their_own_retention(org):
     with pytest.raises(RetentionError, match="only Enterprise organizations"):
-        audit_retention_set(organization=org, days=7, actor=Actor.system("tests"))
+        organization_settings_update(
+            organization=org, audit_retention_days=7, actor=Actor.system("tests")
+        )
 
 
 @pytest.mark.parametrize("days", [0, 3651])
@@ -148,7 +153,9 @@ def test_a_retention_out_of_range_is_refused(org, plan, days):
     org.save()
 
     with pytest.raises(RetentionError, match="between 1 and 3650 days"):
-        audit_retention_set(organization=org, days=days, actor=Actor.system("tests"))
+        organization_settings_update(
+            organization=org, audit_retention_days=days, actor=Actor.system("tests")
+        )
 
 
 def test_the_commands(org, plan):

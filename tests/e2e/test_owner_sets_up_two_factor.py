@@ -9,7 +9,7 @@ from allauth.mfa.totp.internal.auth import (
 )
 from playwright.sync_api import expect
 
-from orgconnectors.organizations.services import organization_set_mfa_requirement
+from orgconnectors.organizations.organization_settings import organization_settings_update
 from tests.e2e import world
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -23,7 +23,7 @@ def _current_code(secret: str) -> str:
 
 def test_owner_is_taken_to_set_up_two_factor_before_the_organization(browse):
     org = world.organization(slug="acme", name="Acme", plan="team", owner="owner@acme.test")
-    organization_set_mfa_requirement(organization=org, required=True, actor=world.SETUP)
+    organization_settings_update(organization=org, require_two_factor=True, actor=world.SETUP)
 
     tab = browse()
     page = tab.page

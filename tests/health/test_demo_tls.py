@@ -19,11 +19,11 @@ from django.utils import timezone
 from orgconnectors.audit.models import AuditEvent
 from orgconnectors.connectors.models import Connection, Connector
 from orgconnectors.demo.catalog import DEMO_SERVERS, demo_server
+from orgconnectors.demo.management.commands import run_dev
 from orgconnectors.demo.tls import RENEW_DAYS, SERVER_DAYS, demo_tls
 from orgconnectors.egress.trust import check_ca_file
 from orgconnectors.encryption import encrypt
 from orgconnectors.oauth.models import OAuthClient, OAuthCredential
-from orgconnectors.organizations.management.commands import run_dev
 from tests.factories import ConnectionFactory, ConnectorFactory, MembershipFactory
 
 

@@ -8,7 +8,6 @@ from orgconnectors.health.outcomes import Outcome, ProbeResult
 from orgconnectors.health.services import health_result_record
 from orgconnectors.oauth.models import OAuthCredential
 from orgconnectors.oauth.refresh import credential_claim
-from orgconnectors.ops.metrics import outbox_depth_register
 from orgconnectors.outbox.models import OutboxMessage
 from tests.factories import ConnectionFactory, ConnectorFactory
 from tests.messages_api.helpers import stored_credential
@@ -25,6 +24,7 @@ METRIC_NAMES = {
     "orgconnectors_claims_expired_pending",
     "orgconnectors_task_duration_seconds",
     "orgconnectors_task_failures",
+    "orgconnectors_outbox_depth",
 }
 
 
@@ -117,8 +117,8 @@ def test_the_outbox_depth_is_the_number_of_tasks_waiting_to_be_sent(client, metr
     assert sample(scrape(client), "orgconnectors_outbox_depth", "orgconnectors_outbox_depth") == 1
 
 
-def test_the_outbox_depth_shows_once_the_outbox_registers_it(client, metrics_on, monkeypatch):
-    monkeypatch.setattr("orgconnectors.ops.metrics._outbox_depth", None)
-    assert "orgconnectors_outbox_depth" not in scrape(client)
-    outbox_depth_register(lambda: 7)
-    assert sample(scrape(client), "orgconnectors_outbox_depth", "orgconnectors_outbox_depth") == 7
+def test_the_outbox_depth_leaves_out_the_tasks_already_sent(client, metrics_on):
+    OutboxMessage.objects.create(task_name="health.notify_owners", sent_at=timezone.now())
+    OutboxMessage.objects.create(task_name="health.notify_owners")
+
+    assert sample(scrape(client), "orgconnectors_outbox_depth", "orgconnectors_outbox_depth") == 1

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from orgconnectors.api.tokens import api_token_create
 from orgconnectors.audit.models import AuditEvent
-from orgconnectors.organizations.services import organization_set_mfa_requirement
+from orgconnectors.organizations.organization_settings import organization_settings_update
 from tests.factories import PASSWORD, MembershipFactory
 from tests.organizations.totp import confirm_with_totp
 
@@ -16,7 +16,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def requiring(org, owner, actor):
-    return organization_set_mfa_requirement(organization=org, required=True, actor=actor(owner))
+    return organization_settings_update(
+        organization=org, require_two_factor=True, actor=actor(owner)
+    )
 
 
 def _sign_in(client, membership):
@@ -39,7 +41,7 @@ def _activate_totp(membership):
 
 
 def test_requiring_mfa_is_recorded_in_the_audit_trail(org, owner, actor):
-    organization_set_mfa_requirement(organization=org, required=True, actor=actor(owner))
+    organization_settings_update(organization=org, require_two_factor=True, actor=actor(owner))
 
     org.refresh_from_db()
     assert org.require_mfa_for_owners_and_auditors is True
@@ -52,7 +54,7 @@ def test_requiring_mfa_is_recorded_in_the_audit_trail(org, owner, actor):
 
 
 def test_setting_the_same_value_again_records_nothing(org, owner, actor, requiring):
-    organization_set_mfa_requirement(organization=org, required=True, actor=actor(owner))
+    organization_settings_update(organization=org, require_two_factor=True, actor=actor(owner))
 
     assert AuditEvent.objects.filter(action="organization.mfa_requirement_changed").count() == 1
 

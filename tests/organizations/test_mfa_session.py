@@ -17,7 +17,7 @@ from django.urls import reverse
 
 from orgconnectors.api.tokens import api_token_create
 from orgconnectors.audit.models import AuditEvent
-from orgconnectors.organizations.services import organization_set_mfa_requirement
+from orgconnectors.organizations.organization_settings import organization_settings_update
 from tests.factories import PASSWORD
 from tests.organizations.totp import activate_totp, current_code
 
@@ -45,7 +45,7 @@ def _totp_sign_in(membership) -> Client:
 
 
 def _require(org, owner, actor):
-    organization_set_mfa_requirement(organization=org, required=True, actor=actor(owner))
+    organization_settings_update(organization=org, require_two_factor=True, actor=actor(owner))
 
 
 # The requirement asks the session, not only the account
@@ -195,7 +195,7 @@ def test_turning_it_off_ends_nothing(org, owner, actor, django_capture_on_commit
     mail.outbox.clear()
 
     with django_capture_on_commit_callbacks(execute=True):
-        organization_set_mfa_requirement(organization=org, required=False, actor=actor(owner))
+        organization_settings_update(organization=org, require_two_factor=False, actor=actor(owner))
 
     api_token.refresh_from_db()
     assert api_token.revoked_at is None

@@ -17,12 +17,16 @@ from orgconnectors.api.schemas import (
     ToolPolicyIn,
 )
 from orgconnectors.api.scopes import ADMIN, READ
-from orgconnectors.connectors.selectors import connector_get, connectors_of
+from orgconnectors.connectors.selectors import connector_get
 from orgconnectors.connectors.services import (
     connector_register,
     connector_remove,
     connector_set_tool_policy,
     connector_update,
+)
+from orgconnectors.health.selectors import (
+    connector_with_last_outcome_get,
+    connectors_with_last_outcome,
 )
 
 router = Router(tags=["connectors"])
@@ -39,7 +43,7 @@ ANY_ROLE = (OWNER, MEMBER, AUDITOR)
 @needs_scope(READ)
 def connector_list(request, org: str):
     membership = caller_membership(request, org, *ANY_ROLE)
-    return connectors_of(organization=membership.organization)
+    return connectors_with_last_outcome(organization=membership.organization)
 
 
 @router.post(
@@ -66,7 +70,9 @@ def connector_create(request, org: str, payload: ConnectorCreateIn):
 @needs_scope(READ)
 def connector_read(request, org: str, connector_id: int):
     membership = caller_membership(request, org, *ANY_ROLE)
-    return connector_get(organization=membership.organization, connector_id=connector_id)
+    return connector_with_last_outcome_get(
+        organization=membership.organization, connector_id=connector_id
+    )
 
 
 @router.patch(
@@ -82,8 +88,11 @@ def connector_change(request, org: str, connector_id: int, payload: ConnectorUpd
     connector_update(
         connector=connector, actor=caller_actor(request), **payload.dict(exclude_unset=True)
     )
-    # Read again for members_connected and the tools, which the service does not return.
-    return connector_get(organization=membership.organization, connector_id=connector_id)
+    # Read again for members_connected, the tools and the health, which the service does not
+    # return.
+    return connector_with_last_outcome_get(
+        organization=membership.organization, connector_id=connector_id
+    )
 
 
 @router.delete(
@@ -116,4 +125,6 @@ def connector_tool_policy(request, org: str, connector_id: int, payload: ToolPol
         default=payload.default,
         overrides=payload.overrides,
     )
-    return connector_get(organization=membership.organization, connector_id=connector_id)
+    return connector_with_last_outcome_get(
+        organization=membership.organization, connector_id=connector_id
+    )

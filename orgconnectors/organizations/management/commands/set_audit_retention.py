@@ -1,9 +1,9 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from orgconnectors.audit.retention import audit_retention_set
 from orgconnectors.core.actor import Actor
 from orgconnectors.core.errors import ServiceError
 from orgconnectors.organizations.models import Organization
+from orgconnectors.organizations.organization_settings import organization_settings_update
 
 
 class Command(BaseCommand):
@@ -27,9 +27,9 @@ class Command(BaseCommand):
         if organization is None:
             raise CommandError(f"There is no organization {options['slug']!r}.")
         try:
-            audit_retention_set(
+            organization_settings_update(
                 organization=organization,
-                days=None if options["plan_default"] else options["days"],
+                audit_retention_days=None if options["plan_default"] else options["days"],
                 actor=Actor.system("command:set_audit_retention"),
             )
         except ServiceError as error:
