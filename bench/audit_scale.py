@@ -529,8 +529,8 @@ def measure_writes() -> list[tuple[str, float]]:
     def audit_in_transaction():
         with transaction.atomic():
             audit_record(
-                organization=org, actor=Actor.system("bench"), action="bench.wrote",
-                target_type="organization",
+                organization=org, actor=Actor.system("bench"), action="connector.updated",
+                target=connectors[0],
             )  # fmt: skip
 
     base = timed(empty_transaction)

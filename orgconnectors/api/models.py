@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.db import models
 
+from orgconnectors.core.audit_target import AuditTarget
+
 
 class ApiToken(models.Model):
     """A personal API token, scoped to one organization and to some of `read`, `connections`
@@ -29,3 +31,11 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+    def audit_target(self) -> AuditTarget:
+        return AuditTarget(
+            type="api_token",
+            id=self.pk,
+            label=f"{self.name} ({self.prefix}…)",
+            member_user_id=self.user_id,
+        )

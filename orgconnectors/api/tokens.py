@@ -26,10 +26,6 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _label(api_token: ApiToken) -> str:
-    return f"{api_token.name} ({api_token.prefix}…)"
-
-
 def _chosen_scopes(
     *, membership: Membership, scopes: Iterable[str] | None, issued_by: ApiToken | None
 ) -> list[str]:
@@ -120,9 +116,7 @@ def api_token_create(
             organization=membership.organization,
             actor=actor,
             action="api_token.created",
-            target_type="api_token",
-            target_id=api_token.pk,
-            target_label=_label(api_token),
+            target=api_token,
             changes={
                 "scopes": {"before": None, "after": chosen},
                 "expires_at": {"before": None, "after": expires_at.isoformat()},
@@ -138,9 +132,7 @@ def _revoke_locked(api_token: ApiToken, *, actor: Actor, reason: str = "") -> No
         organization=api_token.organization,
         actor=actor,
         action="api_token.revoked",
-        target_type="api_token",
-        target_id=api_token.pk,
-        target_label=_label(api_token),
+        target=api_token,
         changes={"reason": {"before": None, "after": reason}} if reason else None,
     )
 

@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from orgconnectors.audit.actions import AuditOutcome, audit_action_label
+
 
 class AuditEvent(models.Model):
     """One change in an organization, written in the same transaction as the change itself.
@@ -13,10 +15,8 @@ class AuditEvent(models.Model):
     event, so an edit made with the triggers switched off shows up in `verify_audit_chain`.
     """
 
-    class Outcome(models.TextChoices):
-        SUCCESS = "success", "Succeeded"
-        FAILURE = "failure", "Failed"
-        REFUSED = "refused", "Refused"
+    # Each action's outcome is registered with it (audit/actions.py).
+    Outcome = AuditOutcome
 
     # Every index below starts with the organization; one on it alone would only cost writes.
     organization = models.ForeignKey(
@@ -101,6 +101,10 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor_label} {self.action} {self.target_label}"
+
+    @property
+    def action_label(self) -> str:
+        return audit_action_label(self.action)
 
 
 class AuditChainHead(models.Model):

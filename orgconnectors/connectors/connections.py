@@ -15,6 +15,19 @@ from orgconnectors.core.transactions import retry_on_conflict
 from orgconnectors.organizations.models import Membership, Organization
 
 
+def _locked_connection(membership: Membership, connector: Connector) -> Connection | None:
+    connection = (
+        Connection.objects.select_for_update()
+        .filter(membership=membership, connector=connector)
+        .first()
+    )
+    if connection is not None:
+        # The membership locked and read above and the connector given: what the connection's
+        # audit target and the revocation name it by, without reading them again.
+        connection.membership, connection.connector = membership, connector
+    return connection
+
+
 @retry_on_conflict
 def connection_enable(*, membership: Membership, connector: Connector, actor: Actor) -> Connection:
     """Connect a member to a connector, within the plan's limit.
@@ -37,11 +50,7 @@ def connection_enable(*, membership: Membership, connector: Connector, actor: Ac
         )
         if not membership.can_connect:
             raise ConnectorError("Auditors review connectors; they cannot connect them.")
-        connection = (
-            Connection.objects.select_for_update()
-            .filter(membership=membership, connector=connector)
-            .first()
-        )
+        connection = _locked_connection(membership, connector)
         if connection is not None and connection.in_use:
             return connection
         connection_limit_check(membership=membership, connector=connector)
@@ -60,9 +69,7 @@ def connection_enable(*, membership: Membership, connector: Connector, actor: Ac
             organization=membership.organization,
             actor=actor,
             action="connection.enabled",
-            target_type="connection",
-            target_id=connection.pk,
-            target_label=f"{membership.user.email} · {connector.name}",
+            target=connection,
             changes={"state": {"before": before, "after": connection.state}},
         )
     return connection
@@ -80,11 +87,7 @@ def connection_disable(
             .select_related("organization", "user")
             .get(pk=membership.pk)
         )
-        connection = (
-            Connection.objects.select_for_update()
-            .filter(membership=membership, connector=connector)
-            .first()
-        )
+        connection = _locked_connection(membership, connector)
         if connection is None or connection.state == Connection.State.DISABLED:
             return connection
         before = connection.state
@@ -98,9 +101,7 @@ def connection_disable(
             organization=membership.organization,
             actor=actor,
             action="connection.disabled",
-            target_type="connection",
-            target_id=connection.pk,
-            target_label=f"{membership.user.email} · {connector.name}",
+            target=connection,
             changes={"state": {"before": before, "after": connection.state}},
         )
     return connection

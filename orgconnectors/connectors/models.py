@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from orgconnectors.core.audit_target import AuditTarget
 from orgconnectors.encryption.fields import EncryptedTextField
 
 
@@ -81,6 +82,9 @@ class Connector(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def audit_target(self) -> AuditTarget:
+        return AuditTarget(type="connector", id=self.pk, label=self.name, connector_id=self.pk)
+
     @property
     def failing(self) -> bool:
         return self.status in self.FAILING_STATUSES
@@ -140,6 +144,15 @@ class Connection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.membership.user} · {self.connector} ({self.state})"
+
+    def audit_target(self) -> AuditTarget:
+        return AuditTarget(
+            type="connection",
+            id=self.pk,
+            label=f"{self.membership.user.email} · {self.connector.name}",
+            connector_id=self.connector_id,
+            member_user_id=self.membership.user_id,
+        )
 
     @property
     def in_use(self) -> bool:

@@ -181,9 +181,7 @@ def connector_register(
             organization=organization,
             actor=actor,
             action="connector.registered",
-            target_type="connector",
-            target_id=connector.pk,
-            target_label=connector.name,
+            target=connector,
             changes={
                 **_audit_changes({}, _snapshot(connector)),
                 **_retention_confirmation(organization),
@@ -284,9 +282,7 @@ def connector_update(
             organization=connector.organization,
             actor=actor,
             action="connector.updated",
-            target_type="connector",
-            target_id=connector.pk,
-            target_label=connector.name,
+            target=connector,
             changes=_audit_changes(before, after),
         )
     return connector
@@ -301,9 +297,7 @@ def connector_remove(*, connector: Connector, actor: Actor) -> None:
             organization=connector.organization,
             actor=actor,
             action="connector.removed",
-            target_type="connector",
-            target_id=connector.pk,
-            target_label=connector.name,
+            target=connector,
             changes={
                 **_audit_changes(_snapshot(connector), {}),
                 "members_connected": {"before": in_use, "after": 0},
@@ -351,9 +345,7 @@ def connector_set_tool_policy(
             organization=connector.organization,
             actor=actor,
             action="connector.tool_policy_changed",
-            target_type="connector",
-            target_id=connector.pk,
-            target_label=connector.name,
+            target=connector,
             changes=field_changes(before, after),
         )
     return connector

@@ -53,9 +53,7 @@ def demo_connector_move_to_https(*, connector: Connector, url: str, actor: Actor
             organization=connector.organization,
             actor=actor,
             action="connector.updated",
-            target_type="connector",
-            target_id=connector.pk,
-            target_label=connector.name,
+            target=connector,
             changes=field_changes({"url": old_url}, {"url": url}),
         )
     return connector

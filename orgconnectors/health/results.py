@@ -140,14 +140,14 @@ def health_result_record(
         if run_id is not None:
             run_progress_count(run_id, 1, now)
         if result.tools_listed and _tool_names(result.tools) != before_tools:
-            _audit(connector, "connector.tools_changed", {
+            _audit(connector, action="connector.tools_changed", changes={
                 "tools": {"before": before_tools, "after": _tool_names(result.tools)}
             })  # fmt: skip
         if health.status != before_status:
             changes = {"status": {"before": before_status, "after": health.status}}
             if before_error != connector.last_error:
                 changes["error"] = {"before": before_error, "after": connector.last_error}
-            _audit(connector, "connector.health_changed", changes)
+            _audit(connector, action="connector.health_changed", changes=changes)
             usage_record(
                 organization=connector.organization_id,
                 kind="health",
@@ -174,14 +174,12 @@ def _issuer_notes(connector: Connector, result: ProbeResult) -> list[str]:
     return [note] if note else []
 
 
-def _audit(connector: Connector, action: str, changes: dict) -> None:
+def _audit(connector: Connector, *, action: str, changes: dict) -> None:
     audit_record(
         organization=connector.organization,
         actor=HEALTH_ACTOR,
         action=action,
-        target_type="connector",
-        target_id=connector.pk,
-        target_label=connector.name,
+        target=connector,
         changes=changes,
     )
 

@@ -256,9 +256,7 @@ def messages_api_tokens_reveal(*, membership: Membership, actor: Actor) -> dict:
             organization=membership.organization,
             actor=actor,
             action="messages_api.token_revealed",
-            target_type="membership",
-            target_id=membership.pk,
-            target_label=membership.user.email,
+            target=membership,
             changes={"connectors": {"before": None, "after": revealed}},
         )
     _record_usage(

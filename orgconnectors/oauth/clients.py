@@ -319,9 +319,7 @@ def _dynamic_client(
             organization=connector.organization,
             actor=actor,
             action="oauth.client_registered",
-            target_type="connector",
-            target_id=connector.pk,
-            target_label=connector.name,
+            target=connector,
             changes={
                 "issuer": {"before": None, "after": server.issuer},
                 "client_id": {"before": None, "after": client.client_id},

@@ -26,16 +26,13 @@ from orgconnectors.organizations.models import Membership
 How = ClientIssuerPin.How
 
 
-def _record(connector: Connector, actor: Actor, action: str, changes: dict) -> None:
+def _record(connector: Connector, actor: Actor, *, action: str, changes: dict) -> None:
     audit_record(
         organization=connector.organization,
         actor=actor,
         action=action,
-        target_type="connector",
-        target_id=connector.pk,
-        target_label=connector.name,
+        target=connector,
         changes=changes,
-        connector_id=connector.pk,
     )
 
 
@@ -74,8 +71,11 @@ def preregistered_issuer_check(*, connector: Connector, issuer: str, actor: Acto
             _record(
                 connector,
                 actor,
-                "oauth.client_issuer_pinned",
-                {"issuer": {"before": before, "after": issuer}, "how": {"after": How.FIRST_USE}},
+                action="oauth.client_issuer_pinned",
+                changes={
+                    "issuer": {"before": before, "after": issuer},
+                    "how": {"after": How.FIRST_USE},
+                },
             )
         elif issuers_match(pin.issuer, issuer):
             if pin.pending_issuer:  # the server went back to the pinned one
@@ -88,8 +88,8 @@ def preregistered_issuer_check(*, connector: Connector, issuer: str, actor: Acto
                 _record(
                     connector,
                     actor,
-                    "oauth.client_issuer_changed",
-                    {"issuer": {"before": pin.issuer, "after": issuer}, "confirmed": False},
+                    action="oauth.client_issuer_changed",
+                    changes={"issuer": {"before": pin.issuer, "after": issuer}, "confirmed": False},
                 )
             refusal = unconfirmed_message(connector, pinned=pin.issuer, named=issuer)
     if refusal:  # raised after the commit, so the waiting issuer and its record stay
@@ -117,8 +117,8 @@ def preregistered_issuer_observed(
             _record(
                 connector,
                 actor,
-                "oauth.client_issuer_changed",
-                {"issuer": {"before": pin.issuer, "after": named}, "confirmed": False},
+                action="oauth.client_issuer_changed",
+                changes={"issuer": {"before": pin.issuer, "after": named}, "confirmed": False},
             )
         return unconfirmed_message(connector, pinned=pin.issuer, named=named)
 
@@ -169,8 +169,8 @@ def connector_oauth_issuer_confirm(
         _record(
             connector,
             actor,
-            "oauth.client_issuer_confirmed",
-            {"issuer": {"before": before, "after": issuer}, "how": {"after": How.OWNER}},
+            action="oauth.client_issuer_confirmed",
+            changes={"issuer": {"before": before, "after": issuer}, "how": {"after": How.OWNER}},
         )
         elsewhere = OAuthClient.objects.filter(
             connector=connector, kind=OAuthClient.Kind.PREREGISTERED

@@ -43,10 +43,6 @@ class Outcome(enum.Enum):
     LAPSED = "lapsed"  # the grant is gone; the member must authorize again
 
 
-def connection_label(connection: Connection) -> str:
-    return f"{connection.membership.user.email} · {connection.connector.name}"
-
-
 def locked_connection(connection_id: int) -> Connection | None:
     return (
         Connection.objects.select_for_update(of=("self",))
@@ -94,9 +90,7 @@ def _save_tokens(claim: Claim, tokens: TokenSet, *, received_at) -> Outcome:
             organization=connection.membership.organization,
             actor=REFRESH_ACTOR,
             action="oauth.refreshed",
-            target_type="connection",
-            target_id=connection.pk,
-            target_label=connection_label(connection),
+            target=connection,
             changes={
                 "expires_at": {
                     "before": before.isoformat() if before else None,
@@ -140,9 +134,7 @@ def _retry_later(claim: Claim, failure: TokenEndpointError) -> Outcome:
             organization=connection.membership.organization,
             actor=REFRESH_ACTOR,
             action="oauth.refresh_failed",
-            target_type="connection",
-            target_id=connection.pk,
-            target_label=connection_label(connection),
+            target=connection,
             changes={
                 "error": {"before": None, "after": failure.error},
                 "permanent": {"before": None, "after": False},
@@ -241,9 +233,7 @@ def credential_lapse(
         organization=connection.membership.organization,
         actor=actor,
         action="oauth.refresh_failed",
-        target_type="connection",
-        target_id=connection.pk,
-        target_label=connection_label(connection),
+        target=connection,
         changes={
             "error": {"before": None, "after": error},
             "permanent": {"before": None, "after": True},

@@ -20,10 +20,10 @@ from orgconnectors.audit.services import audit_record
 from orgconnectors.audit.usage import usage_record
 from orgconnectors.connectors.models import Connection
 from orgconnectors.core.actor import Actor
+from orgconnectors.core.audit_target import AuditTarget
 from orgconnectors.encryption import DecryptionFailed, decrypt
 from orgconnectors.oauth.errors import TokenEndpointError
 from orgconnectors.oauth.models import OAuthCredential, TokenRevocation
-from orgconnectors.oauth.refresh_outcomes import connection_label
 from orgconnectors.oauth.token_endpoint import ClientAuth, revoke
 from orgconnectors.organizations.models import Membership
 from orgconnectors.outbox.enqueue import enqueue
@@ -45,7 +45,8 @@ def _queue(credential: OAuthCredential, connection: Connection) -> TokenRevocati
         revocation = TokenRevocation.objects.create(
             organization_id=connection.membership.organization_id,
             connection_ref=connection.pk,
-            target_label=connection_label(connection),
+            # What its audit event names when the connection may be gone.
+            target_label=connection.audit_target().label,
             revocation_endpoint=client.revocation_endpoint,
             client_id=client.client_id,
             client_secret_encrypted=client.client_secret_encrypted,
@@ -102,6 +103,26 @@ def _auth(revocation: TokenRevocation) -> ClientAuth:
     )
 
 
+def _revoked(revocation: TokenRevocation) -> AuditTarget:
+    """The connection whose tokens these were, which may be gone (a member removed, a connector
+    removed) or kept (a member disconnected): named by what the revocation kept."""
+    connector_id = member_user_id = None
+    if revocation.connection_ref:
+        found = (
+            Connection.objects.filter(pk=revocation.connection_ref)
+            .values_list("connector_id", "membership__user_id")
+            .first()
+        )
+        connector_id, member_user_id = found or (None, None)
+    return AuditTarget(
+        type="connection",
+        id=revocation.connection_ref or "",
+        label=revocation.target_label,
+        connector_id=connector_id,
+        member_user_id=member_user_id,
+    )
+
+
 def _finish(revocation: TokenRevocation, *, action: str, changes: dict) -> None:
     with transaction.atomic():
         deleted, _ = TokenRevocation.objects.filter(pk=revocation.pk).delete()
@@ -111,9 +132,7 @@ def _finish(revocation: TokenRevocation, *, action: str, changes: dict) -> None:
             organization=revocation.organization,
             actor=REVOCATION_ACTOR,
             action=action,
-            target_type="connection",
-            target_id=revocation.connection_ref or "",
-            target_label=revocation.target_label,
+            target=_revoked(revocation),
             changes=changes,
         )
         usage_record(

@@ -27,7 +27,7 @@ from orgconnectors.oauth.flow import (
     mix_up_of,
 )
 from orgconnectors.oauth.models import OAuthClient, OAuthCredential, PendingAuthorization
-from orgconnectors.oauth.refresh_outcomes import client_forget, connection_label, locked_connection
+from orgconnectors.oauth.refresh_outcomes import client_forget, locked_connection
 from orgconnectors.oauth.token_endpoint import TokenEndpointError
 from orgconnectors.oauth.vault import credential_store
 from orgconnectors.organizations.models import Membership
@@ -180,9 +180,7 @@ def _mix_up_record(pending: PendingAuthorization, mix_up: MixUp, *, iss, actor: 
             organization=pending.membership.organization,
             actor=actor,
             action="oauth.authorization_refused",
-            target_type="connection" if connection else "connector",
-            target_id=connection.pk if connection else pending.connector_id,
-            target_label=connection_label(connection) if connection else pending.connector.name,
+            target=connection or pending.connector,
             changes={
                 "reason": {"before": None, "after": mix_up.reason},
                 "issuer": {"before": None, "after": pending.issuer or pending.client.issuer},
@@ -262,9 +260,7 @@ def oauth_callback_complete(
             organization=connection.membership.organization,
             actor=actor,
             action="oauth.authorized",
-            target_type="connection",
-            target_id=connection.pk,
-            target_label=connection_label(connection),
+            target=connection,
             changes={
                 "state": {"before": before, "after": connection.state},
                 "scope": {"before": None, "after": credential.scope},
@@ -325,9 +321,7 @@ def connection_step_up(
                 organization=connection.membership.organization,
                 actor=actor,
                 action="oauth.step_up_refused" if exhausted else "oauth.step_up_requested",
-                target_type="connection",
-                target_id=connection.pk,
-                target_label=connection_label(connection),
+                target=connection,
                 changes={"scope": {"before": credential.scope, "after": key}},
             )
     if exhausted:

@@ -120,9 +120,7 @@ def invitation_create(
             organization=organization,
             actor=actor,
             action="invitation.created",
-            target_type="invitation",
-            target_id=invitation.pk,
-            target_label=email,
+            target=invitation,
             changes={"role": {"before": None, "after": role}},
         )
         enqueue(
@@ -147,9 +145,7 @@ def invitation_revoke(*, invitation: Invitation, actor: Actor) -> None:
             organization=invitation.organization,
             actor=actor,
             action="invitation.revoked",
-            target_type="invitation",
-            target_id=invitation.pk,
-            target_label=invitation.email,
+            target=invitation,
         )
 
 
@@ -240,9 +236,7 @@ def invitation_accept(
             organization=invitation.organization,
             actor=actor,
             action="invitation.accepted",
-            target_type="membership",
-            target_id=membership.pk,
-            target_label=user.email,
+            target=membership,
             changes={"role": {"before": None, "after": invitation.role}},
         )
     return membership

@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from orgconnectors.core.audit_target import AuditTarget
+
 
 class Plan(models.Model):
     """A plan's limits are data an operator edits in the admin, not constants in code."""
@@ -74,6 +76,9 @@ class Organization(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def audit_target(self) -> AuditTarget:
+        return AuditTarget(type="organization", id=self.pk, label=self.name)
+
     @property
     def max_enabled_connections(self) -> int:
         if self.plan.allows_limit_override and self.connection_limit_override is not None:
@@ -124,6 +129,11 @@ class Membership(models.Model):
     def __str__(self) -> str:
         return f"{self.user} in {self.organization} ({self.role})"
 
+    def audit_target(self) -> AuditTarget:
+        return AuditTarget(
+            type="membership", id=self.pk, label=self.user.email, member_user_id=self.user_id
+        )
+
     @property
     def is_owner(self) -> bool:
         return self.role == self.Role.OWNER
@@ -160,6 +170,9 @@ class Invitation(models.Model):
     def __str__(self) -> str:
         return f"{self.email} → {self.organization}"
 
+    def audit_target(self) -> AuditTarget:
+        return AuditTarget(type="invitation", id=self.pk, label=self.email)
+
 
 class PlanChangeRequest(models.Model):
     """An owner's request to the operator for another plan; only the operator applies it."""
@@ -193,6 +206,10 @@ class PlanChangeRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organization} → {self.plan} ({self.get_status_display().lower()})"
+
+    def audit_target(self) -> AuditTarget:
+        limit = f", {self.connection_limit} per member" if self.connection_limit else ""
+        return AuditTarget(type="plan_change_request", id=self.pk, label=f"{self.plan.name}{limit}")
 
 
 class OperatorToken(models.Model):

@@ -37,7 +37,7 @@ def _check_retention(organization: Organization, days: int | None) -> None:
 
 
 def _change(
-    organization: Organization, actor: Actor, action: str, field: str, value, *, shown: str = ""
+    organization: Organization, actor: Actor, *, action: str, field: str, value, shown: str = ""
 ) -> None:
     """Save one setting that differs from the stored value, and record it; the trail shows
     `shown` when it is not the field itself (the retention in force, not the override)."""
@@ -49,9 +49,7 @@ def _change(
         organization=organization,
         actor=actor,
         action=action,
-        target_type="organization",
-        target_id=organization.pk,
-        target_label=organization.name,
+        target=organization,
         changes={field: {"before": before, "after": getattr(organization, shown)}},
     )
 
@@ -105,9 +103,9 @@ def organization_settings_update(
                 _change(
                     locked,
                     actor,
-                    "organization.audit_retention_changed",
-                    "audit_retention_days",
-                    audit_retention_days,
+                    action="organization.audit_retention_changed",
+                    field="audit_retention_days",
+                    value=audit_retention_days,
                     shown="audit_retention",  # the days in force, the plan's without its own
                 )
                 changed.append("audit_retention_days")
@@ -118,9 +116,9 @@ def organization_settings_update(
             _change(
                 locked,
                 actor,
-                "organization.zero_data_retention_changed",
-                "requires_zero_data_retention",
-                zero_data_retention,
+                action="organization.zero_data_retention_changed",
+                field="requires_zero_data_retention",
+                value=zero_data_retention,
             )
             changed.append("requires_zero_data_retention")
         if (
@@ -130,9 +128,9 @@ def organization_settings_update(
             _change(
                 locked,
                 actor,
-                "organization.mfa_requirement_changed",
-                "require_mfa_for_owners_and_auditors",
-                require_two_factor,
+                action="organization.mfa_requirement_changed",
+                field="require_mfa_for_owners_and_auditors",
+                value=require_two_factor,
             )
             changed.append("require_mfa_for_owners_and_auditors")
             if require_two_factor:

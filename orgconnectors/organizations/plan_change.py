@@ -189,9 +189,7 @@ def organization_change_plan(
             organization=organization,
             actor=actor,
             action="organization.plan_changed",
-            target_type="organization",
-            target_id=organization.pk,
-            target_label=organization.name,
+            target=organization,
             changes={
                 "plan": {"before": before["plan"], "after": plan.code},
                 "limit": {"before": before["limit"], "after": result.new_limit},

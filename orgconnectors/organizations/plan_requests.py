@@ -40,11 +40,6 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def _request_label(request: PlanChangeRequest) -> str:
-    limit = f", {request.connection_limit} per member" if request.connection_limit else ""
-    return f"{request.plan.name}{limit}"
-
-
 def plan_change_request_create(
     *,
     organization: Organization,
@@ -87,9 +82,7 @@ def plan_change_request_create(
             organization=organization,
             actor=actor,
             action="plan_change.requested",
-            target_type="plan_change_request",
-            target_id=request.pk,
-            target_label=_request_label(request),
+            target=request,
             changes={
                 "plan": {"before": organization.plan.code, "after": plan.code},
                 "limit": {
@@ -144,9 +137,7 @@ def plan_change_request_decline(*, request: PlanChangeRequest, actor: Actor) -> 
             organization=request.organization,
             actor=actor,
             action="plan_change.declined",
-            target_type="plan_change_request",
-            target_id=request.pk,
-            target_label=_request_label(request),
+            target=request,
         )
 
 

@@ -73,18 +73,14 @@ def organization_create(*, slug: str, name: str, plan: Plan, owner, actor: Actor
                 organization=organization,
                 actor=actor,
                 action="organization.created",
-                target_type="organization",
-                target_id=organization.pk,
-                target_label=organization.name,
+                target=organization,
                 changes={"plan": {"before": None, "after": plan.code}},
             )
             audit_record(
                 organization=organization,
                 actor=actor,
                 action="membership.added",
-                target_type="membership",
-                target_id=membership.pk,
-                target_label=owner.email,
+                target=membership,
                 changes={"role": {"before": None, "after": Role.OWNER}},
             )
     except IntegrityError:
@@ -126,9 +122,7 @@ def membership_add(*, organization: Organization, user, role: str, actor: Actor)
             organization=organization,
             actor=actor,
             action="membership.added",
-            target_type="membership",
-            target_id=membership.pk,
-            target_label=user.email,
+            target=membership,
             changes={"role": {"before": None, "after": role}},
         )
     return membership
@@ -176,9 +170,7 @@ def membership_change_role(*, membership: Membership, role: str, actor: Actor) -
             organization=membership.organization,
             actor=actor,
             action="membership.role_changed",
-            target_type="membership",
-            target_id=membership.pk,
-            target_label=membership.user.email,
+            target=membership,
             changes={"role": {"before": before, "after": role}},
         )
         membership_role_changed.send(
@@ -220,9 +212,7 @@ def membership_end(*, membership: Membership, actor: Actor) -> None:
         organization=membership.organization,
         actor=actor,
         action="membership.removed",
-        target_type="membership",
-        target_id=membership.pk,
-        target_label=membership.user.email,
+        target=membership,
         changes={
             "role": {"before": membership.role, "after": None},
             "connections": {"before": membership.connections.count(), "after": 0},

@@ -129,9 +129,7 @@ def audit_digest_publish(*, organization: Organization, actor: Actor) -> AuditDi
             organization=organization,
             actor=actor,
             action="audit.digest_published",
-            target_type="organization",
-            target_id=organization.pk,
-            target_label=organization.name,
+            target=organization,
         )
         # Its own event too, which is visible to this transaction: the digest covers it.
         chain_seal(organization_id=organization.pk)

@@ -22,6 +22,7 @@ from django.utils import timezone
 from orgconnectors.audit.models import AuditEvent
 from orgconnectors.audit.services import audit_record
 from orgconnectors.core.actor import Actor
+from orgconnectors.core.audit_target import AuditTarget
 from orgconnectors.organizations.models import Membership
 from orgconnectors.organizations.selectors import require_role
 from orgconnectors.outbox.enqueue import enqueue
@@ -35,6 +36,8 @@ logger = logging.getLogger(__name__)
 
 Source, Format, Status = ExportJob.Source, ExportJob.Format, ExportJob.Status
 Role = Membership.Role
+# The action each source's export is recorded as.
+EXPORTED = {Source.AUDIT: "audit.exported", Source.USAGE: "usage.exported"}
 # A job still "running" after this long lost its worker: the lease of a job, counted from its
 # start. Its task's time limits (reports/tasks.py) end it well before; a worker that finds the
 # lease nearly over between two pages stops and says so.
@@ -123,10 +126,10 @@ def export_request(
         audit_record(
             organization=organization,
             actor=actor,
-            action=f"{source}.exported",
-            target_type="export",
-            target_id=job.pk if job else "",
-            target_label=f"{source.label} ({fmt.label})",
+            action=EXPORTED[source],
+            target=AuditTarget(
+                type="export", id=job.pk if job else "", label=f"{source.label} ({fmt.label})"
+            ),
             changes={
                 "format": {"before": None, "after": fmt.value},
                 "filters": {"before": None, "after": filters.as_query()},

@@ -1,5 +1,6 @@
 from django import forms
 
+from orgconnectors.audit.actions import audit_action_label
 from orgconnectors.audit.models import AuditEvent, UsageEvent
 from orgconnectors.reports.models import ExportJob
 
@@ -71,7 +72,8 @@ class AuditFilterForm(_DateRange):
 
     def __init__(self, *args, actions: list[str], connectors=(), members=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["action"].choices = [("", "Any action")] + [(a, a) for a in actions]
+        labelled = [(action, audit_action_label(action)) for action in actions]
+        self.fields["action"].choices = [("", "Any action"), *labelled]
         _people_and_connectors(self, connectors, members)
 
 

@@ -71,9 +71,7 @@ def organization_purge(
                 organization=organization,
                 actor=PURGE_ACTOR,
                 action="audit.purged",
-                target_type="organization",
-                target_id=organization.pk,
-                target_label=organization.name,
+                target=organization,
                 changes={
                     "retention_days": {"before": None, "after": retention},
                     "older_than": {"before": None, "after": cutoff.isoformat()},

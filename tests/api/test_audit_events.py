@@ -5,6 +5,7 @@ from django.db import transaction
 from orgconnectors.audit.chain import chain_seal
 from orgconnectors.audit.services import audit_record
 from orgconnectors.core.actor import Actor
+from orgconnectors.core.audit_target import AuditTarget
 from tests.api.conftest import session_client
 from tests.responses import api_error
 
@@ -17,9 +18,7 @@ def record(organization, *, action, when, who="owner@acme.test", target="Wiki", 
             organization=organization,
             actor=Actor(label=who, ip="198.51.100.4", user_agent="browser/1"),
             action=action,
-            target_type="connector",
-            target_id=target_id,
-            target_label=target,
+            target=AuditTarget(type="connector", id=target_id, label=target),
             changes={"name": {"before": None, "after": target}},
         )
     chain_seal(organization_id=organization.pk)  # what the commit would run

@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from orgconnectors.audit.services import audit_record
 from orgconnectors.connectors.models import Connection, ToolOverride
 from orgconnectors.core.actor import Actor
+from orgconnectors.core.audit_target import AuditTarget
 from tests.api.conftest import token_client
 from tests.factories import ConnectionFactory, ConnectorFactory, MembershipFactory
 
@@ -43,10 +44,8 @@ def add_events(people, count: int) -> None:
             audit_record(
                 organization=people["owner"].organization,
                 actor=Actor(user=people["owner"].user),
-                action="test.happened",
-                target_type="connector",
-                target_id=i,
-                target_label=f"Connector {i}",
+                action="connector.updated",
+                target=AuditTarget(type="connector", id=i, label=f"Connector {i}", connector_id=i),
             )
 
 

@@ -4,6 +4,7 @@ from django.db import connection, transaction
 from orgconnectors.audit.chain import chain_seal
 from orgconnectors.audit.services import audit_record
 from orgconnectors.core.actor import Actor
+from orgconnectors.core.audit_target import AuditTarget
 
 
 @pytest.fixture(autouse=True)
@@ -14,13 +15,24 @@ def export_dir(settings, tmp_path):
 
 @pytest.fixture
 def write_event(org):
-    """write_event(action=..., organization=..., **fields) records one event as a service would."""
+    """write_event(action=..., organization=..., target=..., changes=...) records one event as a
+    service would."""
 
-    def write(action="connector.updated", *, organization=None, by="owner@acme.test", **fields):
-        fields.setdefault("target_type", "connector")
+    def write(
+        action="connector.updated",
+        *,
+        organization=None,
+        by="owner@acme.test",
+        target=AuditTarget(type="connector"),
+        changes=None,
+    ):
         with transaction.atomic():
             event = audit_record(
-                organization=organization or org, actor=Actor.system(by), action=action, **fields
+                organization=organization or org,
+                actor=Actor.system(by),
+                action=action,
+                target=target,
+                changes=changes,
             )
         # The test's own transaction never commits, so the sealer a commit runs is run here.
         chain_seal(organization_id=event.organization_id)

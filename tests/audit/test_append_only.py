@@ -5,6 +5,7 @@ from django.db import IntegrityError, connection, transaction
 
 from orgconnectors.audit.append_only import purge_permitted
 from orgconnectors.audit.models import AuditEvent
+from orgconnectors.core.audit_target import AuditTarget
 from tests.audit.conftest import raw
 from tests.factories import MembershipFactory
 
@@ -20,7 +21,7 @@ def refused(sql: str, params=()) -> str:
 
 
 def test_an_update_through_a_raw_cursor_is_refused(write_event):
-    event = write_event(target_label="Docs")
+    event = write_event(target=AuditTarget(type="connector", label="Docs"))
 
     message = refused("UPDATE audit_auditevent SET target_label = 'Wiki' WHERE id = %s", [event.pk])
 
@@ -55,7 +56,7 @@ def test_deleting_a_user_only_clears_the_actor_the_label_stays(org, actor):
     leaver = MembershipFactory(organization=org, user__email="leaver@acme.test")
     with transaction.atomic():
         event = audit_record(
-            organization=org, actor=actor(leaver), action="x.done", target_type="organization"
+            organization=org, actor=actor(leaver), action="organization.plan_changed", target=org
         )
 
     leaver.user.delete()
@@ -70,7 +71,7 @@ def test_clearing_the_actor_together_with_anything_else_is_refused(org, actor, w
     person = MembershipFactory(organization=org)
     with transaction.atomic():
         event = audit_record(
-            organization=org, actor=actor(person), action="x.done", target_type="organization"
+            organization=org, actor=actor(person), action="organization.plan_changed", target=org
         )
 
     refused(

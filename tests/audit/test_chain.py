@@ -17,6 +17,7 @@ from orgconnectors.audit.chain import (
 from orgconnectors.audit.models import AuditChainHead, AuditEvent
 from orgconnectors.audit.services import audit_record
 from orgconnectors.core.actor import Actor
+from orgconnectors.core.audit_target import AuditTarget
 from tests.audit.conftest import raw
 
 pytestmark = pytest.mark.skipif(
@@ -47,9 +48,7 @@ def test_the_hash_covers_the_content_as_the_database_gives_it_back(org):
             organization=org,
             actor=Actor(label="robot", ip="2001:DB8:0:0::7", user_agent="agent/1"),
             action="connector.updated",
-            target_type="connector",
-            target_id=12,
-            target_label="Ünïcode ✓",
+            target=AuditTarget(type="connector", id=12, label="Ünïcode ✓", connector_id=12),
             changes={1: {"before": 0.1 + 0.2, "after": [1, "two", None]}, "big": 2**62},
         )
     chain_seal(organization_id=org.pk)  # what the commit would run
@@ -73,7 +72,9 @@ def test_an_empty_trail_is_intact(org):
 
 
 def test_an_edited_event_is_the_first_broken_link(org, write_event, triggers_off):
-    events = [write_event(target_label=f"Connector {n}") for n in range(5)]
+    events = [
+        write_event(target=AuditTarget(type="connector", label=f"Connector {n}")) for n in range(5)
+    ]
     triggers_off()
     raw("UPDATE audit_auditevent SET target_label = 'Harmless' WHERE id = %s", [events[2].pk])
 
@@ -97,7 +98,9 @@ def test_an_edited_event_is_the_first_broken_link(org, write_event, triggers_off
 def test_an_edit_that_recomputes_the_hash_still_breaks_the_next_link(
     org, write_event, triggers_off
 ):
-    events = [write_event(target_label=f"Connector {n}") for n in range(3)]
+    events = [
+        write_event(target=AuditTarget(type="connector", label=f"Connector {n}")) for n in range(3)
+    ]
     triggers_off()
     values = AuditEvent.objects.values(*HASHED_FIELDS).get(pk=events[1].pk)
     values["target_label"] = "Rewritten"
@@ -148,7 +151,9 @@ def test_verification_reads_in_batches(org, write_event):
 def test_the_migration_chains_events_written_before_the_chain(org, write_event, triggers_off):
     from importlib import import_module
 
-    events = [write_event(target_type="connector", target_id=n) for n in (4, 5, 6)]
+    events = [
+        write_event(target=AuditTarget(type="connector", id=n, connector_id=n)) for n in (4, 5, 6)
+    ]
     triggers_off()
     raw("UPDATE audit_auditevent SET prev_hash = '', hash = '', connector_ref = NULL")
     AuditChainHead.objects.all().delete()

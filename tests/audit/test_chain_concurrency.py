@@ -7,6 +7,7 @@ from orgconnectors.audit.chain import GENESIS, audit_chain_verify
 from orgconnectors.audit.models import AuditEvent
 from orgconnectors.audit.services import audit_record
 from orgconnectors.core.actor import Actor
+from orgconnectors.core.audit_target import AuditTarget
 from tests.factories import OrganizationFactory
 
 pytestmark = pytest.mark.skipif(
@@ -24,9 +25,8 @@ def append(organization_id: int, n: int):
                 audit_record(
                     organization=organization,
                     actor=Actor.system(f"writer {n}"),
-                    action="test.appended",
-                    target_type="organization",
-                    target_label=f"{n}.{i}",
+                    action="organization.plan_changed",
+                    target=AuditTarget(type="organization", label=f"{n}.{i}"),
                 )
         return n
 

@@ -9,6 +9,7 @@ from orgconnectors.audit.models import AuditChainHead, AuditEvent
 from orgconnectors.audit.services import audit_record
 from orgconnectors.audit.tasks import chain_seal as chain_seal_task
 from orgconnectors.core.actor import Actor
+from orgconnectors.core.audit_target import AuditTarget
 from tests.audit.conftest import raw
 
 pytestmark = pytest.mark.skipif(
@@ -23,8 +24,7 @@ def unsealed(org, label="Docs") -> AuditEvent:
             organization=org,
             actor=Actor.system("owner@acme.test"),
             action="connector.updated",
-            target_type="connector",
-            target_label=label,
+            target=AuditTarget(type="connector", label=label),
         )
 
 

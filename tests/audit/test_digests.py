@@ -23,6 +23,7 @@ from orgconnectors.audit.checks import signing_key_readable, signing_key_set
 from orgconnectors.audit.models import AuditChainHead, AuditEvent
 from orgconnectors.audit.signing import new_private_key_base64, signing_key
 from orgconnectors.core.actor import Actor
+from orgconnectors.core.audit_target import AuditTarget
 from orgconnectors.reports.digests import (
     DigestsOff,
     audit_digest_publish,
@@ -92,10 +93,13 @@ def verify_command(slug="acme") -> tuple[str, str | None]:
 
 def test_a_rewrite_that_recomputes_every_hash_passes_the_chain_but_not_the_digest(org, write_event):
     with time_machine.travel(datetime(2026, 12, 1, 10, 0, tzinfo=UTC), tick=False):
-        events = [write_event(target_label=f"Connector {n}") for n in range(6)]
+        events = [
+            write_event(target=AuditTarget(type="connector", label=f"Connector {n}"))
+            for n in range(6)
+        ]
     with time_machine.travel(datetime(2026, 12, 1, 11, 7, tzinfo=UTC), tick=False):
         assert audit_digests_publish() == 1
-    write_event(target_label="After the digest")
+    write_event(target=AuditTarget(type="connector", label="After the digest"))
 
     rewrite(events[3].pk, target_label="Nothing to see")
 

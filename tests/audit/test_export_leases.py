@@ -8,6 +8,7 @@ import time_machine
 from celery.exceptions import SoftTimeLimitExceeded
 from django.utils import timezone
 
+from orgconnectors.core.audit_target import AuditTarget
 from orgconnectors.reports import export_formats, export_jobs
 from orgconnectors.reports.export_jobs import STALE_AFTER, export_job_run, exports_expire
 from orgconnectors.reports.models import ExportJob
@@ -15,7 +16,9 @@ from orgconnectors.reports.models import ExportJob
 
 @pytest.fixture
 def nine_events(org, write_event):
-    return [write_event("connector.updated", target_id=n) for n in range(9)]
+    return [
+        write_event(target=AuditTarget(type="connector", id=n, connector_id=n)) for n in range(9)
+    ]
 
 
 def test_a_job_given_up_as_stale_while_it_ran_stays_failed_and_leaves_no_file(

@@ -14,6 +14,7 @@ from django.db import connections, transaction
 from orgconnectors.audit.services import audit_record
 from orgconnectors.celery import app as celery_app
 from orgconnectors.core.actor import Actor
+from orgconnectors.core.audit_target import AuditTarget
 from orgconnectors.reports import tasks
 from orgconnectors.reports.export_jobs import export_file
 from orgconnectors.reports.models import ExportJob
@@ -66,9 +67,8 @@ def test_a_real_worker_writes_the_export(worker):
             audit_record(
                 organization=auditor.organization,
                 actor=Actor.system("tests"),
-                action="test.happened",
-                target_type="organization",
-                target_label=str(n),
+                action="organization.plan_changed",
+                target=AuditTarget(type="organization", label=str(n)),
             )
     job = ExportJob.objects.create(
         organization=auditor.organization,

@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from orgconnectors.audit.models import AuditEvent
 from orgconnectors.audit.usage import usage_record
+from orgconnectors.core.audit_target import AuditTarget
 from orgconnectors.core.errors import NotAllowed
 from orgconnectors.reports.errors import ExportGone
 from orgconnectors.reports.export_jobs import (
@@ -39,8 +40,12 @@ def trail(org, write_event):
                 write_event(
                     "connector.updated" if n % 2 else "oauth.step_up_refused",
                     by=("alice", "bob", "carol")[n % 3] + "@acme.test",
-                    target_id=n,
-                    target_label="=HYPERLINK(evil)" if n == 4 else f"Connector {n}",
+                    target=AuditTarget(
+                        type="connector",
+                        id=n,
+                        label="=HYPERLINK(evil)" if n == 4 else f"Connector {n}",
+                        connector_id=n,
+                    ),
                     changes={"n": {"before": n - 1, "after": n}},
                 )
             )

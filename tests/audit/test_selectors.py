@@ -6,6 +6,7 @@ from django.db import transaction
 
 from orgconnectors.audit.services import audit_record
 from orgconnectors.core.actor import Actor
+from orgconnectors.core.audit_target import AuditTarget
 from orgconnectors.reports.selectors import (
     AuditFilters,
     InvalidCursor,
@@ -26,18 +27,15 @@ def record(org):
         *,
         at=NOON,
         by="owner@acme.test",
-        target=("connector", 1, "Docs"),
+        target=AuditTarget(type="connector", id=1, label="Docs", connector_id=1),
         organization=None,
     ):
-        target_type, target_id, target_label = target
         with time_machine.travel(at, tick=False), transaction.atomic():
             return audit_record(
                 organization=organization or org,
                 actor=Actor.system(by),
                 action=action,
-                target_type=target_type,
-                target_id=target_id,
-                target_label=target_label,
+                target=target,
             )
 
     return write
@@ -80,8 +78,8 @@ def test_it_filters_by_action(org, record):
 
 
 def test_it_filters_by_target_label_or_id(org, record):
-    docs = record(target=("connector", 7, "Company docs"))
-    wiki = record(target=("connector", 8, "Wiki"))
+    docs = record(target=AuditTarget(type="connector", id=7, label="Company docs"))
+    wiki = record(target=AuditTarget(type="connector", id=8, label="Wiki"))
 
     assert page(org, filters=AuditFilters(target="docs")).events == [docs]
     assert page(org, filters=AuditFilters(target="8")).events == [wiki]
@@ -99,9 +97,11 @@ def test_it_filters_by_a_date_range_that_includes_both_days(org, record):
 
 
 def test_filters_combine(org, record):
-    wanted = record("connection.enabled", by="alice@acme.test", target=("connection", 1, "Docs"))
-    record("connection.enabled", by="bob@acme.test", target=("connection", 2, "Docs"))
-    record("connection.disabled", by="alice@acme.test", target=("connection", 1, "Docs"))
+    alices = AuditTarget(type="connection", id=1, label="Docs")
+    bobs = AuditTarget(type="connection", id=2, label="Docs")
+    wanted = record("connection.enabled", by="alice@acme.test", target=alices)
+    record("connection.enabled", by="bob@acme.test", target=bobs)
+    record("connection.disabled", by="alice@acme.test", target=alices)
 
     filters = AuditFilters(actor="alice", action="connection.enabled", target="docs")
 

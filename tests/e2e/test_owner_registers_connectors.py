@@ -62,7 +62,7 @@ def test_owner_registers_a_directory_and_a_custom_connector(browse):
     nav.get_by_role("link", name="Audit trail").click()
     expect(page.get_by_role("heading", name="Audit trail")).to_be_visible()
     tab.check()
-    page.get_by_role("link", name="details of connector.registered").first.click()
+    page.get_by_role("link", name="details of Connector registered").first.click()
     expect(page.get_by_role("heading", name="connector.registered")).to_be_visible()
     expect(page.get_by_role("row").filter(has_text="oauth_client_secret")).to_be_visible()
     tab.check()

@@ -42,6 +42,8 @@ def test_disconnecting_revokes_the_members_tokens_then_forgets_them(
     event = AuditEvent.objects.get(action="oauth.revoked")
     assert event.changes["revoked"]["after"] == ["refresh_token", "access_token"]
     assert event.target_id == str(authorized.connection.pk)
+    # The connection is kept, disconnected: the event is found under its connector and member.
+    assert (event.connector_ref, event.member_ref) == (oauth_connector.pk, member.user_id)
 
 
 def test_removing_a_connector_revokes_every_members_tokens(
@@ -133,6 +135,8 @@ def test_removing_a_member_revokes_their_tokens_and_keeps_the_others(
     event = AuditEvent.objects.get(action="oauth.revoked")
     assert event.target_id == str(authorized.connection.pk)
     assert event.target_label == f"member@acme.test · {oauth_connector.name}"
+    # The connection went with the membership: what it concerned is no longer known.
+    assert (event.connector_ref, event.member_ref) == (None, None)
 
 
 def test_making_a_member_an_auditor_revokes_their_tokens(

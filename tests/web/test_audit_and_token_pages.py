@@ -10,6 +10,7 @@ from orgconnectors.api.models import ApiToken
 from orgconnectors.api.tokens import api_token_create
 from orgconnectors.audit.services import audit_record
 from orgconnectors.core.actor import Actor
+from orgconnectors.core.audit_target import AuditTarget
 from tests.factories import UserFactory
 
 AUDIT = reverse("audit_list", args=["acme"])
@@ -28,8 +29,7 @@ def record(organization, action: str, when: str, target: str = "Wiki", changes=N
             organization=organization,
             actor=Actor(label="owner@acme.test"),
             action=action,
-            target_type="connector",
-            target_label=target,
+            target=AuditTarget(type="connector", label=target),
             changes=changes or {},
         )
 
@@ -120,6 +120,18 @@ def test_an_event_shows_what_changed(auditor, org):
 
     assert "<code>Wiki</code>" in html and "<code>Docs</code>" in html
     assert "<code>[redacted]</code>" in html
+
+
+def test_auditors_read_each_action_by_its_registered_label(auditor, org):
+    event = record(org, "oauth.step_up_refused", "2025-01-01 09:00Z")
+    browser = signed_in(auditor)
+
+    listed = browser.get(AUDIT).content.decode()
+    shown = browser.get(reverse("audit_detail", args=["acme", event.pk])).content.decode()
+
+    assert "More access refused<br><code>oauth.step_up_refused</code>" in listed
+    assert '<option value="oauth.step_up_refused">More access refused</option>' in listed
+    assert "<h1>More access refused <code>oauth.step_up_refused</code></h1>" in shown
 
 
 # API tokens

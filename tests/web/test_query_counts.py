@@ -15,6 +15,7 @@ from orgconnectors.api.models import ApiToken
 from orgconnectors.audit.services import audit_record
 from orgconnectors.connectors.models import Connection, ToolOverride
 from orgconnectors.core.actor import Actor
+from orgconnectors.core.audit_target import AuditTarget
 from orgconnectors.organizations.models import Invitation, Membership
 from tests.factories import ConnectionFactory, ConnectorFactory, MembershipFactory
 
@@ -66,16 +67,17 @@ def add_members(acme: Acme, count: int) -> None:
         )
 
 
+THREE_ACTIONS = ("connector.registered", "connector.updated", "connector.removed")
+
+
 def add_events(acme: Acme, count: int) -> None:
     for i in range(count):
         with transaction.atomic():
             audit_record(
                 organization=acme.owner.organization,
                 actor=Actor(user=acme.owner.user, ip="198.51.100.4"),
-                action=f"test.action_{i % 3}",
-                target_type="connector",
-                target_id=i,
-                target_label=f"Connector {i}",
+                action=THREE_ACTIONS[i % 3],
+                target=AuditTarget(type="connector", id=i, label=f"Connector {i}", connector_id=i),
                 changes={"name": {"before": None, "after": f"Connector {i}"}},
             )
 

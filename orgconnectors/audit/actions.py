@@ -1,0 +1,107 @@
+"""Every action the audit trail records, registered once with its outcome and the words an
+auditor reads (as sentry's audit-log event registry and zulip's AuditLogEventType do).
+
+`audit_record` refuses a name that is not here, so a new action is added here first; names are
+stored in every event and filtered on, so a registered name is never renamed or removed.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from django.db import models
+
+
+class AuditOutcome(models.TextChoices):
+    SUCCESS = "success", "Succeeded"
+    FAILURE = "failure", "Failed"
+    REFUSED = "refused", "Refused"
+
+
+@dataclass(frozen=True)
+class AuditAction:
+    name: str
+    label: str
+    outcome: AuditOutcome = AuditOutcome.SUCCESS
+
+
+class UnregisteredAuditAction(LookupError):
+    pass
+
+
+def _registry(*actions: AuditAction) -> Mapping[str, AuditAction]:
+    registry: dict[str, AuditAction] = {}
+    for action in actions:
+        if action.name in registry:
+            raise ValueError(f"the audit action {action.name!r} is registered twice")
+        registry[action.name] = action
+    return MappingProxyType(registry)
+
+
+_FAILURE, _REFUSED = AuditOutcome.FAILURE, AuditOutcome.REFUSED
+
+ACTIONS = _registry(
+    # The organization
+    AuditAction("organization.created", "Organization created"),
+    AuditAction("organization.plan_changed", "Plan changed"),
+    AuditAction("organization.audit_retention_changed", "Audit retention changed"),
+    AuditAction("organization.mfa_requirement_changed", "Two-factor requirement changed"),
+    AuditAction(
+        "organization.zero_data_retention_changed", "Zero data retention requirement changed"
+    ),
+    AuditAction("plan_change.requested", "Plan change requested"),
+    AuditAction("plan_change.declined", "Plan change request declined"),
+    # People
+    AuditAction("invitation.created", "Person invited"),
+    AuditAction("invitation.revoked", "Invitation revoked"),
+    AuditAction("invitation.accepted", "Invitation accepted"),
+    AuditAction("membership.added", "Member added"),
+    AuditAction("membership.role_changed", "Member's role changed"),
+    AuditAction("membership.removed", "Member removed"),
+    AuditAction("api_token.created", "API token created"),
+    AuditAction("api_token.revoked", "API token revoked"),
+    # Connectors and members' connections
+    AuditAction("connector.registered", "Connector registered"),
+    AuditAction("connector.updated", "Connector edited"),
+    AuditAction("connector.removed", "Connector removed"),
+    AuditAction("connector.tool_policy_changed", "Tool policy changed"),
+    AuditAction("connector.tools_changed", "Connector's tools changed"),
+    AuditAction("connector.health_changed", "Connector's health changed"),
+    AuditAction("connection.enabled", "Member connected"),
+    AuditAction("connection.disabled", "Member disconnected"),
+    AuditAction("messages_api.token_revealed", "Access tokens shown in an API configuration"),
+    # OAuth
+    AuditAction("oauth.client_registered", "OAuth client registered"),
+    AuditAction("oauth.client_issuer_pinned", "Authorization server pinned at first use"),
+    AuditAction("oauth.client_issuer_changed", "New authorization server awaits an owner"),
+    AuditAction("oauth.client_issuer_confirmed", "Authorization server confirmed"),
+    AuditAction("oauth.authorized", "Member authorized"),
+    AuditAction("oauth.authorization_refused", "Authorization refused", _REFUSED),
+    AuditAction("oauth.step_up_requested", "More access requested"),
+    AuditAction("oauth.step_up_refused", "More access refused", _REFUSED),
+    AuditAction("oauth.refreshed", "Token refreshed"),
+    AuditAction("oauth.refresh_failed", "Token refresh failed", _FAILURE),
+    AuditAction("oauth.revoked", "Tokens revoked at the server"),
+    AuditAction("oauth.revoke_failed", "Token revocation failed", _FAILURE),
+    # The trail itself
+    AuditAction("audit.exported", "Audit trail exported"),
+    AuditAction("usage.exported", "Usage events exported"),
+    AuditAction("audit.digest_published", "Signed digest published"),
+    AuditAction("audit.purged", "Events past retention purged"),
+)
+
+
+def audit_action(name: str) -> AuditAction:
+    try:
+        return ACTIONS[name]
+    except KeyError:
+        raise UnregisteredAuditAction(
+            f"{name!r} is not a registered audit action; add it to orgconnectors/audit/actions.py."
+        ) from None
+
+
+def audit_action_label(name: str) -> str:
+    """What an auditor reads for a stored action; a name recorded before the registry knew it
+    reads as itself."""
+    action = ACTIONS.get(name)
+    return action.label if action else name
