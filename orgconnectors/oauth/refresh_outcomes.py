@@ -52,6 +52,14 @@ def locked_connection(connection_id: int) -> Connection | None:
     )
 
 
+def _audited_connection(credential: OAuthCredential) -> Connection:
+    """The credential's connection with what its audit event names (member, organization,
+    connector) in one query."""
+    return Connection.objects.select_related(
+        "membership__user", "membership__organization", "connector"
+    ).get(pk=credential.connection_id)
+
+
 def token_answer_record(claim: Claim, answer: "TokenSet | TokenEndpointError") -> Outcome:
     """Record what the server answered this claim's token request (and count it, for
     /metrics, whichever path sent it: a member's refresh or a health batch's)."""
@@ -83,9 +91,7 @@ def _save_tokens(claim: Claim, tokens: TokenSet, *, received_at) -> Outcome:
         )
         credential.last_refreshed_at = received_at
         credential.save()  # first: a rotated refresh token must never be lost
-        connection = Connection.objects.select_related(
-            "membership__user", "membership__organization", "connector"
-        ).get(pk=credential.connection_id)
+        connection = _audited_connection(credential)
         audit_record(
             organization=connection.membership.organization,
             actor=REFRESH_ACTOR,
@@ -127,9 +133,7 @@ def _retry_later(claim: Claim, failure: TokenEndpointError) -> Outcome:
         credential.refresh_lease_until = None
         credential.refresh_lease_token = ""
         credential.save()
-        connection = Connection.objects.select_related(
-            "membership__user", "membership__organization", "connector"
-        ).get(pk=credential.connection_id)
+        connection = _audited_connection(credential)
         audit_record(
             organization=connection.membership.organization,
             actor=REFRESH_ACTOR,
