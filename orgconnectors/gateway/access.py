@@ -11,7 +11,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import transaction
 
@@ -20,6 +19,7 @@ from orgconnectors.core.actor import Actor
 from orgconnectors.encryption import DecryptionFailed
 from orgconnectors.gateway.caller import Caller
 from orgconnectors.gateway.listing import handed_out, refusal
+from orgconnectors.gateway.threads import in_thread
 from orgconnectors.oauth.errors import NeedsAuthorization, TokenUnavailable
 from orgconnectors.oauth.models import OAuthCredential
 from orgconnectors.oauth.refresh_on_demand import credential_fresh_access_token
@@ -144,7 +144,7 @@ def endpoint_access(*, caller: Caller, connector_id: int) -> Access:
     return access
 
 
-_endpoint_access_in_thread = sync_to_async(endpoint_access, thread_sensitive=False)
+_endpoint_access_in_thread = in_thread(endpoint_access)
 
 
 async def aendpoint_access(*, caller: Caller, connector_id: int) -> Access:

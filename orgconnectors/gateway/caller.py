@@ -15,13 +15,13 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.utils import timezone
 
 from orgconnectors.api.models import ApiToken
 from orgconnectors.api.scopes import MCP
 from orgconnectors.api.tokens import TOKEN_PREFIX, token_hash
+from orgconnectors.gateway.threads import in_thread
 from orgconnectors.organizations.models import Membership
 
 API_TOKEN = "api_token"
@@ -184,7 +184,7 @@ def caller_resolve(
     return _admitted(caller, resource_url, organization_slug)
 
 
-_api_token_caller_in_thread = sync_to_async(_api_token_caller, thread_sensitive=False)
+_api_token_caller_in_thread = in_thread(_api_token_caller)
 
 
 async def acaller_resolve(

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 
 import anyio
 import mcp_types as types
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.utils import timezone
 from mcp import MCPError
@@ -39,8 +38,9 @@ from orgconnectors.gateway.access import (
     connection_upstream_refused,
 )
 from orgconnectors.gateway.caller import Caller, CallerRejected, acaller_resolve
+from orgconnectors.gateway.threads import in_thread
 from orgconnectors.gateway.upstream import UpstreamFailed, upstream_pool, upstream_pool_close
-from orgconnectors.gateway.usage_buffer import usage_add, usage_flush
+from orgconnectors.gateway.usage_buffer import usage_add, usage_flush, usage_pending
 
 logger = logging.getLogger(__name__)
 
@@ -171,7 +171,7 @@ class _Call:
         gateway_call_counted(outcome=outcome, seconds=seconds)
 
 
-_upstream_refused = sync_to_async(connection_upstream_refused, thread_sensitive=False)
+_upstream_refused = in_thread(connection_upstream_refused)
 
 
 async def call_tool(ctx, params: types.CallToolRequestParams) -> types.CallToolResult:
@@ -234,6 +234,9 @@ def build_server() -> Server:
         instructions=INSTRUCTIONS,
         on_list_tools=list_tools,
         on_call_tool=call_tool,
+        # 2026-07-28's Mcp-Param headers are left to the upstream server to check: the
+        # gateway's listing depends on the caller, which this hook does not know.
+        get_tool_input_schema=lambda name: None,
     )
     server.middleware.append(_remember_client)
     return server
@@ -289,7 +292,8 @@ class GatewayApp:
             if self._runner is not None:
                 await asyncio.wait([self._runner], timeout=10)
         await upstream_pool_close()
-        await sync_to_async(usage_flush, thread_sensitive=False)()
+        if usage_pending():
+            await in_thread(usage_flush)()
 
     async def __call__(self, scope, receive, send) -> None:
         match = _PATH.match(scope["path"])
