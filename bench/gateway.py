@@ -134,6 +134,13 @@ def _wait_for_port(port: int, process) -> None:
     raise SystemExit("a server did not start within 60 s")
 
 
+def _serving_pid(process) -> int:
+    """granian serves from a worker process under its main one: that worker's pid."""
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+    found = children.read_text().split() if children.exists() else []
+    return int(found[0]) if found else process.pid
+
+
 def _stop(process) -> None:
     os.killpg(process.pid, signal.SIGTERM)
     try:
@@ -195,12 +202,18 @@ async def _throughput(client, concurrency: int, seconds: float) -> float:
     return done / (time.perf_counter() - started)
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time of the process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-async def measure(direct_url: str, gateway_url: str, token: str, args) -> dict:
+async def measure(direct_url: str, gateway_url: str, token: str, args, pids: dict) -> dict:
     async with contextlib.AsyncExitStack() as stack:
         sides = {
             "direct": await _session(stack, direct_url, None),
@@ -208,17 +221,25 @@ async def measure(direct_url: str, gateway_url: str, token: str, args) -> dict:
         }
         latency = {"direct": [], "gateway": []}
         rates = {(side, c): [] for side in sides for c in (1, 50)}
+        cpu = {"gateway": [0.0, 0], "upstream": [0.0, 0]}
         for _ in range(args.rounds):
             for side, client in sides.items():
                 latency[side] += await _latencies(client, args.calls)
             for concurrency in (1, 50):
                 for side, client in sides.items():
+                    before = {name: _cpu_seconds(pid) for name, pid in pids.items()}
                     rate = await _throughput(client, concurrency, args.seconds)
                     rates[(side, concurrency)].append(rate)
+                    calls = rate * args.seconds
+                    if side == "gateway":
+                        for name, pid in pids.items():
+                            cpu[name][0] += _cpu_seconds(pid) - before[name]
+                            cpu[name][1] += calls
     return {
         "p50": {s: _percentile(v, 50) for s, v in latency.items()},
         "p99": {s: _percentile(v, 99) for s, v in latency.items()},
         "rate": {k: statistics.median(v) for k, v in rates.items()},
+        "cpu_ms": {name: 1000 * spent / max(calls, 1) for name, (spent, calls) in cpu.items()},
     }
 
 
@@ -237,6 +258,9 @@ def report(figures: dict, args) -> None:
         d, g = rate[("direct", concurrency)], rate[("gateway", concurrency)]
         label = f"calls/s, {concurrency} in flight"
         print(f"  {label:28s} {d:10.0f} {g:10.0f} {g / d:13.2f}x")
+    cpu = figures["cpu_ms"]
+    print(f"  CPU per call through the gateway: gateway process {cpu['gateway']:.2f} ms, "
+          f"upstream server {cpu['upstream']:.2f} ms")  # fmt: skip
     added = p50["gateway"] - p50["direct"]
     print(f"  p50 added {added:.2f} ms (target <= 5 ms): {'met' if added <= 5 else 'NOT met'}")
     ratio = rate[("gateway", 50)] / rate[("direct", 50)]
@@ -289,7 +313,8 @@ def main() -> None:
             processes.append(gateway)
             _wait_for_port(gateway_port, gateway)
             gateway_url = f"http://127.0.0.1:{gateway_port}/mcp/bench/{connector_id}"
-            figures = asyncio.run(measure(direct_url, gateway_url, token, args))
+            pids = {"gateway": _serving_pid(gateway), "upstream": upstream.pid}
+            figures = asyncio.run(measure(direct_url, gateway_url, token, args, pids))
             report(figures, args)
     finally:
         for process in processes:
