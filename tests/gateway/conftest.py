@@ -20,6 +20,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 
 from orgconnectors.api.tokens import api_token_create
 from orgconnectors.connectors.models import Connector, ToolOverride
+from orgconnectors.connectors.tool_definitions import definition
 from orgconnectors.core.actor import Actor
 from orgconnectors.gateway.access import forget_cached_access
 from orgconnectors.gateway.caller import forget_cached_callers
@@ -30,12 +31,28 @@ from tests.loopback import LoopbackServer, serve_asgi
 
 OPEN_HOSTS = TransportSecuritySettings(enable_dns_rebinding_protection=False)
 GOOD_TOKEN = "upstream-good-token"
+_OBJECT = {"type": "object"}
 TOOLS = [
-    {"name": "search", "title": "Search issues", "annotations": {"readOnlyHint": True}},
-    {"name": "delete_issue", "annotations": {"destructiveHint": True}},
-    {"name": "slow"},
-    {"name": "fails"},
+    definition(tool)
+    for tool in (
+        {
+            "name": "search",
+            "title": "Search issues",
+            "description": "Search the issue tracker.",
+            "inputSchema": {
+                "type": "object",
+                "properties": {"query": {"type": "string"}},
+                "required": ["query"],
+            },
+            "annotations": {"readOnlyHint": True},
+        },
+        {"name": "delete_issue", "inputSchema": _OBJECT, "annotations": {"destructiveHint": True}},
+        {"name": "slow", "inputSchema": _OBJECT},
+        {"name": "fails", "inputSchema": _OBJECT},
+    )
 ]
+# Listed by the servers, never approved: held.
+NEW_TOOL = definition({"name": "export_all", "inputSchema": _OBJECT})
 
 
 class Release:
@@ -70,6 +87,11 @@ def upstream(name: str, **kwargs) -> MCPServer:
         RELEASE.started.set()
         released = await anyio.to_thread.run_sync(RELEASE.event.wait, 30)
         return "released" if released else "gave up"
+
+    @server.tool()
+    def export_all() -> str:
+        """Export everything (new: never approved)."""
+        return "everything"
 
     @server.tool()
     def fails() -> str:
@@ -166,7 +188,9 @@ def endpoint_for(membership, gateway, url: str, transport: str, *, auth=Connecto
         transport=transport,
         detected_transport=transport,
         auth=auth,
-        discovered_tools=TOOLS,
+        discovered_tools=[*TOOLS, NEW_TOOL],
+        approved_tools=TOOLS,
+        tool_listing_version=1,
     )
     ToolOverride.objects.create(connector=connector, tool_name="delete_issue", enabled=False)
     ConnectionFactory(membership=membership, connector=connector)

@@ -31,7 +31,11 @@ def test_an_allowed_call_goes_through_and_is_recorded(member, gateway, upstreams
 
     client, listed, result = anyio.run(scenario)
 
-    assert [t.name for t in listed.tools] == ["search", "slow", "fails"]
+    # The approved definitions, without the blocked and the held tool.
+    assert [t.name for t in listed.tools] == ["fails", "search", "slow"]
+    [search] = [t for t in listed.tools if t.name == "search"]
+    assert search.title == "Search issues"
+    assert search.input_schema["required"] == ["query"]
     assert result.is_error is False
     assert result.content[0].text == "found: login bug"
     [row] = _tool_calls()
@@ -62,9 +66,15 @@ def test_initialize_declares_tools_only(member, gateway, upstreams):
 
 @pytest.mark.parametrize(
     ("tool", "why"),
-    [("delete_issue", "blocked by your organization"), ("drop_database", "Unknown tool")],
+    [
+        ("delete_issue", "blocked by your organization"),
+        ("export_all", "is new and held until an owner"),
+        ("drop_database", "Unknown tool"),
+    ],
 )
-def test_a_blocked_or_unknown_tool_is_refused_and_recorded(member, gateway, upstreams, tool, why):
+def test_a_blocked_held_or_unknown_tool_is_refused_and_recorded(
+    member, gateway, upstreams, tool, why
+):
     point = endpoint_for(member, gateway, upstreams.url("streamable_http"), "streamable_http")
 
     async def scenario():
