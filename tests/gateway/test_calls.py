@@ -8,6 +8,7 @@ from mcp import MCPError
 from orgconnectors.audit.models import UsageEvent
 from orgconnectors.gateway.usage_buffer import usage_flush
 from tests.gateway.conftest import RELEASE, endpoint_for, gateway_client
+from tests.servers import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -143,3 +144,30 @@ def test_progress_passes_through_and_a_slow_call_blocks_no_other(
     assert progress == [(1, 2, "step 1"), (2, 2, "step 2")]
     outcomes = sorted(row.details["outcome"] for row in _tool_calls())
     assert outcomes == ["ok", "ok"]
+
+
+def test_a_call_the_client_cancels_is_recorded_as_cancelled(member, gateway, upstreams):
+    point = endpoint_for(member, gateway, upstreams.url("streamable_http"), "streamable_http")
+
+    async def on_progress(value, total, message):
+        pass
+
+    async def scenario():
+        async with gateway_client(point.url, point.secret) as client:
+            async with anyio.create_task_group() as group:
+
+                async def slow():
+                    await client.call_tool("slow", {"steps": 1}, progress_callback=on_progress)
+
+                group.start_soon(slow)
+                await anyio.to_thread.run_sync(RELEASE.started.wait, 10)
+                group.cancel_scope.cancel()
+
+    anyio.run(scenario)
+
+    rows = wait_for(
+        lambda: [r for r in _tool_calls() if r.details["outcome"] == "cancelled"],
+        timeout=10,
+        what="the cancelled call's usage row",
+    )
+    assert rows[0].details["tool"] == "slow"
