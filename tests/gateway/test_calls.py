@@ -6,6 +6,7 @@ import pytest
 from mcp import MCPError
 
 from orgconnectors.audit.models import UsageEvent
+from orgconnectors.connectors.models import Connection
 from orgconnectors.gateway.usage_buffer import usage_flush
 from tests.gateway.conftest import RELEASE, endpoint_for, gateway_client
 from tests.servers import wait_for
@@ -171,3 +172,33 @@ def test_a_call_the_client_cancels_is_recorded_as_cancelled(member, gateway, ups
         what="the cancelled call's usage row",
     )
     assert rows[0].details["tool"] == "slow"
+
+
+def test_a_call_in_flight_ends_when_the_member_is_disconnected(member, gateway, upstreams):
+    point = endpoint_for(member, gateway, upstreams.url("streamable_http"), "streamable_http")
+
+    async def scenario():
+        async with gateway_client(point.url, point.secret) as client:
+            async with anyio.create_task_group() as group:
+                outcome = {}
+
+                async def slow():
+                    try:
+                        await client.call_tool("slow", {"steps": 1})
+                    except MCPError as exc:
+                        outcome["error"] = exc
+
+                group.start_soon(slow)
+                await anyio.to_thread.run_sync(RELEASE.started.wait, 10)
+                await anyio.to_thread.run_sync(_disconnect, member)
+            return outcome
+
+    outcome = anyio.run(scenario)
+
+    assert "not connected" in outcome["error"].error.message
+    [row] = _tool_calls()
+    assert row.details["outcome"] == "denied"
+
+
+def _disconnect(membership):
+    Connection.objects.filter(membership=membership).update(state=Connection.State.DISABLED)
