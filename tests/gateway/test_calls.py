@@ -21,12 +21,15 @@ def _tool_calls():
     return list(UsageEvent.objects.filter(kind=UsageEvent.Kind.TOOL_CALL).order_by("pk"))
 
 
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
 @pytest.mark.parametrize("transport", TRANSPORTS)
-def test_an_allowed_call_goes_through_and_is_recorded(member, gateway, upstreams, transport):
+def test_an_allowed_call_goes_through_and_is_recorded(member, gateway, upstreams, transport, mode):
+    """Upstream over both transports; toward the client in 2026-07-28 (auto) and in the
+    initialize handshake of 2025 (legacy), whose client name comes from `initialize`."""
     point = endpoint_for(member, gateway, upstreams.url(transport), transport)
 
     async def scenario():
-        async with gateway_client(point.url, point.secret) as client:
+        async with gateway_client(point.url, point.secret, mode=mode) as client:
             listed = await client.list_tools()
             result = await client.call_tool("search", {"query": "login bug"})
             return client, listed, result
@@ -147,14 +150,15 @@ def test_progress_passes_through_and_a_slow_call_blocks_no_other(
     assert outcomes == ["ok", "ok"]
 
 
-def test_a_call_the_client_cancels_is_recorded_as_cancelled(member, gateway, upstreams):
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+def test_a_call_the_client_cancels_is_recorded_as_cancelled(member, gateway, upstreams, mode):
     point = endpoint_for(member, gateway, upstreams.url("streamable_http"), "streamable_http")
 
     async def on_progress(value, total, message):
         pass
 
     async def scenario():
-        async with gateway_client(point.url, point.secret) as client:
+        async with gateway_client(point.url, point.secret, mode=mode) as client:
             async with anyio.create_task_group() as group:
 
                 async def slow():
