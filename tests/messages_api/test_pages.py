@@ -41,10 +41,13 @@ def test_the_page_shows_the_configuration_with_tokens_masked(member, tracker):
     assert "tracker-secret-token" not in page
     assert "&lt;hidden: choose Reveal tokens&gt;" in page
     assert "Reveal tokens" in page
-    assert "betas=[&quot;mcp-client-2025-11-20&quot;]" in page
+    assert "betas=[&quot;mcp-client-2026-09-15&quot;]" in page
     assert "client.beta.messages.create(" in page
-    assert "anthropic-beta: mcp-client-2025-11-20" in page
-    assert "http://127.0.0.1:8000/api/v1/orgs/acme/messages-api-config" in page
+    assert "anthropic-beta: mcp-client-2026-09-15" in page
+    assert (
+        "http://127.0.0.1:8000/api/v1/orgs/acme/messages-api-config?beta=mcp-client-2026-09-15"
+        in page
+    )
     assert response["Cache-Control"].startswith("max-age=0")
 
 

@@ -20,6 +20,7 @@ from orgconnectors.messages_api.beta_upgrade import (
     MigrationInvalid,
     migrate_request,
 )
+from orgconnectors.messages_api.builder import BETA_2025_11_20, BETA_2026_09_15
 from orgconnectors.messages_api.ratelimit import config_request_allowed
 from orgconnectors.messages_api.services import messages_api_config
 
@@ -32,6 +33,12 @@ class ConfigQuery(TextInput):
         "",
         description="Only these connectors: names from mcp_servers or connector ids, separated "
         "by commas. An unknown one is a 400 naming it.",
+    )
+    beta: str = NinjaField(
+        "",
+        description=f"The beta your app sends: `{BETA_2026_09_15}` (the default: each toolset "
+        f"pins the approved tool definitions) or `{BETA_2025_11_20}` (an allowlist of the "
+        "approved tools; descriptions come from the live servers). Anything else is a 400.",
     )
 
 
@@ -47,9 +54,13 @@ def _rate_ident(request) -> str:
     response={200: MessagesApiConfigOut, 429: RateLimitedOut, **INPUT_ERRORS},
     operation_id="messages_api_config",
     summary="Your connectors, ready to put in a Messages API request (owners, members)",
-    description="The `mcp_servers` and `tools` of a Messages API request (beta header "
-    "`mcp-client-2025-11-20`) for your connections that are enabled, authorized and healthy, "
-    "with the organization's tool policy as allowlists or denylists. OAuth tokens are valid "
+    description="The `mcp_servers` and `tools` of a Messages API request for your connections "
+    "that are enabled, authorized and healthy, written for the beta of `?beta=` (`headers` name "
+    f"it): under `{BETA_2026_09_15}` (the default) each toolset carries `tools`, the approved "
+    f"definitions of the tools you may use, pinned; under `{BETA_2025_11_20}` an allowlist of "
+    "the approved, allowed tools. Tools held for an owner's review are left out, and "
+    "`warnings` say which and why. Connectors without an approved listing yet keep the "
+    "organization's tool policy as allowlists or denylists. OAuth tokens are valid "
     "for at least 60 seconds more (refreshed first when needed). Connectors left out are in "
     "`warnings`, with why. Rate limited per token (or per signed-in person): a 429 says when "
     "to try again.",
@@ -74,6 +85,7 @@ def messages_api_config_get(request, org: str, response: HttpResponse, query: Qu
         actor=caller_actor(request),
         api_token=token,
         connectors=query.connectors.split(",") if query.connectors else None,
+        beta=query.beta,
     )
 
 
