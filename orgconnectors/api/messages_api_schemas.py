@@ -1,10 +1,11 @@
 """Bodies of the Messages API configuration, the request migration and the API token endpoints."""
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, NotRequired
 
 from ninja import Field, Schema
 from pydantic import ConfigDict, field_validator
+from typing_extensions import TypedDict
 
 from orgconnectors.api.schemas import ErrorOut, InputSchema
 from orgconnectors.messages_api.builder import (
@@ -49,10 +50,15 @@ class ToolConfigOut(Schema):
     enabled: bool
 
 
-class McpToolOut(Schema):
-    name: str = Field(description="The tool's name on its server.")
-    description: str = Field(None, description="As approved; absent when it has none.")
-    input_schema: dict[str, Any] = Field(description="The input schema as approved, verbatim.")
+class McpToolOut(TypedDict):
+    """A pinned tool: its name on its server, its description (absent when it has none) and its
+    input schema, exactly as approved. A TypedDict, not a Schema: an answer pins hundreds of
+    these, and ninja's per-object validation of a Schema would cost more than the rest of the
+    answer (bench/messages_api_config.py)."""
+
+    name: str
+    description: NotRequired[str]
+    input_schema: dict[str, Any]
 
 
 class McpToolsetOut(Schema):

@@ -10,11 +10,14 @@ pin, a connector with an approved listing becomes an allowlist of its approved, 
 A connector never approved keeps its tool policy as allowlists or denylists of `configs`.
 """
 
+import json
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+
+from django.core.serializers.json import DjangoJSONEncoder
 
 from orgconnectors.connectors import tool_review
 from orgconnectors.connectors.models import Connection, Connector
@@ -65,6 +68,22 @@ class Leftout:
         return answer
 
 
+class PinnedTools(list):
+    """A pinned listing (Messages API tools), with its JSON written once: it is most of an
+    answer, and kept between answers (tool_handouts.py), so it is never changed in place."""
+
+    __slots__ = ("json",)
+
+    def __init__(self, tools=()):
+        super().__init__(tools)
+        self.json = _dumps(list(self))
+
+
+def _dumps(value) -> str:
+    # As the API's renderer writes JSON (ninja's encoder is a DjangoJSONEncoder).
+    return json.dumps(value, cls=DjangoJSONEncoder)
+
+
 @dataclass(frozen=True)
 class ToolHandout:
     """What a connector's tool listing gives members, worked out once per listing, policy and
@@ -73,7 +92,7 @@ class ToolHandout:
     listed: bool  # an owner (or the first use) approved a listing
     held_back: bool = False  # never approved, and owners review first: the connector is left out
     # Under 2026-09-15: the approved definitions of the tools members get, as Messages API tools.
-    pinned: tuple[dict, ...] = ()
+    pinned: PinnedTools = field(default_factory=PinnedTools)
     # Under 2025-11-20: the approved, allowed tools whose definition the server still lists.
     allowlist: tuple[str, ...] = ()
     held: tuple[tuple[str, str], ...] = ()  # (name, review) allowed by the policy but held
@@ -208,7 +227,7 @@ def tool_handout(
     enabled = [review for review in reviews if review.enabled]
     return ToolHandout(
         listed=True,
-        pinned=tuple(tool_param(review.approved) for review in enabled),
+        pinned=PinnedTools(tool_param(review.approved) for review in enabled),
         allowlist=tuple(r.name for r in enabled if r.review == tool_review.APPROVED),
         held=tuple((r.name, r.review) for r in reviews if r.held and r.allowed),
         pinned_older=tuple(r.name for r in enabled if r.pinned_older),
@@ -300,10 +319,10 @@ def toolset(server_name: str, policy: Policy) -> dict:
     return entry
 
 
-def pinned_toolset(server_name: str, policy: Policy, tools: tuple[dict, ...]) -> dict:
+def pinned_toolset(server_name: str, policy: Policy, tools: PinnedTools) -> dict:
     """2026-09-15: the approved definitions members get, pinned, with the policy's default and
     its decisions about those tools (every pinned tool is one the policy allows)."""
-    entry: dict = {"type": "mcp_toolset", "mcp_server_name": server_name, "tools": list(tools)}
+    entry: dict = {"type": "mcp_toolset", "mcp_server_name": server_name, "tools": tools}
     if not policy.default_enabled:
         entry["default_config"] = {"enabled": False}
         if tools:
@@ -369,3 +388,19 @@ def configuration(servers: list[Server], warnings: list[Leftout], beta: str = DE
         "expires_at": min(expiries) if expiries else None,
         "warnings": [warning.as_json() for warning in warnings],
     }
+
+
+def configuration_json(config: dict) -> str:
+    """The answer as the API writes it, with each pinned listing's JSON spliced in as written
+    once: encoding 50 definitions per server at every answer cost more than everything else
+    the endpoint does (bench/messages_api_config.py)."""
+    toolsets = []
+    for entry in config["tools"]:
+        pinned = entry.get("tools")
+        if isinstance(pinned, PinnedTools):
+            rest = _dumps({key: value for key, value in entry.items() if key != "tools"})
+            toolsets.append(f'{rest[:-1]}, "tools": {pinned.json}}}')
+        else:
+            toolsets.append(_dumps(entry))
+    rest = _dumps({key: value for key, value in config.items() if key != "tools"})
+    return f'{rest[:-1]}, "tools": [{", ".join(toolsets)}]}}'

@@ -1,9 +1,11 @@
 """The pure part: names, tool policies as toolsets, what is left out and why."""
 
+import json
 from datetime import UTC, datetime
 
 import jsonschema
 import pytest
+from django.core.serializers.json import DjangoJSONEncoder
 from pydantic import ValidationError
 
 from orgconnectors.messages_api import builder
@@ -172,3 +174,23 @@ def test_the_sdk_check_refuses_what_the_anthropic_sdk_does_not_take(toolset):
 
     with pytest.raises((AssertionError, ValidationError, jsonschema.ValidationError)):
         assert_valid_messages_api_config(body)
+
+
+def test_the_answer_written_with_its_pinned_listings_spliced_in_is_the_configuration():
+    pinned = builder.PinnedTools(
+        [{"name": "search", "description": "Søk «wiki»", "input_schema": {"type": "object"}}]
+    )
+    handout = builder.ToolHandout(listed=True, pinned=pinned, allowlist=("search",))
+    expires = datetime(2030, 1, 1, 12, 0, 0, 123456, tzinfo=UTC)
+    servers = [
+        Server("a", "https://a.example/mcp", Policy(False), tools=handout, token="t",
+               token_expires_at=expires),
+        Server("b", "https://b.example/mcp", Policy(True, {"rm": False})),
+    ]  # fmt: skip
+    config = builder.configuration(servers, [builder.live_descriptions_notice()])
+
+    written = json.loads(builder.configuration_json(config))
+
+    assert written == json.loads(json.dumps(config, cls=DjangoJSONEncoder))
+    assert written["tools"][0]["tools"] == list(pinned)
+    assert written["expires_at"] == "2030-01-01T12:00:00.123Z"

@@ -20,7 +20,11 @@ from orgconnectors.messages_api.beta_upgrade import (
     MigrationInvalid,
     migrate_request,
 )
-from orgconnectors.messages_api.builder import BETA_2025_11_20, BETA_2026_09_15
+from orgconnectors.messages_api.builder import (
+    BETA_2025_11_20,
+    BETA_2026_09_15,
+    configuration_json,
+)
 from orgconnectors.messages_api.ratelimit import config_request_allowed
 from orgconnectors.messages_api.services import messages_api_config
 
@@ -80,13 +84,16 @@ def messages_api_config_get(request, org: str, response: HttpResponse, query: Qu
         body = error_body(code="rate_limited", detail=detail, retry_after=verdict.retry_after)
         return Status(429, body)
     token = request.auth if isinstance(request.auth, ApiToken) else None
-    return messages_api_config(
+    config = messages_api_config(
         membership=membership,
         actor=caller_actor(request),
         api_token=token,
         connectors=query.connectors.split(",") if query.connectors else None,
         beta=query.beta,
     )
+    # Written directly, not through the response schema: the pinned listings are most of the
+    # answer and their JSON is kept between answers (the tests check every answer's shape).
+    return HttpResponse(configuration_json(config), content_type="application/json")
 
 
 OLD_REQUEST_EXAMPLE = {
