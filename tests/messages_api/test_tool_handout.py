@@ -312,3 +312,16 @@ def test_listings_are_read_once_and_read_again_only_when_they_change(api, member
     assert len(_reads(api)) == 5
     held = next(w for w in config(api)["warnings"] if w["code"] == "tools_held")
     assert held["tools"] == ["delete"]
+
+
+def test_the_health_check_records_the_digest_of_the_listing_it_saw(wiki):
+    checked(wiki, SEARCH, FETCH)
+    wiki.refresh_from_db()
+
+    assert wiki.discovered_digest == defs.listing_digest(wiki.discovered_tools)
+    assert len(wiki.discovered_digest) == 64
+
+    checked(wiki, SEARCH_POISONED, FETCH)
+    before = wiki.discovered_digest
+    wiki.refresh_from_db()
+    assert wiki.discovered_digest != before
