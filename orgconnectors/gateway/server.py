@@ -1,9 +1,13 @@
-"""The gateway's MCP server: `{BASE_URL}/mcp/{org}/{connector id}` over Streamable HTTP.
+"""The gateway's MCP server: `{BASE_URL}/mcp/{org}/{connector id}` and the organization
+endpoint `{BASE_URL}/mcp/{org}` (every connector the member connected, organization.py), over
+Streamable HTTP.
 
 One SDK low-level server per process serves every endpoint, in stateless mode: any worker
 process can answer any request (granian runs several, without sticky sessions), and the
 protocol revisions the SDK serves (2025-06-18, 2025-11-25 and 2026-07-28) all work. Tools only:
-`initialize` declares the tools capability and nothing else.
+`initialize` declares the tools capability and nothing else, with `listChanged` false: a
+stateless server sends no notification of its own, so a client sees a connection enabled or
+disabled, or a tool approved or blocked, at its next `tools/list`.
 
 Per request, before the SDK sees it, the ASGI app checks the caller (caller.py) and that the
 connector is theirs (access.py), and leaves both in the ASGI scope for the handlers. Per call,
@@ -42,6 +46,7 @@ from orgconnectors.gateway.access import (
     connection_upstream_refused,
 )
 from orgconnectors.gateway.caller import Caller, CallerRejected, acaller_resolve
+from orgconnectors.gateway.organization import aorg_listing
 from orgconnectors.gateway.threads import in_thread
 from orgconnectors.gateway.upstream import UpstreamFailed, upstream_pool, upstream_pool_close
 from orgconnectors.gateway.usage_buffer import usage_add, usage_flush, usage_pending
@@ -49,7 +54,7 @@ from orgconnectors.gateway.usage_buffer import usage_add, usage_flush, usage_pen
 logger = logging.getLogger(__name__)
 
 PREFIX = "/mcp/"
-_PATH = re.compile(r"^/mcp/(?P<org>[-a-zA-Z0-9_]{1,64})/(?P<connector>[0-9]{1,18})/?$")
+_PATH = re.compile(r"^/mcp/(?P<org>[-a-zA-Z0-9_]{1,64})(?:/(?P<connector>[0-9]{1,18}))?/?$")
 SCOPE_KEY = "orgconnectors.gateway"
 MAX_BODY_BYTES = DEFAULT_MAX_REQUEST_BODY_SIZE
 
@@ -62,16 +67,21 @@ NOT_CONNECTED_CODE = -32001
 UPSTREAM_CODE = -32002
 
 INSTRUCTIONS = (
-    "orgconnectors gateway: the tools your organization approved on this connector, called "
-    "with your own connection. Tools only: no resources, prompts or completions."
+    "orgconnectors gateway: the tools your organization approved on this connector (or, on "
+    "the organization endpoint, on every connector you connected, named "
+    "{connector}__{tool}), called with your own connection. Tools only: no resources, "
+    "prompts or completions."
 )
 
 
 @dataclass(frozen=True)
 class Endpoint:
     caller: Caller
-    connector_id: int
+    connector_id: int | None  # None: the organization endpoint
     user_agent: str
+
+    def on(self, connector_id: int) -> "Endpoint":
+        return Endpoint(caller=self.caller, connector_id=connector_id, user_agent=self.user_agent)
 
 
 # Client names from `initialize`, for the calls that follow it on other requests (stateless).
@@ -127,6 +137,8 @@ async def _access(endpoint: Endpoint) -> Access:
 
 async def list_tools(ctx, params) -> types.ListToolsResult:
     endpoint = _endpoint(ctx)
+    if endpoint.connector_id is None:
+        return (await aorg_listing(caller=endpoint.caller)).result
     access = await _access(endpoint)
     if access.blocked_reason:
         raise MCPError(NOT_CONNECTED_CODE, access.blocked_reason, {"outcome": DENIED})
@@ -140,10 +152,10 @@ def _size(value) -> int:
 class _Call:
     """One call's facts for its usage row and metrics."""
 
-    def __init__(self, ctx, endpoint: Endpoint, name: str, arguments) -> None:
+    def __init__(self, ctx, endpoint: Endpoint, name: str, arguments, client=None) -> None:
         self.endpoint = endpoint
         self.name = name[:128]
-        self.client = _client_info(ctx, endpoint)
+        self.client = client or _client_info(ctx, endpoint)
         self.started_at = timezone.now()
         self.started = time.monotonic()
         self.request_bytes = _size(arguments)
@@ -239,7 +251,26 @@ class _Watch:
 
 async def call_tool(ctx, params: types.CallToolRequestParams) -> types.CallToolResult:
     endpoint = _endpoint(ctx)
-    call = _Call(ctx, endpoint, params.name, params.arguments)
+    if endpoint.connector_id is not None:
+        return await _call_tool(ctx, endpoint, params.name, params.arguments)
+    listing = await aorg_listing(caller=endpoint.caller)
+    route = listing.routes.get(params.name)
+    if route is None:
+        reason = listing.refusal(params.name)
+        _Call(ctx, endpoint, params.name, params.arguments).record(DENIED, reason)
+        raise MCPError(DENIED_CODE, reason, {"outcome": DENIED})
+    # The client as it introduced itself to the organization endpoint.
+    client = _client_info(ctx, endpoint)
+    routed = endpoint.on(route.connector_id)
+    return await _call_tool(ctx, routed, route.tool, params.arguments, client=client)
+
+
+async def _call_tool(
+    ctx, endpoint: Endpoint, name: str, arguments, client=None
+) -> types.CallToolResult:
+    """One call of `name` on endpoint's connector: the per-connector path, which the
+    organization endpoint takes too once it has found the connector and the tool."""
+    call = _Call(ctx, endpoint, name, arguments, client)
     try:
         access = await _access(endpoint)
     except MCPError as exc:
@@ -249,8 +280,8 @@ async def call_tool(ctx, params: types.CallToolRequestParams) -> types.CallToolR
     if access.blocked_reason:
         call.record(DENIED, access.blocked_reason)
         raise MCPError(NOT_CONNECTED_CODE, access.blocked_reason, {"outcome": DENIED})
-    if params.name not in access.tool_names:
-        reason = access.refusal(params.name)
+    if name not in access.tool_names:
+        reason = access.refusal(name)
         call.record(DENIED, reason)
         raise MCPError(DENIED_CODE, reason, {"outcome": DENIED})
     if access.token_unavailable:
@@ -260,7 +291,7 @@ async def call_tool(ctx, params: types.CallToolRequestParams) -> types.CallToolR
     async def progress(value: float, total: float | None, message: str | None) -> None:
         await ctx.session.report_progress(value, total, message)
 
-    watch = _Watch(endpoint, params.name)
+    watch = _Watch(endpoint, name)
     try:
         with anyio.CancelScope() as scope:
             watch.start(scope)
@@ -270,8 +301,8 @@ async def call_tool(ctx, params: types.CallToolRequestParams) -> types.CallToolR
                 url=access.url,
                 transport=access.transport,
                 token=access.upstream_token,
-                name=params.name,
-                arguments=params.arguments,
+                name=name,
+                arguments=arguments,
                 progress=progress,
             )
     except anyio.get_cancelled_exc_class():
@@ -411,10 +442,13 @@ class GatewayApp:
     async def __call__(self, scope, receive, send) -> None:
         match = _PATH.match(scope["path"])
         if match is None:
-            await _answer(send, 404, "No such gateway endpoint: use /mcp/{org}/{connector id}.")
+            detail = "No such gateway endpoint: use /mcp/{org} or /mcp/{org}/{connector id}."
+            await _answer(send, 404, detail)
             return
         org, connector = match["org"], match["connector"]
-        resource_url = f"{settings.ORGCONNECTORS_BASE_URL}/mcp/{org}/{connector}"
+        resource_url = f"{settings.ORGCONNECTORS_BASE_URL}/mcp/{org}" + (
+            f"/{connector}" if connector else ""
+        )
         try:
             caller = await acaller_resolve(
                 _header(scope, b"authorization"),
@@ -425,15 +459,16 @@ class GatewayApp:
             headers = {"WWW-Authenticate": rejected.www_authenticate}
             await _answer(send, rejected.status, rejected.detail, headers)
             return
-        try:
-            await aendpoint_access(caller=caller, connector_id=int(connector))
-        except EndpointNotFound as exc:
-            await _answer(send, 404, str(exc))
-            return
+        if connector:
+            try:
+                await aendpoint_access(caller=caller, connector_id=int(connector))
+            except EndpointNotFound as exc:
+                await _answer(send, 404, str(exc))
+                return
         scope = dict(scope)
         scope[SCOPE_KEY] = Endpoint(
             caller=caller,
-            connector_id=int(connector),
+            connector_id=int(connector) if connector else None,
             user_agent=_header(scope, b"user-agent"),
         )
         await self.start()
