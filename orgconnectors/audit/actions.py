@@ -65,6 +65,8 @@ ACTIONS = _registry(
     AuditAction("connector.updated", "Connector edited"),
     AuditAction("connector.removed", "Connector removed"),
     AuditAction("connector.tool_policy_changed", "Tool policy changed"),
+    AuditAction("quota.set", "Tool-call quota set"),
+    AuditAction("quota.removed", "Tool-call quota removed"),
     AuditAction("connector.tools_changed", "Connector's tools changed"),
     AuditAction("connector.tools_drifted", "Connector's tools changed from the approved listing"),
     AuditAction("connector.tools_approved", "Connector's tool listing approved"),

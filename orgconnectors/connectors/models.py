@@ -255,3 +255,51 @@ class ToolChange(models.Model):
         return AuditTarget(
             type="tool_change", id=self.pk, label=self.tool_name, connector_id=self.connector_id
         )
+
+
+class Quota(models.Model):
+    """A limit on the tool calls each member may make through the gateway, per minute and per
+    day (a moving window), on the whole organization (no connector), on one connector (no
+    tool) or on one tool of a connector. Empty: no limit of that period. The organization's
+    row, when there is one, replaces its plan's default (connectors/quotas.py)."""
+
+    organization = models.ForeignKey(
+        "organizations.Organization", on_delete=models.CASCADE, related_name="quotas"
+    )
+    connector = models.ForeignKey(
+        Connector, null=True, blank=True, on_delete=models.CASCADE, related_name="quotas"
+    )
+    tool_name = models.CharField(max_length=128, blank=True)
+    per_minute = models.PositiveIntegerField(null=True, blank=True)
+    per_day = models.PositiveIntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["connector_id", "tool_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "connector", "tool_name"],
+                name="one_quota_per_scope",
+                nulls_distinct=False,
+            ),
+            models.CheckConstraint(
+                condition=models.Q(connector__isnull=False) | models.Q(tool_name=""),
+                name="quota_tool_needs_connector",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.scope_label
+
+    @property
+    def scope_label(self) -> str:
+        if self.connector_id is None:
+            return "the organization"
+        if self.tool_name:
+            return f"the tool {self.tool_name!r} of {self.connector.name}"
+        return str(self.connector.name)
+
+    def audit_target(self) -> AuditTarget:
+        return AuditTarget(
+            type="quota", id=self.pk, label=self.scope_label, connector_id=self.connector_id
+        )

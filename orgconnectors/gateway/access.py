@@ -1,8 +1,8 @@
 """What a member may do on one connector through the gateway, read per call from process
 memory, refreshed from the database every ORGCONNECTORS_GATEWAY_CACHE_SECONDS.
 
-A miss costs four to six indexed queries (connector with its overrides, membership,
-connection, credential; a refresh when the token is about to expire); a hit costs none. So a
+A miss costs five to seven indexed queries (connector with its overrides, membership,
+connection, quotas, credential; a refresh when the token is about to expire); a hit costs none. So a
 connector removed, a connection disconnected or suspended, a member removed or a tool blocked
 stops the member's calls within that time.
 """
@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import transaction
 
 from orgconnectors.connectors.models import Connection, Connector
+from orgconnectors.connectors.quotas import QuotaRule, quota_rules
 from orgconnectors.core.actor import Actor
 from orgconnectors.encryption import DecryptionFailed
 from orgconnectors.gateway.caller import Caller
@@ -50,6 +51,8 @@ class Access:
     token_unavailable: str = ""  # a refresh failed for now: calls fail, but not "denied"
     # The organization keeps each call's arguments and result (redacted) for its auditors.
     keep_bodies: bool = False
+    # The quotas a call meets (connectors/quotas.py), the narrowest first.
+    quota_rules: tuple[QuotaRule, ...] = ()
 
     def refusal(self, name: str) -> str:
         return self.refusals.get(name) or (
@@ -70,7 +73,7 @@ def _transport(connector: Connector) -> str:
 
 def _load(caller: Caller, connector_id: int) -> Access:
     connector = (
-        Connector.objects.select_related("organization")
+        Connector.objects.select_related("organization__plan")
         .prefetch_related("tool_overrides")
         .filter(pk=connector_id, organization_id=caller.organization_id)
         .first()
@@ -117,6 +120,7 @@ def _load(caller: Caller, connector_id: int) -> Access:
         upstream_token=token,
         token_unavailable=unavailable,
         keep_bodies=connector.organization.keep_tool_call_bodies,
+        quota_rules=quota_rules(organization=connector.organization, connector=connector),
     )
 
 

@@ -47,6 +47,7 @@ from orgconnectors.gateway.access import (
 )
 from orgconnectors.gateway.caller import Caller, CallerRejected, acaller_resolve
 from orgconnectors.gateway.organization import aorg_listing
+from orgconnectors.gateway.quotas import quota_hit
 from orgconnectors.gateway.threads import in_thread
 from orgconnectors.gateway.upstream import UpstreamFailed, upstream_pool, upstream_pool_close
 from orgconnectors.gateway.usage_buffer import usage_add, usage_flush, usage_pending
@@ -65,6 +66,7 @@ OK, TOOL_ERROR, UPSTREAM_ERROR, DENIED, CANCELLED = (
 DENIED_CODE = types.INVALID_PARAMS
 NOT_CONNECTED_CODE = -32001
 UPSTREAM_CODE = -32002
+QUOTA_CODE = -32003
 
 INSTRUCTIONS = (
     "orgconnectors gateway: the tools your organization approved on this connector (or, on "
@@ -287,6 +289,16 @@ async def _call_tool(
     if access.token_unavailable:
         call.record(UPSTREAM_ERROR, access.token_unavailable)
         raise MCPError(UPSTREAM_CODE, access.token_unavailable, {"outcome": UPSTREAM_ERROR})
+    if access.quota_rules:
+        over = await quota_hit(
+            rules=access.quota_rules,
+            organization_id=endpoint.caller.organization_id,
+            membership_id=endpoint.caller.membership_id,
+            tool=name,
+        )
+        if over is not None:
+            call.record(DENIED, over.message)
+            raise MCPError(QUOTA_CODE, over.message, over.data)
 
     async def progress(value: float, total: float | None, message: str | None) -> None:
         await ctx.session.report_progress(value, total, message)
