@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import Q
+from django.http import Http404
 
 from orgconnectors.audit.services import audit_record
 from orgconnectors.connectors.errors import ConnectorError
@@ -122,8 +123,11 @@ def quotas_of(*, organization: Organization):
 
 
 def quota_get(*, organization: Organization, quota_id) -> Quota:
-    """The organization's quota, or Quota.DoesNotExist (a 404) for another's or none."""
-    return quotas_of(organization=organization).get(pk=quota_id)
+    """The organization's quota; a 404 for another organization's or none."""
+    try:
+        return quotas_of(organization=organization).get(pk=int(quota_id))
+    except (Quota.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such quota") from None
 
 
 def plan_default(organization: Organization) -> tuple[int | None, int | None]:
