@@ -8,7 +8,7 @@ from django.test import Client
 from orgconnectors.api.models import ApiToken
 from orgconnectors.api.tokens import api_token_create
 from orgconnectors.audit.models import AuditEvent
-from orgconnectors.connectors.models import Connector
+from orgconnectors.connectors.models import Connector, Quota
 from orgconnectors.health.models import HealthRun
 from orgconnectors.health.services import health_check_all
 from orgconnectors.oauth.models import OAuthClient
@@ -40,6 +40,8 @@ class Objects:
     oauth_client: OAuthClient
     # Each auditing person's own finished export (only whoever asked for it may see it).
     export_jobs: dict[str, ExportJob]
+    # An organization-wide tool-call quota.
+    quota: Quota
 
 
 @dataclass
@@ -84,6 +86,7 @@ def _objects(organization, memberships: dict[str, Membership], target: Membershi
         export_jobs={
             role: finished_export(m) for role, m in memberships.items() if m.can_read_audit
         },
+        quota=Quota.objects.create(organization=organization, per_minute=60),
     )
 
 

@@ -152,6 +152,11 @@ MATRIX = [
     # The two-factor requirement, on the plan page: owners only.
     Row("organization_mfa",   "GET",  405,  405,   405,    405,     405),
     Row("organization_mfa",   "POST", 302,  403,   403,    404,     302),
+    # Tool-call quotas: owners only.
+    Row("quota_list",         "GET",  200,  403,   403,    404,     302),
+    Row("quota_list",         "POST", 302,  403,   403,    404,     302),
+    Row("quota_delete",       "GET",  405,  405,   405,    405,     405),
+    Row("quota_delete",       "POST", 302,  403,   403,    404,     302),
     # Not about an organization: anyone signed in may migrate a request (POST shows it).
     Row("mcp_request_migrate", "GET", 200,  200,   200,    200,     302),
     Row("mcp_request_migrate", "POST", 200, 200,   200,    200,     302),
@@ -184,6 +189,7 @@ POST_BODIES = {
     "api_token_list": {"name": "Deploy bot", "scopes": ["read"]},
     "organization_zdr": {"requires_zero_data_retention": "true"},
     "organization_mfa": {"require_mfa": "true"},
+    "quota_list": {"connector": "", "tool_name": "", "per_minute": "30", "per_day": "1000"},
     "mcp_request_migrate": {
         "request_body": '{"mcp_servers": [{"type": "url", "url": "https://a.example/mcp", '
         '"name": "a", "tool_configuration": {"enabled": false}}]}'
@@ -220,6 +226,7 @@ FOREIGN_OBJECT_ROWS = [
     ("export_detail", "GET"),
     ("export_download", "GET"),
     ("api_token_revoke", "POST"),
+    ("quota_delete", "POST"),
 ]
 # oauth_client_metadata: the document is public and names no organization; any client of
 # another kind is 404 (tests/oauth/test_client_metadata_document.py). oauth_callback_issuer:

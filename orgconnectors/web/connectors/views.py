@@ -4,10 +4,15 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from orgconnectors.connectors import connections, services, tool_policy
+from orgconnectors.connectors import connections, quotas, services, tool_policy
 from orgconnectors.connectors.directory import DIRECTORY, directory_entry
 from orgconnectors.connectors.errors import ConnectionLimitReached, ConnectorError
-from orgconnectors.connectors.forms import ConnectorEditForm, ConnectorForm, ToolPolicyForm
+from orgconnectors.connectors.forms import (
+    ConnectorEditForm,
+    ConnectorForm,
+    QuotaForm,
+    ToolPolicyForm,
+)
 from orgconnectors.connectors.models import Connection
 from orgconnectors.connectors.selectors import (
     connection_usage,
@@ -237,3 +242,56 @@ def connection_disable(request, membership, connector_id):
         return _my_connectors_page(request, membership, error=refused.message, status=400)
     messages.success(request, f"{connector.name} is disconnected.")
     return redirect("my_connectors", slug=membership.organization.slug)
+
+
+# Tool-call quotas (owners)
+
+
+def _quota_page(request, membership, form=None, *, status=200):
+    organization = membership.organization
+    connectors = list(connectors_of(organization=organization))
+    per_minute, per_day = quotas.plan_default(organization)
+    context = {
+        "quotas": quotas.quotas_of(organization=organization),
+        "plan_default": {"per_minute": per_minute, "per_day": per_day},
+        "form": form or QuotaForm(connectors=connectors),
+    }
+    return render(request, "connectors/quotas.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@org_view(Role.OWNER)
+def quota_list(request, membership):
+    if request.method == "GET":
+        return _quota_page(request, membership)
+    organization = membership.organization
+    form = QuotaForm(request.POST, connectors=connectors_of(organization=organization))
+    if not form.is_valid():
+        return _quota_page(request, membership, form, status=400)
+    data = form.cleaned_data
+    connector = None
+    if data["connector"] is not None:
+        connector = connector_get(organization=organization, connector_id=data["connector"])
+    try:
+        quota = quotas.quota_set(
+            organization=organization,
+            actor=Actor.from_request(request),
+            connector=connector,
+            tool_name=data["tool_name"],
+            per_minute=data["per_minute"],
+            per_day=data["per_day"],
+        )
+    except ConnectorError as error:
+        add_service_error(form, error)
+        return _quota_page(request, membership, form, status=400)
+    messages.success(request, f"The quota of {quota.scope_label} is saved.")
+    return redirect("quota_list", slug=organization.slug)
+
+
+@require_POST
+@org_view(Role.OWNER)
+def quota_delete(request, membership, quota_id):
+    quota = quotas.quota_get(organization=membership.organization, quota_id=quota_id)
+    quotas.quota_remove(quota=quota, actor=Actor.from_request(request))
+    messages.success(request, f"The quota of {quota.scope_label} is removed.")
+    return redirect("quota_list", slug=membership.organization.slug)
