@@ -75,6 +75,9 @@ class Connector(models.Model):
     last_error = models.CharField(max_length=500, blank=True)
     last_latency_ms = models.PositiveIntegerField(null=True, blank=True)
     down_since = models.DateTimeField(null=True, blank=True)
+    # An owner's kill switch: while set, the gateway refuses every member's calls (and ends those
+    # in flight at their next access check); connectors/pauses.py.
+    paused_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -302,4 +305,40 @@ class Quota(models.Model):
     def audit_target(self) -> AuditTarget:
         return AuditTarget(
             type="quota", id=self.pk, label=self.scope_label, connector_id=self.connector_id
+        )
+
+
+class GatewayHold(models.Model):
+    """An owner ended a member's gateway session: until `until`, the gateway refuses that
+    member's calls on the connector (or, without one, on every connector). See
+    connectors/pauses.py."""
+
+    organization = models.ForeignKey(
+        "organizations.Organization", on_delete=models.CASCADE, related_name="+"
+    )
+    membership = models.ForeignKey(
+        "organizations.Membership", on_delete=models.CASCADE, related_name="gateway_holds"
+    )
+    connector = models.ForeignKey(
+        Connector, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    until = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["membership", "until"], name="gateway_hold_member_until")]
+
+    def __str__(self) -> str:
+        return f"Gateway hold until {self.until:%Y-%m-%d %H:%M}"
+
+    def audit_target(self) -> AuditTarget:
+        label = self.membership.user.email
+        if self.connector_id is not None:
+            label += f" · {self.connector.name}"
+        return AuditTarget(
+            type="gateway_session",
+            id=self.pk,
+            label=label,
+            connector_id=self.connector_id,
+            member_user_id=self.membership.user_id,
         )

@@ -1,10 +1,11 @@
 """What a member may do on one connector through the gateway, read per call from process
 memory, refreshed from the database every ORGCONNECTORS_GATEWAY_CACHE_SECONDS.
 
-A miss costs five to seven indexed queries (connector with its overrides, membership,
-connection, quotas, credential; a refresh when the token is about to expire); a hit costs none. So a
-connector removed, a connection disconnected or suspended, a member removed or a tool blocked
-stops the member's calls within that time.
+A miss costs six to eight indexed queries (connector with its overrides, membership, an
+owner's hold on the member's session, connection, quotas, credential; a refresh when the token
+is about to expire); a hit costs none. So a connector removed or paused, a connection
+disconnected or suspended, a member removed or held, or a tool blocked stops the member's calls
+within that time.
 """
 
 import threading
@@ -15,6 +16,7 @@ from django.conf import settings
 from django.db import transaction
 
 from orgconnectors.connectors.models import Connection, Connector
+from orgconnectors.connectors.pauses import hold_reason, paused_reason
 from orgconnectors.connectors.quotas import QuotaRule, quota_rules
 from orgconnectors.core.actor import Actor
 from orgconnectors.encryption import DecryptionFailed
@@ -88,6 +90,11 @@ def _load(caller: Caller, connector_id: int) -> Access:
     }
     if not Membership.objects.filter(pk=caller.membership_id).exists():
         return Access(**common, connection_id=None, blocked_reason="You are no longer a member.")
+    if connector.paused_at is not None:
+        return Access(**common, connection_id=None, blocked_reason=paused_reason(connector))
+    held = hold_reason(membership_id=caller.membership_id, connector_id=connector.pk)
+    if held:
+        return Access(**common, connection_id=None, blocked_reason=held)
     connection = (
         Connection.objects.filter(membership_id=caller.membership_id, connector=connector)
         .values("pk", "state", "state_reason")

@@ -48,6 +48,7 @@ from orgconnectors.gateway.access import (
 from orgconnectors.gateway.caller import Caller, CallerRejected, acaller_resolve
 from orgconnectors.gateway.organization import aorg_listing
 from orgconnectors.gateway.quotas import quota_hit
+from orgconnectors.gateway.sessions import session_seen
 from orgconnectors.gateway.threads import in_thread
 from orgconnectors.gateway.upstream import UpstreamFailed, upstream_pool, upstream_pool_close
 from orgconnectors.gateway.usage_buffer import usage_add, usage_flush, usage_pending
@@ -137,8 +138,23 @@ async def _access(endpoint: Endpoint) -> Access:
         raise MCPError(NOT_CONNECTED_CODE, str(exc), {"outcome": DENIED}) from None
 
 
+def _seen(ctx, endpoint: Endpoint, *, call: bool) -> tuple[str, str]:
+    """The client's name and version; records the sighting for owners' live view."""
+    client = _client_info(ctx, endpoint)
+    caller = endpoint.caller
+    session_seen(
+        organization_id=caller.organization_id,
+        membership_id=caller.membership_id,
+        connector_id=endpoint.connector_id,
+        client=client[0],
+        call=call,
+    )
+    return client
+
+
 async def list_tools(ctx, params) -> types.ListToolsResult:
     endpoint = _endpoint(ctx)
+    _seen(ctx, endpoint, call=False)
     if endpoint.connector_id is None:
         return (await aorg_listing(caller=endpoint.caller)).result
     access = await _access(endpoint)
@@ -253,16 +269,16 @@ class _Watch:
 
 async def call_tool(ctx, params: types.CallToolRequestParams) -> types.CallToolResult:
     endpoint = _endpoint(ctx)
+    client = _seen(ctx, endpoint, call=True)
     if endpoint.connector_id is not None:
-        return await _call_tool(ctx, endpoint, params.name, params.arguments)
+        return await _call_tool(ctx, endpoint, params.name, params.arguments, client=client)
     listing = await aorg_listing(caller=endpoint.caller)
     route = listing.routes.get(params.name)
     if route is None:
         reason = listing.refusal(params.name)
-        _Call(ctx, endpoint, params.name, params.arguments).record(DENIED, reason)
+        _Call(ctx, endpoint, params.name, params.arguments, client).record(DENIED, reason)
         raise MCPError(DENIED_CODE, reason, {"outcome": DENIED})
     # The client as it introduced itself to the organization endpoint.
-    client = _client_info(ctx, endpoint)
     routed = endpoint.on(route.connector_id)
     return await _call_tool(ctx, routed, route.tool, params.arguments, client=client)
 

@@ -157,6 +157,15 @@ MATRIX = [
     Row("quota_list",         "POST", 302,  403,   403,    404,     302),
     Row("quota_delete",       "GET",  405,  405,   405,    405,     405),
     Row("quota_delete",       "POST", 302,  403,   403,    404,     302),
+    # The gateway's live view and kill switch: owners only.
+    Row("gateway_live",       "GET",  200,  403,   403,    404,     302),
+    Row("gateway_live",       "POST", 405,  405,   405,    405,     405),
+    Row("gateway_session_end", "GET", 405,  405,   405,    405,     405),
+    # The body names no member here: back to the page with the reason;
+    # tests/gateway/test_live.py ends a real session.
+    Row("gateway_session_end", "POST", 302, 403,   403,    404,     302),
+    Row("connector_pause",    "GET",  405,  405,   405,    405,     405),
+    Row("connector_pause",    "POST", 302,  403,   403,    404,     302),
     # Not about an organization: anyone signed in may migrate a request (POST shows it).
     Row("mcp_request_migrate", "GET", 200,  200,   200,    200,     302),
     Row("mcp_request_migrate", "POST", 200, 200,   200,    200,     302),
@@ -189,6 +198,7 @@ POST_BODIES = {
     "api_token_list": {"name": "Deploy bot", "scopes": ["read"]},
     "organization_zdr": {"requires_zero_data_retention": "true"},
     "organization_mfa": {"require_mfa": "true"},
+    "connector_pause": {"paused": "true"},
     "quota_list": {"connector": "", "tool_name": "", "per_minute": "30", "per_day": "1000"},
     "mcp_request_migrate": {
         "request_body": '{"mcp_servers": [{"type": "url", "url": "https://a.example/mcp", '
@@ -227,6 +237,7 @@ FOREIGN_OBJECT_ROWS = [
     ("export_download", "GET"),
     ("api_token_revoke", "POST"),
     ("quota_delete", "POST"),
+    ("connector_pause", "POST"),
 ]
 # oauth_client_metadata: the document is public and names no organization; any client of
 # another kind is 404 (tests/oauth/test_client_metadata_document.py). oauth_callback_issuer:

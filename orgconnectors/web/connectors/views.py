@@ -1,10 +1,11 @@
 """Connector pages: the owners' inventory and settings, and every member's own connections."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from orgconnectors.connectors import connections, quotas, services, tool_policy
+from orgconnectors.connectors import connections, pauses, quotas, services, tool_policy
 from orgconnectors.connectors.directory import DIRECTORY, directory_entry
 from orgconnectors.connectors.errors import ConnectionLimitReached, ConnectorError
 from orgconnectors.connectors.forms import (
@@ -23,12 +24,14 @@ from orgconnectors.connectors.selectors import (
 )
 from orgconnectors.core.actor import Actor
 from orgconnectors.core.form_errors import add_service_error
+from orgconnectors.gateway.sessions import live_sessions
 from orgconnectors.health.selectors import connector_health, health_run_pending
 from orgconnectors.oauth.handoff import to_authorization_server
 from orgconnectors.oauth.selectors import oauth_pin_view
 from orgconnectors.oauth.services import oauth_connection_enable
 from orgconnectors.organizations.access import org_view
 from orgconnectors.organizations.models import Membership
+from orgconnectors.organizations.selectors import member_get
 from orgconnectors.web.oauth.views import browser_session_key
 
 Role = Membership.Role
@@ -295,3 +298,78 @@ def quota_delete(request, membership, quota_id):
     quotas.quota_remove(quota=quota, actor=Actor.from_request(request))
     messages.success(request, f"The quota of {quota.scope_label} is removed.")
     return redirect("quota_list", slug=membership.organization.slug)
+
+
+# The gateway's live view and kill switch (owners)
+
+
+@require_GET
+@org_view(Role.OWNER)
+def gateway_live(request, membership):
+    organization = membership.organization
+    connectors = {c.pk: c for c in connectors_of(organization=organization)}
+    sessions = live_sessions(organization_id=organization.pk)
+    people = {
+        m.pk: m
+        for m in Membership.objects.filter(
+            organization=organization, pk__in={s.membership_id for s in sessions}
+        ).select_related("user")
+    }
+    rows = [
+        {
+            "session": session,
+            "member": people[session.membership_id],
+            "connector": connectors.get(session.connector_id),
+        }
+        for session in sessions
+        if session.membership_id in people
+        and (session.connector_id is None or session.connector_id in connectors)
+    ]
+    context = {
+        "rows": rows,
+        "connectors": list(connectors.values()),
+        "window_minutes": settings.ORGCONNECTORS_GATEWAY_SESSION_WINDOW_SECONDS // 60,
+        "hold_minutes": settings.ORGCONNECTORS_GATEWAY_SESSION_HOLD_SECONDS // 60,
+    }
+    return render(request, "connectors/gateway_live.html", context)
+
+
+@require_POST
+@org_view(Role.OWNER)
+def connector_pause(request, membership, connector_id):
+    connector = connector_get(organization=membership.organization, connector_id=connector_id)
+    paused = request.POST.get("paused") == "true"
+    pauses.connector_pause(connector=connector, actor=Actor.from_request(request), paused=paused)
+    if paused:
+        messages.success(request, f"{connector.name} is paused: every member's calls are refused.")
+    else:
+        messages.success(request, f"{connector.name} is resumed.")
+    return redirect("gateway_live", slug=membership.organization.slug)
+
+
+@require_POST
+@org_view(Role.OWNER)
+def gateway_session_end(request, membership):
+    organization = membership.organization
+    if not request.POST.get("member_id"):
+        messages.error(request, "Choose the session to end: no member was named.")
+        return redirect("gateway_live", slug=organization.slug)
+    member = member_get(organization=organization, member_id=request.POST.get("member_id"))
+    connector = None
+    if request.POST.get("connector_id"):
+        connector = connector_get(
+            organization=organization, connector_id=request.POST["connector_id"]
+        )
+    pauses.gateway_session_end(
+        organization=organization,
+        membership=member,
+        connector=connector,
+        actor=Actor.from_request(request),
+    )
+    messages.success(
+        request,
+        f"{member.user.email}'s session is ended: their calls"
+        f"{' on ' + connector.name if connector else ''} are refused for "
+        f"{settings.ORGCONNECTORS_GATEWAY_SESSION_HOLD_SECONDS // 60} minutes.",
+    )
+    return redirect("gateway_live", slug=organization.slug)
