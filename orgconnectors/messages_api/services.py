@@ -19,7 +19,7 @@ from orgconnectors.audit.usage import usage_record, usage_record_many
 from orgconnectors.core.actor import Actor
 from orgconnectors.core.errors import NotAllowed, ServiceError
 from orgconnectors.encryption import DecryptionFailed
-from orgconnectors.messages_api import builder
+from orgconnectors.messages_api import builder, gateway_handout
 from orgconnectors.messages_api.selectors import MASK, Held, member_connectors
 from orgconnectors.oauth.errors import NeedsAuthorization, TokenUnavailable
 from orgconnectors.oauth.models import OAuthCredential
@@ -167,6 +167,12 @@ def _assemble(
         servers.append(server)
         included.append(facts.connector_id)
     config = builder.configuration(servers, warnings)
+    config = gateway_handout.through_gateway(
+        membership=membership,
+        config=config,
+        connector_ids=included,
+        mint=token_source is not _masked_token,
+    )
     return Assembled(config, [s.name for s in servers], included)
 
 
