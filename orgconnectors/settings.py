@@ -207,8 +207,8 @@ IDP_OIDC_ADAPTER = "orgconnectors.gateway.authorization.adapter.GatewayOIDCAdapt
 IDP_OIDC_DCR_ENABLED = True
 IDP_OIDC_DCR_REQUIRES_INITIAL_ACCESS_TOKEN = False
 IDP_OIDC_CIMD_ENABLED = True
-# Short-lived: a member removed, or a token revoked, loses the gateway within this (and within
-# seconds in practice: the gateway checks membership on each call, see access_tokens.py).
+# Short-lived: whatever happens, a token ends within this; a member removed or a token revoked
+# is cut off within ORGCONNECTORS_GATEWAY_CACHE_SECONDS (access_tokens.py).
 IDP_OIDC_ACCESS_TOKEN_EXPIRES_IN = env_int("ORGCONNECTORS_GATEWAY_ACCESS_TOKEN_SECONDS", 900)
 IDP_OIDC_REFRESH_TOKEN_EXPIRES_IN = (
     env_int("ORGCONNECTORS_GATEWAY_REFRESH_TOKEN_DAYS", 30) * 24 * 3600
@@ -219,11 +219,6 @@ IDP_OIDC_RATE_LIMITS = {"client_registration": "30/m/ip", "cimd_fetch": "30/m/ip
 # The key that signs ID tokens (RS256, PEM). Without it, one is generated into the var directory
 # on first use: set it when more than one machine serves orgconnectors.
 ORGCONNECTORS_GATEWAY_SIGNING_KEY = env_str("ORGCONNECTORS_GATEWAY_SIGNING_KEY", "")
-# How long the gateway trusts an access token it has checked, in this process's memory: the
-# longest a revoked token or a removed member keeps reaching the gateway from another process.
-ORGCONNECTORS_GATEWAY_TOKEN_CACHE_SECONDS = env_float(
-    "ORGCONNECTORS_GATEWAY_TOKEN_CACHE_SECONDS", 5.0
-)
 
 EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")

@@ -4,8 +4,8 @@ Tokens are allauth's opaque access tokens (only their SHA-256 is stored), bound 
 user and to one gateway endpoint (the `resource` of RFC 8707, kept as the token's audience).
 
 `member_for_access_token(token=, resource=)` is what the gateway calls per request. A token it
-has accepted is remembered in this process's memory for ORGCONNECTORS_GATEWAY_TOKEN_CACHE_SECONDS
-(default 5 s, never past the token's expiry), so a busy member costs no query per call. How fast
+has accepted is remembered in this process's memory for ORGCONNECTORS_GATEWAY_CACHE_SECONDS
+(default 2 s, never past the token's expiry), so a busy member costs no query per call. How fast
 a refusal takes effect:
 - in the process where it happens (a member removed or turned auditor, a token revoked at the
   revocation endpoint, a grant withdrawn), at once: those changes clear the memory here
@@ -111,7 +111,8 @@ def forget_token(token_id: int) -> None:
 
 def check_access_token(*, token: str, resource: str) -> Membership:
     """The membership a gateway access token acts for at `resource` (the endpoint's canonical
-    URL, `{BASE_URL}/mcp/{org}/{connector}`), or AccessTokenRefused saying why not.
+    URL, `{BASE_URL}/mcp/{org}/{connector}`), or AccessTokenRefused saying why not. The role
+    is the caller's to check (auditors hold no connections: gateway/caller.py refuses them).
 
     Uncached: three indexed queries (the token by its hash, the membership, the connector).
     """
@@ -152,20 +153,22 @@ def check_access_token(*, token: str, resource: str) -> Membership:
             f"{found.user.email} is not a member of the organization "
             f"“{endpoint.organization_slug}”."
         )
-    if not membership.can_connect:
-        raise AccessTokenRefused(
-            "Auditors hold no connections, so they cannot call tools through the gateway."
-        )
     if not Connector.objects.filter(
         pk=endpoint.connector_id, organization=membership.organization
     ).exists():
         raise AccessTokenRefused(f"{resource} names no connector of {membership.organization}.")
-    ttl = float(settings.ORGCONNECTORS_GATEWAY_TOKEN_CACHE_SECONDS)
+    ttl = float(settings.ORGCONNECTORS_GATEWAY_CACHE_SECONDS)
     if found.expires_at is not None:
         ttl = min(ttl, (found.expires_at - timezone.now()).total_seconds())
     if ttl > 0:
         _remember(key, _Accepted(membership, found.pk, time.monotonic() + ttl))
     return membership
+
+
+def remembered_member(*, token: str, resource: str) -> Membership | None:
+    """The membership when this process accepted the token for `resource` moments ago; no
+    query, so the event loop may call it. None means "ask check_access_token"."""
+    return _recalled((_hash(token), resource)) if token else None
 
 
 def member_for_access_token(*, token: str, resource: str) -> Membership | None:

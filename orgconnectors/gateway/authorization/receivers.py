@@ -2,7 +2,7 @@
 
 A member removed (or whose connections end) loses their gateway tokens of that organization, and
 this process forgets it accepted them, at once and again after commit; other processes forget
-within ORGCONNECTORS_GATEWAY_TOKEN_CACHE_SECONDS (access_tokens.py).
+within ORGCONNECTORS_GATEWAY_CACHE_SECONDS (access_tokens.py).
 """
 
 from allauth.idp.oidc.models import Token

@@ -88,6 +88,8 @@ class ConsentView(oidc_views.AuthorizationView):
 
     @staticmethod
     def _with_error_status(response: HttpResponse) -> HttpResponse:
+        if getattr(response, "is_rendered", True) is False:
+            response.render()
         if response.status_code == 200 and _ERROR_MARKER in response.content:
             response.status_code = 400
         return response
