@@ -186,7 +186,8 @@ def browser():
 
 
 def authorize_url(metadata: dict, **params) -> str:
-    return f"{metadata['authorization_endpoint']}?{urlencode(params, doseq=True)}"
+    given = {key: value for key, value in params.items() if value is not None}
+    return f"{metadata['authorization_endpoint']}?{urlencode(given, doseq=True)}"
 
 
 # Client ID Metadata Documents, served over https by a certificate of the demo's authority.
