@@ -114,7 +114,7 @@ def member_apps_reach(request, membership):
         )
     except OrganizationError as error:
         messages.error(request, error.message)
-        return redirect("plan", slug=membership.organization.slug)
+        return redirect("add_to_claude", slug=membership.organization.slug)
     if organization.member_apps_reach == Organization.MemberAppsReach.GATEWAY:
         messages.success(
             request,
@@ -127,7 +127,7 @@ def member_apps_reach(request, membership):
             request,
             "Members' apps now reach servers directly, with the servers' own tokens.",
         )
-    return redirect("plan", slug=membership.organization.slug)
+    return redirect("add_to_claude", slug=membership.organization.slug)
 
 
 def _claude_name(connector) -> str:
