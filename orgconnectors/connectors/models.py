@@ -53,8 +53,13 @@ class Connector(models.Model):
     directory_slug = models.SlugField(max_length=64, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.UNCHECKED)
     last_checked_at = models.DateTimeField(null=True, blank=True)
-    # Tools as last discovered on the server: [{name, title, description, annotations}].
+    # Tools as last listed by the server, verbatim (connectors/tool_definitions.py):
+    # [{name, title, description, inputSchema, outputSchema, annotations, hash}].
     discovered_tools = models.JSONField(default=list, blank=True)
+    # The approved listing now in force (its history is in ToolListing), in the same shape;
+    # version 0: none approved yet.
+    approved_tools = models.JSONField(default=list, blank=True)
+    tool_listing_version = models.PositiveIntegerField(default=0)
     # Health checks (orgconnectors.health) own the fields below; a new connector is due at once.
     next_check_at = models.DateTimeField(default=timezone.now, db_index=True)
     check_interval_seconds = models.PositiveIntegerField(default=300)
@@ -157,3 +162,93 @@ class Connection(models.Model):
     @property
     def in_use(self) -> bool:
         return self.state in self.IN_USE
+
+
+class ToolListing(models.Model):
+    """One version of a connector's approved tool listing: the definitions as approved."""
+
+    class Reason(models.TextChoices):
+        FIRST_USE = "first_use", "Trusted on first use"
+        APPROVED = "approved", "Approved by an owner"
+        BLOCKED = "blocked", "Reviewed and blocked by an owner"
+
+    connector = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="tool_listings")
+    version = models.PositiveIntegerField()
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approved_at = models.DateTimeField()
+    # The names this version approved (the rest are carried over from the version before).
+    approved_names = models.JSONField(default=list)
+    tools = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["connector", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["connector", "version"], name="one_listing_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.connector_id} v{self.version}"
+
+
+class ToolChange(models.Model):
+    """A difference between a connector's approved listing and what its server lists, found by a
+    health check: recorded once per tool and definition, until an owner reviews it."""
+
+    class Kind(models.TextChoices):
+        NEW = "new", "New tool"
+        CHANGED = "changed", "Changed tool"
+        REMOVED = "removed", "Removed tool"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting for review"
+        APPROVED = "approved", "Approved"
+        BLOCKED = "blocked", "Blocked"
+        SUPERSEDED = "superseded", "Changed again before review"
+        REVERTED = "reverted", "Back to the approved definition"
+
+    organization = models.ForeignKey(
+        "organizations.Organization", on_delete=models.CASCADE, related_name="tool_changes"
+    )
+    connector = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="tool_changes")
+    tool_name = models.CharField(max_length=128)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING)
+    detected_at = models.DateTimeField()
+    # The approved definition (none for a new tool) and the server's (none for a removed one).
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    before_hash = models.CharField(max_length=80, blank=True)
+    after_hash = models.CharField(max_length=80, blank=True)
+    diff = models.JSONField(default=dict, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    # When the owners' email about it went out: they are told once, however often it is queued.
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-detected_at", "-id"]
+        indexes = [
+            models.Index(fields=["organization", "-detected_at"], name="toolchange_org_time"),
+            models.Index(fields=["connector", "state"], name="toolchange_connector_state"),
+        ]
+        constraints = [
+            # Told once: one open change per tool of a connector.
+            models.UniqueConstraint(
+                fields=["connector", "tool_name"],
+                condition=models.Q(state="pending"),
+                name="one_pending_change_per_tool",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.connector_id} {self.tool_name}: {self.kind} ({self.state})"
+
+    def audit_target(self) -> AuditTarget:
+        return AuditTarget(
+            type="tool_change", id=self.pk, label=self.tool_name, connector_id=self.connector_id
+        )

@@ -24,6 +24,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import ProtectedResourceMetadata
 from pydantic import ValidationError
 
+from orgconnectors.connectors import tool_definitions
 from orgconnectors.egress import EgressError, EgressRefused, afollow_redirects_safely, check_url
 from orgconnectors.health.bearer import bearer_for
 from orgconnectors.health.diagnosis import Diagnosis, diagnose, seconds
@@ -32,6 +33,9 @@ from orgconnectors.health.outcomes import Outcome, ProbeResult
 
 STREAMABLE_HTTP = "streamable_http"
 SSE = "sse"
+# MCP asks for tool names of at most 128 characters; a longer one is not cut (it would name
+# another tool) but left out.
+MAX_TOOL_NAME = 128
 TRANSPORTS = (STREAMABLE_HTTP, SSE)
 
 NOTE_TOOLS_ONLY = (
@@ -110,16 +114,29 @@ def _open(transport: str, url: str, http: httpx2.AsyncClient, config: ProbeConfi
 
 
 def _tool(tool: types.Tool) -> dict:
-    data: dict = {"name": tool.name[:128]}
-    if tool.title:
-        data["title"] = tool.title[:200]
-    if tool.description:
-        data["description"] = tool.description[:2000]
-    if tool.annotations:
-        data["annotations"] = tool.annotations.model_dump(
-            by_alias=True, exclude_none=True, mode="json"
-        )
-    return data
+    """The definition as the server lists it, verbatim (owners approve exactly this)."""
+    return tool_definitions.definition(
+        tool.model_dump(by_alias=True, exclude_none=True, mode="json")
+    )
+
+
+def _kept(tools: list[types.Tool], result: ProbeResult) -> list[dict]:
+    kept = []
+    for tool in tools:
+        if len(tool.name) > MAX_TOOL_NAME:
+            result.notes.append(
+                f"A tool's name is longer than {MAX_TOOL_NAME} characters; it is left out."
+            )
+        elif tool_definitions.definition_size(tool.model_dump(by_alias=True, mode="json")) > (
+            tool_definitions.MAX_DEFINITION_BYTES
+        ):
+            result.notes.append(
+                f"The definition of “{tool.name}” is larger than "
+                f"{tool_definitions.MAX_DEFINITION_BYTES // 1000} KB; it is left out."
+            )
+        else:
+            kept.append(_tool(tool))
+    return kept
 
 
 async def _list_tools(client: Client, config: ProbeConfig, result: ProbeResult) -> list[dict]:
@@ -128,7 +145,7 @@ async def _list_tools(client: Client, config: ProbeConfig, result: ProbeResult) 
     seen: set[str] = set()
     for _ in range(config.max_tool_pages):
         page = await client.list_tools(cursor=cursor, cache_mode="bypass")
-        tools.extend(_tool(t) for t in page.tools)
+        tools.extend(_kept(page.tools, result))
         if len(tools) >= config.max_tools:
             result.notes.append(
                 f"The server lists more than {config.max_tools} tools; only "

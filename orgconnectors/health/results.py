@@ -15,6 +15,7 @@ from django.utils import timezone
 from orgconnectors.audit.services import audit_record
 from orgconnectors.audit.usage import usage_record
 from orgconnectors.connectors.models import Connector
+from orgconnectors.connectors.tool_drift import tool_listing_observed
 from orgconnectors.core.actor import Actor
 from orgconnectors.core.metrics import health_check_counted
 from orgconnectors.core.transactions import retry_on_conflict
@@ -27,10 +28,6 @@ from orgconnectors.outbox.enqueue import enqueue
 logger = logging.getLogger(__name__)
 
 HEALTH_ACTOR = Actor.system("health check")
-
-
-def _tool_names(tools) -> list[str]:
-    return sorted({t.get("name", "") for t in tools or [] if t.get("name")})
 
 
 def _apply(connector: Connector, result: ProbeResult, health: Health, now) -> list[str]:
@@ -112,7 +109,6 @@ def health_result_record(
                 run_progress_count(run_id, 1, now)
             return None
         before_status, before_error = connector.status, connector.last_error
-        before_tools = _tool_names(connector.discovered_tools)
         health = next_health(
             Health(connector.status, connector.consecutive_failures, connector.down_since),
             result.outcome,
@@ -139,10 +135,11 @@ def health_result_record(
         )
         if run_id is not None:
             run_progress_count(run_id, 1, now)
-        if result.tools_listed and _tool_names(result.tools) != before_tools:
-            _audit(connector, action="connector.tools_changed", changes={
-                "tools": {"before": before_tools, "after": _tool_names(result.tools)}
-            })  # fmt: skip
+        if result.tools_listed:
+            # The listing this check already fetched: compared with the approved one, no request.
+            tool_listing_observed(
+                connector=connector, listed=result.tools, actor=HEALTH_ACTOR, now=now
+            )
         if health.status != before_status:
             changes = {"status": {"before": before_status, "after": health.status}}
             if before_error != connector.last_error:

@@ -8,7 +8,7 @@ from smtplib import SMTPException
 
 from celery import shared_task
 
-from orgconnectors.health import notify, rollups, services
+from orgconnectors.health import notify, rollups, services, tool_changes_notify
 
 # Soft and hard time limits on every task, both inside any lease it works under (see
 # oauth/tasks.py). A batch stops starting probes well before its lease ends by itself; the
@@ -45,3 +45,18 @@ def rollup() -> int:
 )
 def notify_owners(*, connector_id: int, before: str, after: str) -> int:
     return notify.health_owners_notify(connector_id=connector_id, before=before, after=after)
+
+
+@shared_task(
+    name="health.notify_tool_changes",
+    ignore_result=True,
+    autoretry_for=(SMTPException, OSError),
+    retry_backoff=60,
+    retry_jitter=True,
+    max_retries=5,
+    **QUICK,
+)
+def notify_tool_changes(*, connector_id: int, change_ids: list[int]) -> int:
+    return tool_changes_notify.tool_changes_owners_notify(
+        connector_id=connector_id, change_ids=change_ids
+    )

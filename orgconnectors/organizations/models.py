@@ -77,6 +77,20 @@ class Organization(models.Model):
         null=True, blank=True, help_text="The longer retention that holds until the date below."
     )
     audit_retention_grace_until = models.DateTimeField(null=True, blank=True)
+
+    # Tool governance (connectors/tool_review.py): what members get when a server's tools change.
+    class ChangedTools(models.TextChoices):
+        KEEP_APPROVED = "keep_approved", "Keep the approved version until reviewed"
+        HOLD = "hold", "Hold the tool until reviewed"
+
+    # Off: a new connector's first complete listing is approved at its first successful check
+    # (trust on first use). On: even that listing waits for an owner.
+    review_new_connector_tools = models.BooleanField(default=False)
+    changed_tools = models.CharField(
+        max_length=16, choices=ChangedTools.choices, default=ChangedTools.KEEP_APPROVED
+    )
+    # New tools the server marks destructive start blocked by the tool policy.
+    block_new_destructive_tools = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
