@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('organizations', '0006_operator_plans_and_retention_grace'),
+        ('organizations', '0007_tool_governance'),
     ]
 
     operations = [
