@@ -144,7 +144,7 @@ def test_the_consent_page_names_the_connector_and_the_tools_the_client_will_reac
     assert "Tracker" in page.text
     assert "<code>search</code>" in page.text
     assert "delete_issue" not in page.text  # blocked by the organization
-    assert "1 more blocked by the organization" in page.text
+    assert "1 more blocked or held for review by the organization" in page.text
 
 
 def test_a_client_id_metadata_document_identifies_the_client_without_registration(

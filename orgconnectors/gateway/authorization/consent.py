@@ -5,8 +5,9 @@ gateway endpoint(s) the client asks for (the `resource` parameters), who holds c
 from dataclasses import dataclass
 
 from orgconnectors.connectors.models import Connection, Connector
-from orgconnectors.connectors.tool_policy import ToolState, connector_tools
+from orgconnectors.connectors.tool_policy import connector_tools
 from orgconnectors.gateway.authorization import endpoints
+from orgconnectors.gateway.listing import handed_out
 from orgconnectors.organizations.models import Membership
 
 
@@ -20,20 +21,40 @@ class ConsentRefused(Exception):
 
 
 @dataclass(frozen=True)
+class ConsentTool:
+    name: str
+    title: str
+    read_only: bool
+    destructive: bool
+
+
+@dataclass(frozen=True)
 class ConsentItem:
     membership: Membership
     connector: Connector
     endpoint_url: str
-    tools: list[ToolState]  # the tools the client will reach (allowed by the tool policy)
-    blocked_tools: int
+    tools: list[ConsentTool]  # what the client will reach: the gateway's own listing
+    blocked_tools: int  # known tools it will not reach (blocked, or held for review)
     connected: bool  # whether the member has connected the server itself
 
 
-def handed_out_tools(connector: Connector) -> tuple[list[ToolState], int]:
-    """The tools the client will reach through the gateway, and how many are blocked."""
-    states = connector_tools(connector)
-    allowed = [state for state in states if state.enabled]
-    return allowed, len(states) - len(allowed)
+def reachable_tools(connector: Connector) -> tuple[list[ConsentTool], int]:
+    """The tools the client will reach through the gateway (the same listing its tools/list
+    answers with), and how many other known tools it will not."""
+    listing = handed_out(connector)
+    tools = []
+    for definition in listing:
+        annotations = definition.get("annotations") or {}
+        tools.append(
+            ConsentTool(
+                name=definition["name"],
+                title=definition.get("title") or annotations.get("title") or "",
+                read_only=bool(annotations.get("readOnlyHint")),
+                destructive=bool(annotations.get("destructiveHint")),
+            )
+        )
+    known = {state.name for state in connector_tools(connector)}
+    return tools, len(known - {tool.name for tool in tools})
 
 
 def consent_reach(*, user, resources: list[str]) -> list[ConsentItem]:
@@ -79,7 +100,7 @@ def consent_reach(*, user, resources: list[str]) -> list[ConsentItem]:
                 "been removed.",
                 status=404,
             )
-        tools, blocked = handed_out_tools(connector)
+        tools, blocked = reachable_tools(connector)
         connected = Connection.objects.filter(
             membership=membership, connector=connector, state=Connection.State.ENABLED
         ).exists()
