@@ -177,3 +177,17 @@ def test_the_protected_resource_metadata_of_an_unknown_endpoint_is_404(base_url)
 
     assert answer.status_code == 404
     assert "No gateway endpoint here" in answer.json()["error_description"]
+
+
+def test_an_owner_without_two_factor_cannot_allow_where_the_organization_requires_it(
+    flow, endpoint, owner, browser, org
+):
+    server, client_id = flow
+    org.require_mfa_for_owners_and_auditors = True
+    org.save(update_fields=["require_mfa_for_owners_and_auditors"])
+    owner_endpoint = endpoint.url  # the owner is of the same organization
+
+    page = browser(owner).open(authorize_url(server, resource=owner_endpoint, **_params(client_id)))
+
+    assert page.status_code == 403
+    assert "requires two-factor authentication" in page.text

@@ -14,6 +14,12 @@ from orgconnectors.gateway.authorization.consent import ConsentRefused, consent_
 from orgconnectors.gateway.authorization.endpoints import endpoint_of
 from orgconnectors.organizations.access import org_view
 from orgconnectors.organizations.errors import OrganizationError
+from orgconnectors.organizations.mfa import (
+    mfa_missing,
+    mfa_missing_message,
+    mfa_session_message,
+    mfa_session_missing,
+)
 from orgconnectors.organizations.models import Membership, Organization
 from orgconnectors.organizations.organization_settings import organization_settings_update
 
@@ -42,6 +48,17 @@ def _pkce_refusal(params) -> str | None:
     return None
 
 
+def _two_factor_refusal(request, reach) -> str | None:
+    """An owner of an organization that requires two-factor authentication grants only from a
+    session that passed it, as on the organization's own pages."""
+    for item in reach:
+        if mfa_missing(item.membership):
+            return mfa_missing_message(item.membership)
+        if mfa_session_missing(item.membership, request):
+            return mfa_session_message(item.membership)
+    return None
+
+
 class ConsentView(oidc_views.AuthorizationView):
     """allauth's authorization endpoint with the dashboard's consent page. Before allauth looks
     at the request: PKCE with S256, at least one `resource`, and a signed-in member of the
@@ -56,9 +73,12 @@ class ConsentView(oidc_views.AuthorizationView):
         resources = request.GET.getlist("resource")
         if request.user.is_authenticated and "login" not in request.GET.get("prompt", "").split():
             try:
-                consent_reach(user=request.user, resources=resources)
+                reach = consent_reach(user=request.user, resources=resources)
             except ConsentRefused as refused:
                 return _refused(request, refused.message, refused.status)
+            refusal = _two_factor_refusal(request, reach)
+            if refusal:
+                return _refused(request, refusal, 403)
         elif not resources:
             return _refused(
                 request,
@@ -74,9 +94,14 @@ class ConsentView(oidc_views.AuthorizationView):
     def form_valid(self, form):
         # Granting again checks the member: the page may have stayed open while they left.
         try:
-            consent_reach(user=self.request.user, resources=self._request_info.get("resources"))
+            reach = consent_reach(
+                user=self.request.user, resources=self._request_info.get("resources")
+            )
         except ConsentRefused as refused:
             return _refused(self.request, refused.message, refused.status)
+        refusal = _two_factor_refusal(self.request, reach)
+        if refusal:
+            return _refused(self.request, refusal, 403)
         return super().form_valid(form)
 
     def get_context_data(self, **kwargs):
