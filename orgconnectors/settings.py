@@ -19,6 +19,7 @@ from orgconnectors.environment import (
     env_list,
     env_str,
 )
+from orgconnectors.gateway.authorization.schedule import GATEWAY_AUTHORIZATION_BEAT_SCHEDULE
 from orgconnectors.health.schedule import HEALTH_BEAT_SCHEDULE
 from orgconnectors.messages_api.ratelimit import InvalidRate, parse_rate
 from orgconnectors.oauth.schedule import OAUTH_BEAT_SCHEDULE
@@ -331,6 +332,7 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULE = {
     **HEALTH_BEAT_SCHEDULE,
     **OAUTH_BEAT_SCHEDULE,
+    **GATEWAY_AUTHORIZATION_BEAT_SCHEDULE,
     **AUDIT_BEAT_SCHEDULE,
     **REPORTS_BEAT_SCHEDULE,
     **OUTBOX_BEAT_SCHEDULE,

@@ -10,6 +10,7 @@ from django.utils import timezone
 from orgconnectors.gateway.authorization.access_tokens import (
     AccessTokenRefused,
     check_access_token,
+    expired_tokens_delete,
     forget,
     gateway_access_token_mint,
 )
@@ -94,3 +95,17 @@ def test_a_token_is_good_only_for_its_own_endpoint(minted, resource, words):
 def test_an_unknown_token_is_refused_with_a_sentence(minted):
     with pytest.raises(AccessTokenRefused, match="authorize again"):
         check_access_token(token="made-up", resource=minted.url)
+
+
+def test_the_daily_purge_deletes_expired_tokens_only(minted, member, settings):
+    later = timezone.now() + timedelta(seconds=settings.IDP_OIDC_ACCESS_TOKEN_EXPIRES_IN + 1)
+    connector = ConnectorFactory(organization=member.organization)
+
+    with time_machine.travel(later, tick=False):
+        fresh = gateway_access_token_mint(membership=member, connectors=[connector])
+        deleted = expired_tokens_delete(batch=1)
+
+    assert deleted == 1
+    assert list(Token.objects.values_list("hash", flat=True)) != []
+    with time_machine.travel(later, tick=False):
+        assert check_access_token(token=fresh[connector.pk].value, resource=fresh[connector.pk].url)

@@ -246,3 +246,15 @@ def gateway_tokens_delete(*, user_id: int, organization_slug: str) -> int:
     if doomed:
         Token.objects.filter(pk__in=doomed).delete()
     return len(doomed)
+
+
+def expired_tokens_delete(*, batch: int = 1000) -> int:
+    """Delete expired authorization codes and access and refresh tokens (allauth's
+    `oidc_cleartokens`, in batches so no transaction holds many rows); returns how many went."""
+    deleted = 0
+    while True:
+        ids = list(Token.objects.expired().values_list("pk", flat=True)[:batch])
+        if not ids:
+            return deleted
+        Token.objects.filter(pk__in=ids).delete()
+        deleted += len(ids)
