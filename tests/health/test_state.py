@@ -177,17 +177,37 @@ def test_a_blip_is_neither_audited_nor_emailed(
     assert connector.consecutive_failures == 0
 
 
-def test_a_changed_tool_list_is_audited_and_feeds_the_tool_policy(db, watched):
+def test_a_new_tool_is_audited_and_held_for_review(db, watched):
     connector, _ = watched
-    Connector.objects.filter(pk=connector.pk).update(discovered_tools=[{"name": "search"}])
+    Connector.objects.filter(pk=connector.pk).update(
+        discovered_tools=[{"name": "search"}],
+        approved_tools=[{"name": "search"}],
+        tool_listing_version=1,
+    )
     result = ProbeResult(Outcome.HEALTHY, tools=[{"name": "search"}, {"name": "delete_issue"}])
 
     record(connector, result, NOON)
 
     connector.refresh_from_db()
     assert [t["name"] for t in connector.discovered_tools] == ["search", "delete_issue"]
-    event = AuditEvent.objects.get(action="connector.tools_changed")
-    assert event.changes == {"tools": {"before": ["search"], "after": ["delete_issue", "search"]}}
+    event = AuditEvent.objects.get(action="connector.tools_drifted")
+    assert event.changes["delete_issue"]["after"]["kind"] == "new"
+    assert list(connector.tool_changes.values_list("tool_name", "kind", "state")) == [
+        ("delete_issue", "new", "pending")
+    ]
+
+
+def test_the_first_complete_listing_is_trusted_on_first_use(db, watched):
+    connector, _ = watched
+    result = ProbeResult(Outcome.HEALTHY, tools=[{"name": "search"}])
+
+    record(connector, result, NOON)
+
+    connector.refresh_from_db()
+    assert connector.tool_listing_version == 1
+    assert connector.approved_tools == [{"name": "search"}]
+    event = AuditEvent.objects.get(action="connector.tools_approved")
+    assert event.changes["reason"]["after"] == "Trusted on first use"
 
 
 def test_a_partial_check_keeps_the_tools_known_before(db, watched):
@@ -200,7 +220,7 @@ def test_a_partial_check_keeps_the_tools_known_before(db, watched):
     connector.refresh_from_db()
     assert connector.discovered_tools == [{"name": "search"}]
     assert connector.status == "degraded"
-    assert not AuditEvent.objects.filter(action="connector.tools_changed").exists()
+    assert not AuditEvent.objects.filter(action__startswith="connector.tools_").exists()
 
 
 def test_the_check_and_the_connector_share_one_timestamp(db, watched):

@@ -48,8 +48,9 @@ def test_the_first_check_is_audited_with_the_tools_it_discovered(db, org, peers,
     health_sweep(runner=runner)
 
     events = {e.action: e for e in AuditEvent.objects.filter(target_id=str(connector.pk))}
-    assert events["connector.tools_changed"].changes == {
-        "tools": {"before": [], "after": ["delete_issue", "search"]}
+    assert events["connector.tools_approved"].changes["tools"] == {
+        "before": [],
+        "after": ["delete_issue", "search"],
     }
     assert events["connector.health_changed"].changes["status"] == {
         "before": "unchecked",
