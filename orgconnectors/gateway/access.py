@@ -11,7 +11,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import transaction
 
@@ -19,7 +18,8 @@ from orgconnectors.connectors.models import Connection, Connector
 from orgconnectors.core.actor import Actor
 from orgconnectors.encryption import DecryptionFailed
 from orgconnectors.gateway.caller import Caller
-from orgconnectors.gateway.listing import handed_out, refusal
+from orgconnectors.gateway.listing import handed_out, refusals
+from orgconnectors.gateway.threads import in_thread
 from orgconnectors.oauth.errors import NeedsAuthorization, TokenUnavailable
 from orgconnectors.oauth.models import OAuthCredential
 from orgconnectors.oauth.refresh_on_demand import credential_fresh_access_token
@@ -68,7 +68,8 @@ def _transport(connector: Connector) -> str:
 
 def _load(caller: Caller, connector_id: int) -> Access:
     connector = (
-        Connector.objects.prefetch_related("tool_overrides")
+        Connector.objects.select_related("organization")
+        .prefetch_related("tool_overrides")
         .filter(pk=connector_id, organization_id=caller.organization_id)
         .first()
     )
@@ -94,11 +95,6 @@ def _load(caller: Caller, connector_id: int) -> Access:
         return Access(**common, connection_id=(connection or {}).get("pk"), blocked_reason=reason)
     tools = handed_out(connector)
     names = frozenset(t["name"] for t in tools)
-    known = [t.get("name") for t in connector.discovered_tools or []]
-    refusals = {n: refusal(connector, n) for n in known if n and n not in names}
-    for override in connector.tool_overrides.all():
-        if override.tool_name not in names:
-            refusals[override.tool_name] = refusal(connector, override.tool_name)
     token, unavailable = "", ""
     if connector.auth == Connector.Auth.OAUTH:
         try:
@@ -115,7 +111,7 @@ def _load(caller: Caller, connector_id: int) -> Access:
         blocked_reason="",
         tools=tools,
         tool_names=names,
-        refusals=refusals,
+        refusals=refusals(connector, names),
         upstream_token=token,
         token_unavailable=unavailable,
     )
@@ -144,7 +140,7 @@ def endpoint_access(*, caller: Caller, connector_id: int) -> Access:
     return access
 
 
-_endpoint_access_in_thread = sync_to_async(endpoint_access, thread_sensitive=False)
+_endpoint_access_in_thread = in_thread(endpoint_access)
 
 
 async def aendpoint_access(*, caller: Caller, connector_id: int) -> Access:

@@ -17,7 +17,6 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.utils import timezone
 
@@ -29,6 +28,7 @@ from orgconnectors.gateway.authorization.access_tokens import (
     check_access_token,
     remembered_member,
 )
+from orgconnectors.gateway.threads import in_thread
 from orgconnectors.organizations.models import Membership
 
 API_TOKEN = "api_token"
@@ -213,8 +213,8 @@ def caller_resolve(
     return _admitted(caller, resource_url, organization_slug)
 
 
-_api_token_caller_in_thread = sync_to_async(_api_token_caller, thread_sensitive=False)
-_oauth_caller_in_thread = sync_to_async(_oauth_caller, thread_sensitive=False)
+_api_token_caller_in_thread = in_thread(_api_token_caller)
+_oauth_caller_in_thread = in_thread(_oauth_caller)
 
 
 async def acaller_resolve(

@@ -1,38 +1,45 @@
 """Which tools the gateway hands out for a connector, and why a tool that is not handed out is
-refused. The listing comes from ONE function, `handed_out`."""
+refused. The listing comes from ONE function, `handed_out`: the approved definitions of Tool
+governance (connectors/tool_review.py), never the live server's."""
 
 from orgconnectors.connectors.models import Connector
-from orgconnectors.connectors.tool_policy import connector_tools
+from orgconnectors.connectors.tool_review import (
+    CHANGED,
+    NEW,
+    REMOVED,
+    connector_tool_reviews,
+    handed_out_tools,
+)
 
 _ANY_OBJECT = {"type": "object"}
-
-
-def _from_policy(connector: Connector) -> list[dict]:
-    """The enabled tools of the tool policy, as last discovered (until approved listings)."""
-    discovered = {t.get("name"): t for t in connector.discovered_tools or [] if t.get("name")}
-    listing = []
-    for state in connector_tools(connector):
-        if not state.enabled or not state.discovered:
-            continue
-        tool = discovered[state.name]
-        definition = {"name": state.name, "inputSchema": tool.get("inputSchema") or _ANY_OBJECT}
-        for key in ("title", "description", "outputSchema", "annotations"):
-            if tool.get(key):
-                definition[key] = tool[key]
-        listing.append(definition)
-    return listing
+_HELD = {
+    NEW: "is new and held until an owner of your organization approves it",
+    CHANGED: "changed on the server and is held until an owner of your organization reviews it",
+    REMOVED: "is no longer listed by the server",
+}
 
 
 def handed_out(connector: Connector) -> list[dict]:
     """The definitions members get in tools/list; only these may be called."""
-    return _from_policy(connector)
+    listing = []
+    for definition in handed_out_tools(connector):
+        definition = dict(definition)
+        definition.setdefault("inputSchema", _ANY_OBJECT)  # required by MCP; old records lack it
+        listing.append(definition)
+    return listing
 
 
-def refusal(connector: Connector, name: str) -> str:
-    """Why `name`, not handed out, may not be called: blocked, held or unknown."""
-    for state in connector_tools(connector):
-        if state.name == name:
-            if not state.enabled:
-                return f"The tool {name!r} is blocked by your organization on {connector.name}."
-            return f"The tool {name!r} is held for review by your organization's owners."
-    return f"Unknown tool {name!r}: {connector.name} hands out no tool of that name."
+def refusals(connector: Connector, handed: set[str]) -> dict[str, str]:
+    """Why each tool known for the connector but not handed out may not be called."""
+    found = {}
+    for review in connector_tool_reviews(connector):
+        if review.name in handed:
+            continue
+        if not review.allowed:
+            why = f"is blocked by your organization on {connector.name}"
+        else:
+            why = _HELD.get(
+                review.review, "is held until an owner of your organization approves it"
+            )
+        found[review.name] = f"The tool {review.name!r} {why}."
+    return found

@@ -22,13 +22,15 @@ from dataclasses import dataclass
 
 import anyio
 import mcp_types as types
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.utils import timezone
 from mcp import MCPError
 from mcp.server.lowlevel.server import Server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
-from mcp.server.transport_security import TransportSecuritySettings
+from mcp.server.transport_security import (
+    DEFAULT_MAX_REQUEST_BODY_SIZE,
+    TransportSecuritySettings,
+)
 
 from orgconnectors.audit.models import UsageEvent
 from orgconnectors.core.metrics import gateway_call_counted
@@ -39,14 +41,16 @@ from orgconnectors.gateway.access import (
     connection_upstream_refused,
 )
 from orgconnectors.gateway.caller import Caller, CallerRejected, acaller_resolve
+from orgconnectors.gateway.threads import in_thread
 from orgconnectors.gateway.upstream import UpstreamFailed, upstream_pool, upstream_pool_close
-from orgconnectors.gateway.usage_buffer import usage_add, usage_flush
+from orgconnectors.gateway.usage_buffer import usage_add, usage_flush, usage_pending
 
 logger = logging.getLogger(__name__)
 
 PREFIX = "/mcp/"
 _PATH = re.compile(r"^/mcp/(?P<org>[-a-zA-Z0-9_]{1,64})/(?P<connector>[0-9]{1,18})/?$")
 SCOPE_KEY = "orgconnectors.gateway"
+MAX_BODY_BYTES = DEFAULT_MAX_REQUEST_BODY_SIZE
 
 OK, TOOL_ERROR, UPSTREAM_ERROR, DENIED, CANCELLED = (
     "ok", "tool_error", "upstream_error", "denied", "cancelled",
@@ -171,7 +175,7 @@ class _Call:
         gateway_call_counted(outcome=outcome, seconds=seconds)
 
 
-_upstream_refused = sync_to_async(connection_upstream_refused, thread_sensitive=False)
+_upstream_refused = in_thread(connection_upstream_refused)
 
 
 async def call_tool(ctx, params: types.CallToolRequestParams) -> types.CallToolResult:
@@ -234,8 +238,12 @@ def build_server() -> Server:
         instructions=INSTRUCTIONS,
         on_list_tools=list_tools,
         on_call_tool=call_tool,
+        # 2026-07-28's Mcp-Param headers are left to the upstream server to check: the
+        # gateway's listing depends on the caller, which this hook does not know.
+        get_tool_input_schema=lambda name: None,
     )
-    server.middleware.append(_remember_client)
+    # Without the SDK's OpenTelemetry middleware: a span per message costs even unexported.
+    server.middleware = [_remember_client]
     return server
 
 
@@ -254,33 +262,71 @@ def _header(scope, name: bytes) -> str:
     return ""
 
 
+async def _read_body(receive) -> tuple[bytes, bool]:
+    """The request body, and whether it stayed within MAX_BODY_BYTES."""
+    chunks, size, more = [], 0, True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"", True
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return b"", False
+        chunks.append(chunk)
+        more = message.get("more_body", False)
+    return b"".join(chunks), True
+
+
+def _replaying(body: bytes, receive):
+    replayed = False
+
+    async def replay():
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
 class GatewayApp:
-    """The ASGI app for /mcp/. Its session manager starts on first use (granian's asginl
-    interface sends no lifespan events) or at a lifespan startup, on the serving loop."""
+    """The ASGI app for /mcp/. Its session managers start on first use (granian's asginl
+    interface sends no lifespan events) or at a lifespan startup, on the serving loop.
+
+    Two stateless managers serve the same server: one answers with an SSE stream, for the
+    requests that asked for progress (a progressToken: notifications pass through as they
+    come), the other with one JSON body, which costs the gateway less per call."""
 
     def __init__(self) -> None:
         self.server = build_server()
-        self._manager: StreamableHTTPSessionManager | None = None
+        self._streaming: StreamableHTTPSessionManager | None = None
+        self._json: StreamableHTTPSessionManager | None = None
         self._started: asyncio.Event | None = None
         self._stop: asyncio.Event | None = None
         self._runner: asyncio.Task | None = None
 
-    async def _run_manager(self) -> None:
-        async with self._manager.run():
+    async def _run_managers(self) -> None:
+        async with self._streaming.run(), self._json.run():
             self._started.set()
             await self._stop.wait()
+
+    def _manager(self, *, json_response: bool) -> StreamableHTTPSessionManager:
+        return StreamableHTTPSessionManager(
+            app=self.server,
+            stateless=True,
+            json_response=json_response,
+            # Clients here are servers and apps, not browsers: no DNS-rebinding check.
+            security_settings=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+        )
 
     async def start(self) -> None:
         if self._started is None:
             self._started, self._stop = asyncio.Event(), asyncio.Event()
-            self._manager = StreamableHTTPSessionManager(
-                app=self.server,
-                stateless=True,
-                # The Host header was checked by Django's ALLOWED_HOSTS rules where it matters;
-                # clients here are servers and apps, not browsers.
-                security_settings=TransportSecuritySettings(enable_dns_rebinding_protection=False),
-            )
-            self._runner = asyncio.get_running_loop().create_task(self._run_manager())
+            self._streaming = self._manager(json_response=False)
+            self._json = self._manager(json_response=True)
+            self._runner = asyncio.get_running_loop().create_task(self._run_managers())
         await self._started.wait()
 
     async def stop(self) -> None:
@@ -289,7 +335,8 @@ class GatewayApp:
             if self._runner is not None:
                 await asyncio.wait([self._runner], timeout=10)
         await upstream_pool_close()
-        await sync_to_async(usage_flush, thread_sensitive=False)()
+        if usage_pending():
+            await in_thread(usage_flush)()
 
     async def __call__(self, scope, receive, send) -> None:
         match = _PATH.match(scope["path"])
@@ -320,7 +367,16 @@ class GatewayApp:
             user_agent=_header(scope, b"user-agent"),
         )
         await self.start()
-        await self._manager.handle_request(scope, receive, send)
+        manager = self._streaming
+        if scope["method"] == "POST":
+            body, within = await _read_body(receive)
+            if not within:
+                await _answer(send, 413, f"The request is larger than {MAX_BODY_BYTES} bytes.")
+                return
+            receive = _replaying(body, receive)
+            if b'"progressToken"' not in body:
+                manager = self._json
+        await manager.handle_request(scope, receive, send)
 
 
 def with_gateway(django_app):

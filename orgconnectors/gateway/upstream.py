@@ -4,13 +4,13 @@ every call of that member (concurrently: one session carries many requests at on
 
 A call never pays for a new HTTP client, CA bundle or handshake once its session is open. A
 session is opened over the transport the health check found (Streamable HTTP or legacy SSE),
-with the member's token added to the server's own origin only (health/bearer.py); it closes
-after IDLE_SECONDS unused, when the member's token changes (a new session is opened with the
-new one), or when a call fails in a way that may have broken it.
+with the member's token added to the server's own origin only (its own client on the pool's
+transport: egress.share_async_client). It closes after IDLE_SECONDS unused, when the member's
+token changes (a new session is opened with the new one), or when a call fails in a way that
+may have broken it.
 """
 
 import asyncio
-import contextvars
 import hashlib
 import logging
 import time
@@ -24,8 +24,7 @@ from mcp import Client, MCPError
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 
-from orgconnectors.egress import build_async_client
-from orgconnectors.health.bearer import attach_bearer, bearer_for
+from orgconnectors.egress import build_async_client, share_async_client
 
 logger = logging.getLogger(__name__)
 
@@ -43,17 +42,6 @@ class UpstreamFailed(Exception):
         self.unauthorized = unauthorized
 
 
-_session: contextvars.ContextVar["_Upstream | None"] = contextvars.ContextVar(
-    "gateway_upstream_session", default=None
-)
-
-
-async def _note_unauthorized(response: httpx2.Response) -> None:
-    upstream = _session.get()
-    if upstream is not None and response.status_code == 401:
-        upstream.unauthorized = True
-
-
 def build_upstream_client() -> httpx2.AsyncClient:
     timeout = settings.ORGCONNECTORS_GATEWAY_CALL_TIMEOUT_SECONDS
     return build_async_client(
@@ -63,7 +51,6 @@ def build_upstream_client() -> httpx2.AsyncClient:
         ),
         timeout=httpx2.Timeout(timeout, connect=5.0),
         headers={"User-Agent": f"{CLIENT_INFO.name}/{CLIENT_INFO.version}"},
-        event_hooks={"request": [attach_bearer], "response": [_note_unauthorized]},
         # Event streams live as long as their calls; each call is bounded by its timeout.
         max_response_bytes=None,
         deadline=None,
@@ -95,6 +82,10 @@ def _transport(transport: str, url: str, http: httpx2.AsyncClient):
     return streamable_http_client(url, http_client=http)
 
 
+def _origin(url: httpx2.URL) -> tuple:
+    return (url.scheme, url.host, url.port)
+
+
 class _Upstream:
     """One open client session, held by its own task (the SDK's context must be left by the
     task that entered it)."""
@@ -103,6 +94,7 @@ class _Upstream:
         self.url = url
         self.transport = transport
         self._token = token
+        self._origin = _origin(httpx2.URL(url))
         self.client: Client | None = None
         self.error: BaseException | None = None
         self.unauthorized = False
@@ -112,21 +104,34 @@ class _Upstream:
         self._stop = asyncio.Event()
         self.task: asyncio.Task | None = None
 
-    async def run(self, http: httpx2.AsyncClient) -> None:
-        _session.set(self)
+    async def _attach_token(self, request: httpx2.Request) -> None:
+        # To the server's own origin only: never to metadata or a redirect elsewhere.
+        if self._token and _origin(request.url) == self._origin:
+            request.headers["Authorization"] = f"Bearer {self._token}"
+
+    async def _note_unauthorized(self, response: httpx2.Response) -> None:
+        if response.status_code == 401 and _origin(response.request.url) == self._origin:
+            self.unauthorized = True
+
+    async def run(self, pooled: httpx2.AsyncClient) -> None:
+        # This session's own client on the pool's connections: the token and the 401 watch
+        # belong to it, whichever task sends its requests.
+        http = share_async_client(
+            pooled,
+            event_hooks={"request": [self._attach_token], "response": [self._note_unauthorized]},
+        )
         try:
-            with bearer_for(self.url, self._token):
-                client = Client(
-                    _transport(self.transport, self.url, http),
-                    mode="auto",
-                    cache=None,
-                    read_timeout_seconds=settings.ORGCONNECTORS_GATEWAY_CALL_TIMEOUT_SECONDS,
-                    client_info=CLIENT_INFO,
-                )
-                async with client:
-                    self.client = client
-                    self.ready.set()
-                    await self._stop.wait()
+            client = Client(
+                _transport(self.transport, self.url, http),
+                mode="auto",
+                cache=None,
+                read_timeout_seconds=settings.ORGCONNECTORS_GATEWAY_CALL_TIMEOUT_SECONDS,
+                client_info=CLIENT_INFO,
+            )
+            async with client:
+                self.client = client
+                self.ready.set()
+                await self._stop.wait()
         except Exception as exc:  # noqa: BLE001 - an upstream failing is reported to the calls
             self.error = exc
         finally:

@@ -14,7 +14,7 @@ import os
 import threading
 
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import connection
 
 from orgconnectors.audit.usage import usage_record_rows
 
@@ -62,7 +62,10 @@ class UsageBuffer:
         while True:
             self._wake.wait(settings.ORGCONNECTORS_GATEWAY_USAGE_FLUSH_SECONDS)
             self._wake.clear()
-            self.flush()
+            try:
+                self.flush()
+            finally:
+                connection.close()  # back to the pool; nothing held between flushes
 
     def flush(self) -> int:
         """Write every waiting row now; returns how many were written."""
@@ -73,7 +76,6 @@ class UsageBuffer:
                 return 0
             written = 0
             try:
-                close_old_connections()
                 while written < len(rows):
                     usage_record_rows(rows[written : written + BATCH_ROWS])
                     written += min(BATCH_ROWS, len(rows) - written)
@@ -82,7 +84,6 @@ class UsageBuffer:
                 left = rows[written:]
                 with self._lock:
                     self._rows[:0] = left[: max(MAX_ROWS - len(self._rows), 0)]
-                connection.close()
             return written
 
 
@@ -97,4 +98,8 @@ def usage_flush() -> int:
     return buffer.flush()
 
 
-atexit.register(usage_flush)
+def usage_pending() -> int:
+    return buffer.pending()
+
+
+atexit.register(lambda: usage_pending() and usage_flush())
