@@ -23,6 +23,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from orgconnectors.connectors.models import Connector, ToolOverride
+from orgconnectors.connectors.tool_definitions import definition
 from orgconnectors.demo.tls import demo_tls
 from orgconnectors.gateway.access import forget_cached_access
 from orgconnectors.gateway.authorization.access_tokens import forget
@@ -33,9 +34,25 @@ from tests.loopback import serve_asgi
 
 CLAUDE_CALLBACK = "https://claude.ai/api/mcp/auth_callback"
 OPEN_HOSTS = TransportSecuritySettings(enable_dns_rebinding_protection=False)
+_OBJECT = {"type": "object"}
+# As the health check records them, and as an owner approved them (Tool governance).
 TOOLS = [
-    {"name": "search", "title": "Search issues", "annotations": {"readOnlyHint": True}},
-    {"name": "delete_issue", "annotations": {"destructiveHint": True}},
+    definition(
+        {
+            "name": "search",
+            "title": "Search issues",
+            "description": "Search the issue tracker.",
+            "inputSchema": {
+                "type": "object",
+                "properties": {"query": {"type": "string"}},
+                "required": ["query"],
+            },
+            "annotations": {"readOnlyHint": True},
+        }
+    ),
+    definition(
+        {"name": "delete_issue", "inputSchema": _OBJECT, "annotations": {"destructiveHint": True}}
+    ),
 ]
 
 
@@ -101,6 +118,8 @@ def endpoint_for(
         detected_transport=Connector.Transport.STREAMABLE_HTTP,
         auth=Connector.Auth.NONE,
         discovered_tools=TOOLS,
+        approved_tools=TOOLS,
+        tool_listing_version=1,
     )
     ToolOverride.objects.create(connector=connector, tool_name="delete_issue", enabled=False)
     if connected:
