@@ -141,6 +141,8 @@ def test_the_consent_page_names_the_connector_and_the_tools_the_client_will_reac
 
     assert page.status_code == 200
     assert "Allow Claude to use your connectors?" in page.text
+    # Browsers hold the redirect after Allow to the page's form-action.
+    assert "form-action 'self' https://claude.ai" in page.headers["content-security-policy"]
     assert "Tracker" in page.text
     assert "<code>search</code>" in page.text
     assert "delete_issue" not in page.text  # blocked by the organization

@@ -1,6 +1,8 @@
 """The gateway's pages: the consent page of its authorization server, the organization's choice
 of how members' apps reach servers, and "Add to Claude" for owners."""
 
+from urllib.parse import urlparse
+
 from allauth.idp.oidc import views as oidc_views
 from django.conf import settings
 from django.contrib import messages
@@ -86,7 +88,22 @@ class ConsentView(oidc_views.AuthorizationView):
                 "parameter); add the endpoint's URL as the MCP server in the application.",
                 400,
             )
-        return self._with_error_status(super().get(request, *args, **kwargs))
+        response = self._with_error_status(super().get(request, *args, **kwargs))
+        if response.status_code == 200:
+            self._allow_the_redirect_back(response)
+        return response
+
+    def _allow_the_redirect_back(self, response: HttpResponse) -> None:
+        # Allow answers with a redirect to the client's redirect URI; browsers hold the form's
+        # redirects to the page's CSP form-action ('self' elsewhere on the dashboard).
+        redirect_uri = urlparse(self._request_info.get("redirect_uri") or "")
+        if redirect_uri.scheme and redirect_uri.netloc:
+            origin = f"{redirect_uri.scheme}://{redirect_uri.netloc}"
+        elif redirect_uri.scheme:
+            origin = f"{redirect_uri.scheme}:"
+        else:
+            return
+        response._csp_update = {"form-action": [origin]}
 
     def post(self, request, *args, **kwargs):
         return self._with_error_status(super().post(request, *args, **kwargs))
