@@ -88,9 +88,12 @@ def gateway_server():
 
 
 @pytest.fixture
-def base_url(gateway_server, settings):
-    """orgconnectors' public URL is the loopback server's: the issuer, the resources."""
+def base_url(gateway_server, settings, authority):
+    """orgconnectors' public URL is the loopback server's: the issuer, the resources. Outbound
+    calls trust the test authority throughout (the gateway's pooled upstream clients keep the
+    trust they were built with)."""
     settings.ORGCONNECTORS_BASE_URL = gateway_server.url
+    settings.ORGCONNECTORS_EGRESS_CA_FILE = str(authority.ca_file)
     # Every check reads the database at once, so a change shows on the next call.
     settings.ORGCONNECTORS_GATEWAY_CACHE_SECONDS = 0
     forget()

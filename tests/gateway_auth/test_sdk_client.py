@@ -14,7 +14,12 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import AuthorizationCodeResult, OAuthClientMetadata
 
 from orgconnectors.gateway.authorization.access_tokens import member_for_access_token
+from orgconnectors.messages_api.services import messages_api_config
+from orgconnectors.organizations.models import Organization
+from orgconnectors.organizations.organization_settings import organization_settings_update
 from orgconnectors.organizations.services import membership_remove
+from tests.gateway_auth.conftest import endpoint_for, upstream_app
+from tests.loopback import serve_asgi
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -115,3 +120,45 @@ def test_a_removed_member_is_cut_off_at_once(endpoint, member, owner, browser, a
     )
     assert refused.status_code == 401
     assert "unknown, expired or revoked" in refused.headers["www-authenticate"]
+
+
+async def call_with_token(url: str, token: str):
+    async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30) as http:
+        client = Client(
+            streamable_http_client(url, http_client=http),
+            mode="auto",
+            cache=None,
+            client_info=types.Implementation(name="messages-api-app", version="1.0"),
+        )
+        async with client:
+            return await client.call_tool("search", {"query": "handed out"})
+
+
+@pytest.fixture(scope="module")
+def tls_upstream(authority):
+    served = serve_asgi(
+        upstream_app,
+        tls=(str(authority.cert_file), str(authority.key_file)),
+        name="upstream MCP server over https",
+    )
+    yield served
+    served.stop()
+
+
+def test_a_configuration_handed_out_through_the_gateway_calls_tools_there(
+    base_url, member, actor, tls_upstream
+):
+    # The Messages API takes https servers only: the upstream is one, of the test authority.
+    endpoint = endpoint_for(member, tls_upstream.url)
+    organization_settings_update(
+        organization=member.organization,
+        member_apps_reach=Organization.MemberAppsReach.GATEWAY,
+        actor=actor(member),
+    )
+
+    config = messages_api_config(membership=member, actor=actor(member))
+    server = config["mcp_servers"][0]
+    result = asyncio.run(call_with_token(server["url"], server["authorization_token"]))
+
+    assert server["url"] == endpoint.url
+    assert "found: handed out" in result.content[0].text
