@@ -144,6 +144,7 @@ def test_the_consent_page_names_the_connector_and_the_tools_the_client_will_reac
     # Browsers hold the redirect after Allow to the page's form-action.
     assert "form-action 'self' https://claude.ai" in page.headers["content-security-policy"]
     assert "Tracker" in page.text
+    assert "sends you back to <strong>claude.ai</strong>" in page.text
     assert "<code>search</code>" in page.text
     assert "delete_issue" not in page.text  # blocked by the organization
     assert "1 more blocked or held for review by the organization" in page.text

@@ -126,6 +126,10 @@ class ConsentView(oidc_views.AuthorizationView):
         context["reach"] = consent_reach(
             user=self.request.user, resources=self._request_info.get("resources")
         )
+        # Anyone may register a client under any name: where Allow sends the member tells them
+        # which application really asks.
+        redirect_uri = urlparse(self._request_info.get("redirect_uri") or "")
+        context["redirect_to"] = redirect_uri.netloc or f"{redirect_uri.scheme}:"
         return context
 
     @staticmethod
