@@ -7,6 +7,7 @@ from ninja import Field, Schema
 from pydantic import ConfigDict, field_validator
 
 from orgconnectors.api.schemas import ErrorOut, InputSchema
+from orgconnectors.api.scopes import SCOPES
 from orgconnectors.messages_api.builder import ANTHROPIC_VERSION, BETA
 
 # Rate limit
@@ -107,7 +108,7 @@ class MigratedOut(Schema):
 
 
 TokenStatus = Literal["active", "expired", "revoked"]
-TokenScope = Literal["read", "connections", "admin"]
+TokenScope = Literal[SCOPES]
 
 
 class ApiTokenOut(Schema):
