@@ -60,5 +60,4 @@ def through_gateway(
         **config,
         "mcp_servers": servers,
         "expires_at": min(expiries) if expiries else None,
-        "through_gateway": True,
     }
