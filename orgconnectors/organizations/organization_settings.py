@@ -11,7 +11,7 @@ from django.db import transaction
 from orgconnectors.audit.services import audit_record
 from orgconnectors.core.actor import Actor
 from orgconnectors.core.transactions import retry_on_conflict
-from orgconnectors.organizations.errors import RetentionError
+from orgconnectors.organizations.errors import RetentionError, SettingInvalid
 from orgconnectors.organizations.membership_signals import membership_mfa_required
 from orgconnectors.organizations.mfa import REQUIRING_ROLES
 from orgconnectors.organizations.mfa_notice import mfa_requirement_notify_and_end_sessions
@@ -77,6 +77,7 @@ def organization_settings_update(
     zero_data_retention=_UNSET,
     require_two_factor=_UNSET,
     audit_retention_days=_UNSET,
+    member_apps_reach=_UNSET,
     keep_session_key: str = "",
 ) -> Organization:
     """Change the settings given; returns the organization (and updates the one passed in).
@@ -89,7 +90,14 @@ def organization_settings_update(
       `keep_session_key` (the session of the person turning it on, whom the pages then ask to
       confirm).
     - `audit_retention_days` (int, or None for the plan's): Enterprise organizations only.
+    - `member_apps_reach` (`Organization.MemberAppsReach`): whether `messages-api-config` hands
+      out the servers' own URLs and tokens, or the gateway's endpoints and tokens.
     """
+    if member_apps_reach is not _UNSET and member_apps_reach not in Organization.MemberAppsReach:
+        raise SettingInvalid(
+            "Choose how members' apps reach servers: directly or through the gateway.",
+            field="member_apps_reach",
+        )
     with transaction.atomic():
         locked = (
             Organization.objects.select_for_update(of=("self",))
@@ -135,6 +143,15 @@ def organization_settings_update(
             changed.append("require_mfa_for_owners_and_auditors")
             if require_two_factor:
                 _require_two_factor(locked, actor, keep_session_key)
+        if member_apps_reach is not _UNSET and locked.member_apps_reach != member_apps_reach:
+            _change(
+                locked,
+                actor,
+                action="organization.member_apps_reach_changed",
+                field="member_apps_reach",
+                value=member_apps_reach,
+            )
+            changed.append("member_apps_reach")
     for name in changed:
         setattr(organization, name, getattr(locked, name))
     return locked
