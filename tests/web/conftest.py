@@ -7,7 +7,7 @@ from django.test import Client
 
 from orgconnectors.api.models import ApiToken
 from orgconnectors.api.tokens import api_token_create
-from orgconnectors.audit.models import AuditEvent
+from orgconnectors.audit.models import AuditEvent, ToolCallBody
 from orgconnectors.connectors.models import Connector
 from orgconnectors.health.models import HealthRun
 from orgconnectors.health.services import health_check_all
@@ -40,6 +40,8 @@ class Objects:
     oauth_client: OAuthClient
     # Each auditing person's own finished export (only whoever asked for it may see it).
     export_jobs: dict[str, ExportJob]
+    # A kept tool-call body (auditors only).
+    tool_call_body: ToolCallBody
 
 
 @dataclass
@@ -84,6 +86,13 @@ def _objects(organization, memberships: dict[str, Membership], target: Membershi
         export_jobs={
             role: finished_export(m) for role, m in memberships.items() if m.can_read_audit
         },
+        tool_call_body=ToolCallBody.objects.create(
+            organization=organization,
+            call_id=f"{organization.slug:0<32}"[:32],
+            tool="search",
+            request={"value": {"query": "q"}},
+            response={"value": {"content": []}},
+        ),
     )
 
 

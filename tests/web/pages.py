@@ -54,5 +54,6 @@ def url_for(name: str, objects, *, role: str = "owner", slug: str = "acme") -> s
         "token": objects.invitation_token,
         "pk": objects.oauth_client.pk,
         "issuer_key": "0123456789abcdef",
+        "call_id": objects.tool_call_body.call_id,
     }
     return reverse(name, kwargs={param: values[param] for param in route_params(name)})

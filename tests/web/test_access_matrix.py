@@ -127,6 +127,13 @@ MATRIX = [
     # Usage: owners and auditors, like the trail.
     Row("usage",              "GET",  200,  403,   200,    404,     302),
     Row("usage",              "POST", 405,  405,   405,    405,     405),
+    Row("usage_tool_calls",   "GET",  200,  403,   200,    404,     302),
+    Row("usage_tool_calls",   "POST", 405,  405,   405,    405,     405),
+    # Keeping tool-call bodies is the owners' choice; reading them, the auditors' only.
+    Row("tool_call_bodies_setting", "GET",  405, 405, 405, 405,     405),
+    Row("tool_call_bodies_setting", "POST", 302, 403, 403, 404,     302),
+    Row("tool_call_body",     "GET",  403,  403,   200,    404,     302),
+    Row("tool_call_body",     "POST", 405,  405,   405,    405,     405),
     Row("usage_events",       "GET",  200,  403,   200,    404,     302),
     Row("usage_events",       "POST", 405,  405,   405,    405,     405),
     Row("usage_export",       "GET",  200,  403,   200,    404,     302),
@@ -226,6 +233,7 @@ FOREIGN_OBJECT_ROWS = [
     ("export_detail", "GET"),
     ("export_download", "GET"),
     ("api_token_revoke", "POST"),
+    ("tool_call_body", "GET"),
 ]
 # oauth_client_metadata: the document is public and names no organization; any client of
 # another kind is 404 (tests/oauth/test_client_metadata_document.py). oauth_callback_issuer:
