@@ -27,7 +27,10 @@ from mcp.server.streamable_http import EventCallback, EventMessage, EventStore
 
 NAME = "orgconnectors-conformance-server"
 # A 1x1 red PNG and a WAV file holding one silent sample.
-PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
+PNG = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJ"
+    "AAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
+)
 WAV = "UklGRiYAAABXQVZFZm10IBAAAAABAAEAQB8AAIA+AAACABAAZGF0YQIAAAAAAA=="
 STEP_SECONDS = 0.05
 NO_ARGUMENTS = {"type": "object", "properties": {}}
