@@ -95,6 +95,17 @@ def prepare(upstream_url: str) -> tuple[str, int]:
     from orgconnectors.organizations.models import Membership, Organization, Plan
 
     call_command("migrate", verbosity=0)
+    from orgconnectors.connectors.tool_definitions import definition
+
+    echo = definition({
+        "name": "echo",
+        "description": "Say it back.",
+        "inputSchema": {
+            "type": "object",
+            "properties": {"text": {"type": "string"}},
+            "required": ["text"],
+        },
+    })  # fmt: skip
     from django.contrib.auth import get_user_model
 
     organization = Organization.objects.create(
@@ -110,7 +121,9 @@ def prepare(upstream_url: str) -> tuple[str, int]:
         url=upstream_url,
         transport=Connector.Transport.STREAMABLE_HTTP,
         detected_transport=Connector.Transport.STREAMABLE_HTTP,
-        discovered_tools=[{"name": "echo", "description": "Say it back."}],
+        discovered_tools=[echo],
+        approved_tools=[echo],  # approved: members get it
+        tool_listing_version=1,
     )
     Connection.objects.create(
         membership=membership, connector=connector, state=Connection.State.ENABLED

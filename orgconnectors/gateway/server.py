@@ -178,6 +178,53 @@ class _Call:
 _upstream_refused = in_thread(connection_upstream_refused)
 
 
+class _Watch:
+    """While a call is upstream, its access is read again every cache period (from memory
+    mostly): a member removed, a connection disconnected or the tool blocked ends the call
+    with an error saying so. Costs a timer per call; a check only for calls that last."""
+
+    def __init__(self, endpoint: Endpoint, tool: str) -> None:
+        self.endpoint = endpoint
+        self.tool = tool
+        self.reason = ""
+        self._timer: asyncio.TimerHandle | None = None
+        self._check: asyncio.Task | None = None
+        self._interval = max(settings.ORGCONNECTORS_GATEWAY_CACHE_SECONDS, 0.5)
+
+    def start(self, scope: anyio.CancelScope) -> None:
+        self._scope = scope
+        self._timer = asyncio.get_running_loop().call_later(self._interval, self._due)
+
+    def _due(self) -> None:
+        self._check = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        try:
+            access = await aendpoint_access(
+                caller=self.endpoint.caller, connector_id=self.endpoint.connector_id
+            )
+            reason = access.blocked_reason
+            if not reason and self.tool not in access.tool_names:
+                reason = access.refusal(self.tool)
+        except EndpointNotFound as exc:
+            reason = str(exc)
+        except Exception:  # a failed check leaves the call alone; the next one may pass
+            logger.exception("gateway: the access check of a call in flight failed")
+            reason = ""
+        if reason:
+            self.reason = reason
+            self._scope.cancel()
+        elif self._timer is not None:
+            self._timer = asyncio.get_running_loop().call_later(self._interval, self._due)
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._check is not None and not self._check.done():
+            self._check.cancel()
+
+
 async def call_tool(ctx, params: types.CallToolRequestParams) -> types.CallToolResult:
     endpoint = _endpoint(ctx)
     call = _Call(ctx, endpoint, params.name, params.arguments)
@@ -200,17 +247,20 @@ async def call_tool(ctx, params: types.CallToolRequestParams) -> types.CallToolR
     async def progress(value: float, total: float | None, message: str | None) -> None:
         await ctx.session.report_progress(value, total, message)
 
+    watch = _Watch(endpoint, params.name)
     try:
-        result = await upstream_pool().call(
-            connector_id=access.connector_id,
-            user_id=endpoint.caller.user_id,
-            url=access.url,
-            transport=access.transport,
-            token=access.upstream_token,
-            name=params.name,
-            arguments=params.arguments,
-            progress=progress,
-        )
+        with anyio.CancelScope() as scope:
+            watch.start(scope)
+            result = await upstream_pool().call(
+                connector_id=access.connector_id,
+                user_id=endpoint.caller.user_id,
+                url=access.url,
+                transport=access.transport,
+                token=access.upstream_token,
+                name=params.name,
+                arguments=params.arguments,
+                progress=progress,
+            )
     except anyio.get_cancelled_exc_class():
         call.record(CANCELLED)
         raise
@@ -226,6 +276,11 @@ async def call_tool(ctx, params: types.CallToolRequestParams) -> types.CallToolR
     except MCPError as exc:
         call.record(UPSTREAM_ERROR, exc.error.message)
         raise
+    finally:
+        watch.stop()
+    if scope.cancelled_caught:  # the watch ended it: access was withdrawn meanwhile
+        call.record(DENIED, watch.reason)
+        raise MCPError(NOT_CONNECTED_CODE, watch.reason, {"outcome": DENIED})
     call.response_bytes = len(result.model_dump_json(by_alias=True, exclude_none=True))
     call.record(TOOL_ERROR if result.is_error else OK)
     return result

@@ -206,14 +206,15 @@ def _system_actor():
 
 
 @asynccontextmanager
-async def gateway_client(url: str, secret: str, *, name: str = "gateway-tests"):
-    """The SDK's own client, connected to a gateway endpoint with an API token."""
+async def gateway_client(url: str, secret: str, *, name: str = "gateway-tests", mode="auto"):
+    """The SDK's own client, connected to a gateway endpoint with an API token; `mode` "auto"
+    speaks 2026-07-28 (the gateway serves it), "legacy" the initialize handshake of 2025."""
     async with httpx2.AsyncClient(
         headers={"Authorization": f"Bearer {secret}"}, timeout=30
     ) as http:
         client = Client(
             streamable_http_client(url, http_client=http),
-            mode="auto",
+            mode=mode,
             cache=None,
             client_info=types.Implementation(name=name, version="9.9"),
         )

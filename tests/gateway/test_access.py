@@ -14,10 +14,11 @@ from orgconnectors.audit.models import UsageEvent
 from orgconnectors.connectors.models import Connection, Connector
 from orgconnectors.core.actor import Actor
 from orgconnectors.core.errors import NotAllowed
-from orgconnectors.core.metrics import GATEWAY_CALLS
 from orgconnectors.gateway.usage_buffer import usage_flush
 from tests.gateway.conftest import GOOD_TOKEN, endpoint_for, gateway_client
 from tests.messages_api.helpers import stored_credential
+from tests.ops.test_metrics import TOKEN as METRICS_TOKEN
+from tests.ops.test_metrics import sample, scrape
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -202,8 +203,10 @@ def test_an_upstream_401_asks_the_member_to_authorize_again(member, gateway, ups
     assert row.details["outcome"] == "upstream_error"
 
 
-def test_tool_calls_are_listed_in_the_usage_api_and_counted_in_metrics(point, owner):
-    before = GATEWAY_CALLS.labels(outcome="ok")._value.get()
+def test_tool_calls_are_listed_in_the_usage_api_and_counted_in_metrics(point, owner, settings):
+    settings.ORGCONNECTORS_METRICS_TOKEN = METRICS_TOKEN
+    name, seconds = "orgconnectors_gateway_tool_calls", "orgconnectors_gateway_tool_call_seconds"
+    before = scrape(DjangoClient())
     _call(point)
     usage_flush()
     _token, secret = api_token_create(membership=owner, name="Audit", actor=Actor.system("t"))
@@ -218,4 +221,10 @@ def test_tool_calls_are_listed_in_the_usage_api_and_counted_in_metrics(point, ow
     assert event["kind"] == "tool_call"
     assert event["connector_id"] == point.connector.pk
     assert event["details"]["tool"] == "search"
-    assert GATEWAY_CALLS.labels(outcome="ok")._value.get() == before + 1
+    after = scrape(DjangoClient())
+    assert sample(after, name, f"{name}_total", outcome="ok") == (
+        sample(before, name, f"{name}_total", outcome="ok") + 1
+    )
+    assert sample(after, seconds, f"{seconds}_count", outcome="ok") == (
+        sample(before, seconds, f"{seconds}_count", outcome="ok") + 1
+    )

@@ -6,8 +6,10 @@ import pytest
 from mcp import MCPError
 
 from orgconnectors.audit.models import UsageEvent
+from orgconnectors.connectors.models import Connection
 from orgconnectors.gateway.usage_buffer import usage_flush
 from tests.gateway.conftest import RELEASE, endpoint_for, gateway_client
+from tests.servers import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -19,12 +21,15 @@ def _tool_calls():
     return list(UsageEvent.objects.filter(kind=UsageEvent.Kind.TOOL_CALL).order_by("pk"))
 
 
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
 @pytest.mark.parametrize("transport", TRANSPORTS)
-def test_an_allowed_call_goes_through_and_is_recorded(member, gateway, upstreams, transport):
+def test_an_allowed_call_goes_through_and_is_recorded(member, gateway, upstreams, transport, mode):
+    """Upstream over both transports; toward the client in 2026-07-28 (auto) and in the
+    initialize handshake of 2025 (legacy), whose client name comes from `initialize`."""
     point = endpoint_for(member, gateway, upstreams.url(transport), transport)
 
     async def scenario():
-        async with gateway_client(point.url, point.secret) as client:
+        async with gateway_client(point.url, point.secret, mode=mode) as client:
             listed = await client.list_tools()
             result = await client.call_tool("search", {"query": "login bug"})
             return client, listed, result
@@ -143,3 +148,61 @@ def test_progress_passes_through_and_a_slow_call_blocks_no_other(
     assert progress == [(1, 2, "step 1"), (2, 2, "step 2")]
     outcomes = sorted(row.details["outcome"] for row in _tool_calls())
     assert outcomes == ["ok", "ok"]
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+def test_a_call_the_client_cancels_is_recorded_as_cancelled(member, gateway, upstreams, mode):
+    point = endpoint_for(member, gateway, upstreams.url("streamable_http"), "streamable_http")
+
+    async def on_progress(value, total, message):
+        pass
+
+    async def scenario():
+        async with gateway_client(point.url, point.secret, mode=mode) as client:
+            async with anyio.create_task_group() as group:
+
+                async def slow():
+                    await client.call_tool("slow", {"steps": 1}, progress_callback=on_progress)
+
+                group.start_soon(slow)
+                await anyio.to_thread.run_sync(RELEASE.started.wait, 10)
+                group.cancel_scope.cancel()
+
+    anyio.run(scenario)
+
+    rows = wait_for(
+        lambda: [r for r in _tool_calls() if r.details["outcome"] == "cancelled"],
+        timeout=10,
+        what="the cancelled call's usage row",
+    )
+    assert rows[0].details["tool"] == "slow"
+
+
+def test_a_call_in_flight_ends_when_the_member_is_disconnected(member, gateway, upstreams):
+    point = endpoint_for(member, gateway, upstreams.url("streamable_http"), "streamable_http")
+
+    async def scenario():
+        async with gateway_client(point.url, point.secret) as client:
+            async with anyio.create_task_group() as group:
+                outcome = {}
+
+                async def slow():
+                    try:
+                        await client.call_tool("slow", {"steps": 1})
+                    except MCPError as exc:
+                        outcome["error"] = exc
+
+                group.start_soon(slow)
+                await anyio.to_thread.run_sync(RELEASE.started.wait, 10)
+                await anyio.to_thread.run_sync(_disconnect, member)
+            return outcome
+
+    outcome = anyio.run(scenario)
+
+    assert "not connected" in outcome["error"].error.message
+    [row] = _tool_calls()
+    assert row.details["outcome"] == "denied"
+
+
+def _disconnect(membership):
+    Connection.objects.filter(membership=membership).update(state=Connection.State.DISABLED)
