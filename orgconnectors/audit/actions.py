@@ -70,6 +70,7 @@ ACTIONS = _registry(
     AuditAction("connector.tools_approved", "Connector's tool listing approved"),
     AuditAction("connector.tools_blocked", "Connector's tools reviewed and blocked"),
     AuditAction("organization.tool_governance_changed", "Tool governance settings changed"),
+    AuditAction("organization.tool_call_bodies_changed", "Keeping tool-call bodies changed"),
     AuditAction("connector.health_changed", "Connector's health changed"),
     AuditAction("connection.enabled", "Member connected"),
     AuditAction("connection.disabled", "Member disconnected"),

@@ -82,6 +82,8 @@ class Organization(models.Model):
     )
     # New tools the server marks destructive start blocked by the tool policy.
     block_new_destructive_tools = models.BooleanField(default=False)
+    # The gateway keeps each tool call's arguments and result (redacted of secrets) for auditors.
+    keep_tool_call_bodies = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
