@@ -11,7 +11,7 @@ from django.db import transaction
 from orgconnectors.audit.services import audit_record
 from orgconnectors.core.actor import Actor
 from orgconnectors.core.transactions import retry_on_conflict
-from orgconnectors.organizations.errors import RetentionError
+from orgconnectors.organizations.errors import OrganizationError, RetentionError
 from orgconnectors.organizations.membership_signals import membership_mfa_required
 from orgconnectors.organizations.mfa import REQUIRING_ROLES
 from orgconnectors.organizations.mfa_notice import mfa_requirement_notify_and_end_sessions
@@ -69,6 +69,32 @@ def _require_two_factor(organization: Organization, actor: Actor, keep_session_k
     )
 
 
+def _tool_governance(organization: Organization, actor: Actor, **wanted) -> list[str]:
+    """Save the tool governance settings given that differ; one audit event for all of them."""
+    given = {name: value for name, value in wanted.items() if value is not _UNSET}
+    if "changed_tools" in given and given["changed_tools"] not in Organization.ChangedTools.values:
+        choices = " or ".join(f"“{c}”" for c in Organization.ChangedTools.values)
+        raise OrganizationError(f"Choose {choices}.", field="changed_tools")
+    changes = {
+        name: {"before": getattr(organization, name), "after": value}
+        for name, value in given.items()
+        if getattr(organization, name) != value
+    }
+    if not changes:
+        return []
+    for name, change in changes.items():
+        setattr(organization, name, change["after"])
+    organization.save(update_fields=list(changes))
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="organization.tool_governance_changed",
+        target=organization,
+        changes=changes,
+    )
+    return list(changes)
+
+
 @retry_on_conflict
 def organization_settings_update(
     *,
@@ -77,6 +103,9 @@ def organization_settings_update(
     zero_data_retention=_UNSET,
     require_two_factor=_UNSET,
     audit_retention_days=_UNSET,
+    review_new_connector_tools=_UNSET,
+    changed_tools=_UNSET,
+    block_new_destructive_tools=_UNSET,
     keep_session_key: str = "",
 ) -> Organization:
     """Change the settings given; returns the organization (and updates the one passed in).
@@ -89,6 +118,11 @@ def organization_settings_update(
       `keep_session_key` (the session of the person turning it on, whom the pages then ask to
       confirm).
     - `audit_retention_days` (int, or None for the plan's): Enterprise organizations only.
+    - Tool governance (connectors/tool_review.py), audited together as one
+      `organization.tool_governance_changed`: `review_new_connector_tools` (bool: even a new
+      connector's first listing waits for an owner), `changed_tools` (Organization.ChangedTools:
+      keep the approved version of a changed tool, or hold it, until reviewed) and
+      `block_new_destructive_tools` (bool: new tools the server marks destructive start blocked).
     """
     with transaction.atomic():
         locked = (
@@ -135,6 +169,13 @@ def organization_settings_update(
             changed.append("require_mfa_for_owners_and_auditors")
             if require_two_factor:
                 _require_two_factor(locked, actor, keep_session_key)
+        changed += _tool_governance(
+            locked,
+            actor,
+            review_new_connector_tools=review_new_connector_tools,
+            changed_tools=changed_tools,
+            block_new_destructive_tools=block_new_destructive_tools,
+        )
     for name in changed:
         setattr(organization, name, getattr(locked, name))
     return locked

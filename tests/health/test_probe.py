@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from orgconnectors.connectors.tool_definitions import definition_hash
 from orgconnectors.health.outcomes import Outcome
 from orgconnectors.health.probe import NOTE_NO_TOOLS, NOTE_TOOLS_ONLY, ProbeTarget
 from tests.health.conftest import PAGED_TOOLS, TEST_CONFIG
@@ -28,16 +29,18 @@ def test_it_finds_a_streamable_http_server_healthy_with_its_tools(runner, peers,
     assert 0 < result.latency_ms < 3000
 
 
-def test_it_keeps_titles_descriptions_and_annotations_of_tools(runner, peers):
+def test_it_keeps_each_tools_definition_verbatim_with_its_hash(runner, peers):
     result = check(runner, peers.stateless_json.url + "/mcp")
 
     search, delete = result.tools
-    assert search == {
+    assert {key: search[key] for key in ("name", "title", "description", "annotations")} == {
         "name": "search",
         "title": "Search issues",
         "description": "Search the issue tracker.",
         "annotations": {"readOnlyHint": True, "openWorldHint": False},
     }
+    assert search["inputSchema"]["properties"] == {"query": {"title": "Query", "type": "string"}}
+    assert search["hash"] == definition_hash(search)
     assert delete["annotations"] == {"destructiveHint": True}
 
 
