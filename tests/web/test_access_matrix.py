@@ -53,6 +53,12 @@ MATRIX = [
     Row("connector_edit",     "POST", 302,  403,   403,    404,     302),
     Row("connector_tools",    "GET",  405,  405,   405,    405,     405),
     Row("connector_tools",    "POST", 302,  403,   403,    404,     302),
+    # Tool governance: owners approve or block a connector's tools (auditors read them on its
+    # page); owners and auditors read every change health checks found.
+    Row("connector_tool_review", "GET",  405, 405, 405,    405,     405),
+    Row("connector_tool_review", "POST", 302, 403, 403,    404,     302),
+    Row("tool_changes",       "GET",  200,  403,   200,    404,     302),
+    Row("tool_changes",       "POST", 405,  405,   405,    405,     405),
     Row("connector_remove",   "GET",  200,  403,   403,    404,     302),
     Row("connector_remove",   "POST", 302,  403,   403,    404,     302),
     # The authorization server of a connector's own OAuth client: owners confirm it (Acme's
@@ -152,6 +158,9 @@ MATRIX = [
     # The two-factor requirement, on the plan page: owners only.
     Row("organization_mfa",   "GET",  405,  405,   405,    405,     405),
     Row("organization_mfa",   "POST", 302,  403,   403,    404,     302),
+    # The tool governance settings, on the plan page: owners only.
+    Row("organization_tool_governance", "GET",  405, 405, 405, 405, 405),
+    Row("organization_tool_governance", "POST", 302, 403, 403, 404, 302),
     # Not about an organization: anyone signed in may migrate a request (POST shows it).
     Row("mcp_request_migrate", "GET", 200,  200,   200,    200,     302),
     Row("mcp_request_migrate", "POST", 200, 200,   200,    200,     302),
@@ -173,6 +182,8 @@ POST_BODIES = {
         "new_tool": "delete_page",
         "new_tool_decision": "block",
     },
+    "connector_tool_review": {"action": "approve_all"},
+    "organization_tool_governance": {"changed_tools": "hold"},
     "member_invite": {"email": "invitee@example.com", "role": "member"},
     "connector_issuer_confirm": {"issuer": "https://as.example.com"},
     "member_role": {"role": "auditor"},
@@ -203,6 +214,7 @@ FOREIGN_OBJECT_ROWS = [
     ("connector_edit", "GET"),
     ("connector_edit", "POST"),
     ("connector_tools", "POST"),
+    ("connector_tool_review", "POST"),
     ("connector_issuer_confirm", "POST"),
     ("connector_remove", "GET"),
     ("connector_remove", "POST"),
