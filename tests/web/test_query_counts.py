@@ -154,21 +154,22 @@ def test_a_list_page_asks_as_many_queries_for_20_rows_as_for_2(name, role, add_r
     assert queries_2 == queries_20
 
 
-def test_the_connector_list_asks_seven_queries(acme, django_assert_num_queries):
+def test_the_connector_list_asks_eight_queries(acme, django_assert_num_queries):
     client = Client()
     client.force_login(acme.owner.user)
     add_connectors(acme, 20)
     url = reverse("connector_list", args=["acme"])
     client.get(url)
 
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         # 1. the session
         # 2. the signed-in user
         # 3. the caller's membership in acme, with its organization and plan (org_view)
-        # 4. the connectors, each with its count of members using it
-        # 5. their tool overrides (prefetched by connectors_of, which the API shares)
-        # 6. every membership of the caller, for the organization switcher (context processor)
-        # 7. the caller's connections in use, for the plan usage in the navigation (same)
+        # 4. the count of tool changes waiting for review, for the owners' banner
+        # 5. the connectors, each with its count of members using it
+        # 6. their tool overrides (prefetched by connectors_of, which the API shares)
+        # 7. every membership of the caller, for the organization switcher (context processor)
+        # 8. the caller's connections in use, for the plan usage in the navigation (same)
         response = client.get(url)
 
     assert response.status_code == 200
