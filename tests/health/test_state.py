@@ -9,6 +9,8 @@ from django.core import mail
 
 from orgconnectors.audit.models import AuditEvent
 from orgconnectors.connectors.models import Connector
+from orgconnectors.connectors.tool_definitions import definition
+from orgconnectors.connectors.tool_policy import connector_tools
 from orgconnectors.health.outcomes import Outcome, ProbeResult
 from orgconnectors.health.results import health_result_record
 from orgconnectors.health.transitions import (
@@ -179,15 +181,19 @@ def test_a_blip_is_neither_audited_nor_emailed(
 
 def test_a_changed_tool_list_is_audited_and_feeds_the_tool_policy(db, watched):
     connector, _ = watched
-    Connector.objects.filter(pk=connector.pk).update(discovered_tools=[{"name": "search"}])
-    result = ProbeResult(Outcome.HEALTHY, tools=[{"name": "search"}, {"name": "delete_issue"}])
+    search, delete_issue = definition({"name": "search"}), definition({"name": "delete_issue"})
+    Connector.objects.filter(pk=connector.pk).update(
+        discovered_tools=[search], approved_tools=[search], tool_listing_version=1
+    )
+    result = ProbeResult(Outcome.HEALTHY, tools=[search, delete_issue])
 
     record(connector, result, NOON)
 
     connector.refresh_from_db()
     assert [t["name"] for t in connector.discovered_tools] == ["search", "delete_issue"]
-    event = AuditEvent.objects.get(action="connector.tools_changed")
-    assert event.changes == {"tools": {"before": ["search"], "after": ["delete_issue", "search"]}}
+    event = AuditEvent.objects.get(action="connector.tools_drifted")
+    assert event.changes["delete_issue"]["after"]["kind"] == "new"
+    assert [t.name for t in connector_tools(connector)] == ["search", "delete_issue"]
 
 
 def test_a_partial_check_keeps_the_tools_known_before(db, watched):
@@ -200,7 +206,7 @@ def test_a_partial_check_keeps_the_tools_known_before(db, watched):
     connector.refresh_from_db()
     assert connector.discovered_tools == [{"name": "search"}]
     assert connector.status == "degraded"
-    assert not AuditEvent.objects.filter(action="connector.tools_changed").exists()
+    assert not AuditEvent.objects.filter(action__startswith="connector.tools_").exists()
 
 
 def test_the_check_and_the_connector_share_one_timestamp(db, watched):

@@ -1,6 +1,7 @@
 """A server's tools change between two health checks: the real sweep against a real SDK server on
 loopback whose listing the test changes, and what the organization sees of each change."""
 
+import dataclasses
 import threading
 from dataclasses import dataclass, field
 
@@ -21,7 +22,7 @@ from orgconnectors.health.results import health_result_record
 from orgconnectors.health.services import health_sweep
 from orgconnectors.organizations.models import Organization
 from tests.factories import ConnectorFactory, MembershipFactory, OrganizationFactory
-from tests.health.conftest import serve, stop
+from tests.health.conftest import TEST_CONFIG, serve, stop
 
 SEARCH = types.Tool(
     name="search",
@@ -319,7 +320,7 @@ def test_holding_changed_tools_leaves_them_out_until_reviewed(wiki, check, org):
     assert "held until you review it" in mail.outbox[0].body
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_workers_checking_at_once_record_each_change_once(drifting, runner, settings):
     """Two threads record the same listing for the same connector, each in its own database
     connection: the connector's row lock makes the second see the first's change."""
@@ -354,3 +355,31 @@ def test_two_workers_checking_at_once_record_each_change_once(drifting, runner, 
     assert errors == []
     assert ToolChange.objects.filter(connector=connector).count() == 1
     assert AuditEvent.objects.filter(action="connector.tools_drifted").count() == 1
+
+
+def test_turning_off_the_review_of_new_connectors_settles_their_waiting_tools(wiki, check, org):
+    Organization.objects.filter(pk=org.pk).update(review_new_connector_tools=True)
+    connector, _listing, _served = wiki
+    connector = check(connector)
+    assert ToolChange.objects.filter(state="pending").count() == 3
+
+    Organization.objects.filter(pk=org.pk).update(review_new_connector_tools=False)
+    connector = check(connector)
+
+    assert connector.tool_listing_version == 1
+    assert set(ToolChange.objects.values_list("state", flat=True)) == {"approved"}
+    assert len(handed(connector)) == 3
+
+
+def test_a_listing_cut_at_the_limit_is_not_compared(db, org, peers, runner):
+    connector = ConnectorFactory(organization=org, url=peers.paged.url + "/mcp")
+    (result,) = runner.probe_many(
+        [ProbeTarget(connector.url)], config=dataclasses.replace(TEST_CONFIG, max_tools=100)
+    )
+    assert result.tools_truncated and len(result.tools) == 100
+
+    health_result_record(connector_id=connector.pk, result=result)
+
+    connector.refresh_from_db()
+    assert connector.tool_listing_version == 0
+    assert not ToolListing.objects.exists() and not ToolChange.objects.exists()
