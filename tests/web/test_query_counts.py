@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from orgconnectors.api.models import ApiToken
 from orgconnectors.audit.services import audit_record
-from orgconnectors.connectors.models import Connection, ToolOverride
+from orgconnectors.connectors.models import Connection, ToolChange, ToolOverride
+from orgconnectors.connectors.tool_definitions import changed_fields, definition
 from orgconnectors.core.actor import Actor
 from orgconnectors.core.audit_target import AuditTarget
 from orgconnectors.organizations.models import Invitation, Membership
@@ -106,6 +107,27 @@ def add_busy_rows(acme: Acme, count: int) -> None:
     acme.busy.save(update_fields=["discovered_tools"])
 
 
+def add_tool_changes(acme: Acme, count: int) -> None:
+    """Changes of as many connectors, each reviewed by an owner."""
+    organization = acme.owner.organization
+    for i in itertools.islice(_serial, count):
+        before = definition({"name": f"tool_{i}", "description": "Before."})
+        after = definition({"name": f"tool_{i}", "inputSchema": {"type": "object"}})
+        ToolChange.objects.create(
+            organization=organization,
+            connector=ConnectorFactory(organization=organization),
+            tool_name=f"tool_{i}",
+            kind=ToolChange.Kind.CHANGED,
+            state=ToolChange.State.APPROVED,
+            detected_at=timezone.now(),
+            before=before,
+            after=after,
+            diff=changed_fields(before, after),
+            reviewed_by=MembershipFactory(organization=organization).user,
+            reviewed_at=timezone.now(),
+        )
+
+
 # page, who reads it, what makes it longer
 PAGES = [
     ("connector_list", "owner", add_connectors),
@@ -116,6 +138,8 @@ PAGES = [
     ("api_token_list", "member", add_tokens),
     ("connector_detail", "owner", add_busy_rows),
     ("connector_detail", "auditor", add_busy_rows),
+    ("tool_changes", "auditor", add_tool_changes),
+    ("tool_changes", "owner", add_tool_changes),
 ]
 
 
