@@ -3,11 +3,15 @@
     ORGCONNECTORS_DEV=1 .venv/bin/python bench/messages_api_config.py
 
 1. Throughput of GET /api/v1/orgs/{org}/messages-api-config for a member with 10 connections
-   (5 OAuth with tokens, 5 without; tool policies as allowlists and denylists), against a
-   trivial authenticated Django JSON view (the same bearer token checked, a one-line answer),
-   served by the same server process (uvicorn, the project's ASGI app) in the same run,
-   measured in alternating rounds. Target: at least 0.5x.
-2. Its database queries with 1 and with 10 connections (target: the same number).
+   (5 OAuth with tokens, 5 without; tool policies as allowlists and denylists) whose connectors
+   have no approved tool listing yet (today's shape: no `tools` pinned), against a trivial
+   authenticated Django JSON view (the same bearer token checked, a one-line answer), served by
+   the same server process (uvicorn, the project's ASGI app) in the same run, measured in
+   alternating rounds. Target: at least 0.5x.
+2. The same for a member with 10 such connections whose servers list 50 tools each, approved
+   (as the health check approves a first listing), asked with beta mcp-client-2026-09-15: every
+   toolset carries its 50 approved definitions, pinned. Target: at least 0.9x of (1).
+3. Its database queries with 1 and with 10 connections (target: the same number).
 
 The data lives in a database made for the run: on the PostgreSQL server of DATABASE_URL when
 it names one (a new database beside it, dropped at the end), otherwise SQLite in a temporary
@@ -30,6 +34,8 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "orgconnectors.settings")
 
 CONFIG_PATH = "/api/v1/orgs/bench/messages-api-config"
+PINNED_PATH = CONFIG_PATH + "?beta=mcp-client-2026-09-15"
+TOOLS_PER_SERVER = 50
 TRIVIAL_PATH = "/bench/trivial/"
 
 # Set in --serve mode once Django is set up: the project's URLs plus the baseline view.
@@ -114,8 +120,42 @@ def serve(port: int) -> None:
 # The data
 
 
-def _make(organization, email: str, count: int, actor) -> str:
-    """A member with `count` connections; their API token."""
+def _tool(n: int) -> dict:
+    """A tool as servers list them: a paragraph of description, a schema of a few fields."""
+    return {
+        "name": f"tool_{n:02d}",
+        "title": f"Tool {n}",
+        "description": f"Tool {n} of the bench server: looks up records by query and returns "
+        "the matching ones with their fields, newest first. Use it when the user asks about "
+        "records; pass a limit to keep the answer short.",
+        "inputSchema": {
+            "type": "object",
+            "properties": {
+                "query": {"type": "string", "description": "What to look for."},
+                "limit": {"type": "integer", "minimum": 1, "maximum": 100, "default": 10},
+                "fields": {"type": "array", "items": {"type": "string"}},
+            },
+            "required": ["query"],
+        },
+        "annotations": {"readOnlyHint": n % 5 != 0},
+    }
+
+
+def _listed(connector, tools: int) -> None:
+    """A health check that listed `tools` tools: the first listing, approved on first use."""
+    from orgconnectors.connectors.tool_definitions import definition
+    from orgconnectors.health.outcomes import Outcome, ProbeResult
+    from orgconnectors.health.results import health_result_record
+
+    listed = [definition(_tool(n)) for n in range(tools)]
+    health_result_record(
+        connector_id=connector.pk, result=ProbeResult(Outcome.HEALTHY, latency_ms=40, tools=listed)
+    )
+
+
+def _make(organization, email: str, count: int, actor, tools: int = 0) -> str:
+    """A member with `count` connections (servers listing `tools` tools each, approved, when
+    not 0); their API token."""
     from datetime import timedelta
 
     from django.contrib.auth import get_user_model
@@ -139,11 +179,18 @@ def _make(organization, email: str, count: int, actor) -> str:
             name=f"{email.split('@')[0]} connector {n}",
             url=f"https://mcp{n}.{email.split('@')[0]}.example.com/mcp",
             auth=Connector.Auth.OAUTH if oauth else Connector.Auth.NONE,
-            tool_default=Connector.ToolDefault.BLOCK if n % 3 == 0 else Connector.ToolDefault.ALLOW,
+            # Listed servers: every tool allowed but one, so 49 of the 50 are pinned.
+            tool_default=Connector.ToolDefault.BLOCK
+            if n % 3 == 0 and not tools
+            else Connector.ToolDefault.ALLOW,
             status=Connector.Status.HEALTHY,
         )
         ToolOverride.objects.create(connector=connector, tool_name="search", enabled=True)
         ToolOverride.objects.create(connector=connector, tool_name="delete", enabled=False)
+        if tools:
+            ToolOverride.objects.create(connector=connector, tool_name="tool_00", enabled=True)
+            ToolOverride.objects.create(connector=connector, tool_name="tool_01", enabled=False)
+            _listed(connector, tools)
         connection = Connection.objects.create(
             membership=membership, connector=connector, state=Connection.State.ENABLED,
             enabled_at=now,
@@ -168,8 +215,9 @@ def _make(organization, email: str, count: int, actor) -> str:
     return token
 
 
-def prepare() -> tuple[str, str]:
-    """Migrate and fill the database; the API tokens of the members with 10 and 1 connections."""
+def prepare() -> tuple[str, str, str]:
+    """Migrate and fill the database; the API tokens of the members with 10 and 1 connections,
+    and of the member with 10 connections of 50 approved tools each."""
     import django
 
     django.setup()
@@ -185,7 +233,8 @@ def prepare() -> tuple[str, str]:
     actor = Actor.system("bench")
     ten = _make(organization, "ten@bench.test", 10, actor)
     one = _make(organization, "one@bench.test", 1, actor)
-    return ten, one
+    pinned = _make(organization, "pinned@bench.test", 10, actor, tools=TOOLS_PER_SERVER)
+    return ten, one, pinned
 
 
 def query_counts(tokens: dict[int, str]) -> dict[int, int]:
@@ -251,17 +300,37 @@ def _rate(client, path: str, seconds: float, pid: int) -> tuple[float, float | N
     return done / elapsed, (done / cpu if cpu else None)
 
 
-def measure(base_url: str, token: str, seconds: float, rounds: int, pid: int) -> dict:
+def _pinned_answer(base_url: str, token: str) -> tuple[int, int]:
+    """(pinned tools in the answer, its size in bytes): what the pinned figure measures."""
     import httpx
 
-    wall: dict[str, list[float]] = {"config": [], "trivial": []}
-    cpu: dict[str, list[float]] = {"config": [], "trivial": []}
-    with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}) as client:
-        for path in (TRIVIAL_PATH, CONFIG_PATH):  # warm up both
-            _rate(client, path, 0.5, pid)
+    response = httpx.get(base_url + PINNED_PATH, headers={"Authorization": f"Bearer {token}"})
+    response.raise_for_status()
+    tools = sum(len(toolset.get("tools", [])) for toolset in response.json()["tools"])
+    return tools, len(response.content)
+
+
+def measure(base_url: str, tokens: dict[str, str], seconds: float, rounds: int, pid: int) -> dict:
+    import httpx
+
+    # (name, path, the token of the member asking)
+    endpoints = (
+        ("trivial", TRIVIAL_PATH, tokens["ten"]),
+        ("config", CONFIG_PATH, tokens["ten"]),
+        ("pinned", PINNED_PATH, tokens["pinned"]),
+    )
+    wall: dict[str, list[float]] = {name: [] for name, _path, _token in endpoints}
+    cpu: dict[str, list[float]] = {name: [] for name, _path, _token in endpoints}
+    clients = {
+        name: httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"})
+        for name, _path, token in endpoints
+    }
+    with clients["trivial"], clients["config"], clients["pinned"]:
+        for name, path, _token in endpoints:  # warm up each
+            _rate(clients[name], path, 0.5, pid)
         for _ in range(rounds):
-            for name, path in (("trivial", TRIVIAL_PATH), ("config", CONFIG_PATH)):
-                by_wall, by_cpu = _rate(client, path, seconds, pid)
+            for name, path, _token in endpoints:
+                by_wall, by_cpu = _rate(clients[name], path, seconds, pid)
                 wall[name].append(by_wall)
                 if by_cpu:
                     cpu[name].append(by_cpu)
@@ -297,7 +366,7 @@ def run(args, database_url: str | None) -> None:
         env = _environment(var_dir, database_url)
         os.environ.clear()
         os.environ.update(env)
-        ten, one = prepare()
+        ten, one, pinned = prepare()
         counts = query_counts({1: one, 10: ten})
         port = _free_port()
         server = subprocess.Popen(
@@ -306,29 +375,38 @@ def run(args, database_url: str | None) -> None:
         try:
             base_url = f"http://127.0.0.1:{port}"
             _wait_until_up(base_url, ten, server)
-            rates = measure(base_url, ten, args.seconds, args.rounds, server.pid)
+            pinned_tools, pinned_bytes = _pinned_answer(base_url, pinned)
+            tokens = {"ten": ten, "pinned": pinned}
+            rates = measure(base_url, tokens, args.seconds, args.rounds, server.pid)
         finally:
             server.terminate()
             server.wait(timeout=30)
     print("messages-api-config, a member with 10 connections (5 OAuth), one server process,")
     print("one client asking one request after another (medians of the rounds):")
-    print("                                   per second  per CPU second of the server")
-    for label, name in (
+    print("                                          per second  per CPU second of the server")
+    rows = (
         ("trivial authenticated JSON view", "trivial"),
-        ("messages-api-config", "config"),
-    ):
+        ("messages-api-config, unpinned (today)", "config"),
+        (f"messages-api-config, {TOOLS_PER_SERVER} pinned/server", "pinned"),
+    )
+    for label, name in rows:
         by_cpu = rates["cpu"].get(name)
         shown = f"{by_cpu:10.0f}" if by_cpu else "         -"
-        print(f"  {label:32s} {rates['wall'][name]:8.0f}  {shown}")
-    wall_ratio = rates["wall"]["config"] / rates["wall"]["trivial"]
-    print(f"  ratio by wall time {wall_ratio:.2f}x")
-    if len(rates["cpu"]) == 2:
-        # The server's own CPU time does not depend on what else the machine is running.
-        ratio = rates["cpu"]["config"] / rates["cpu"]["trivial"]
-        print(f"  ratio by the server's CPU time {ratio:.2f}x", end="")
-    else:
-        ratio = wall_ratio
-    print(f" (target >= 0.5x): {'met' if ratio >= 0.5 else 'NOT met'}")
+        print(f"  {label:40s} {rates['wall'][name]:8.0f}  {shown}")
+    print(f"  (the pinned answer: {pinned_tools} tools, {pinned_bytes / 1000:.0f} KB)")
+
+    def ratio(name: str, base: str, target: float, what: str) -> None:
+        wall_ratio = rates["wall"][name] / rates["wall"][base]
+        print(f"  {what}: by wall time {wall_ratio:.2f}x", end="")
+        found = wall_ratio
+        if name in rates["cpu"] and base in rates["cpu"]:
+            # The server's own CPU time does not depend on what else the machine is running.
+            found = rates["cpu"][name] / rates["cpu"][base]
+            print(f", by the server's CPU time {found:.2f}x", end="")
+        print(f" (target >= {target}x): {'met' if found >= target else 'NOT met'}")
+
+    ratio("config", "trivial", 0.5, "unpinned / trivial view")
+    ratio("pinned", "config", 0.9, "pinned / unpinned")
     print(f"queries per answer: {counts[1]} with 1 connection, {counts[10]} with 10 connections")
     print(f"  constant in connections: {'yes' if counts[1] == counts[10] else 'NO'}")
 

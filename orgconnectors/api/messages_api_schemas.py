@@ -1,13 +1,18 @@
 """Bodies of the Messages API configuration, the request migration and the API token endpoints."""
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, NotRequired
 
 from ninja import Field, Schema
 from pydantic import ConfigDict, field_validator
+from typing_extensions import TypedDict
 
 from orgconnectors.api.schemas import ErrorOut, InputSchema
-from orgconnectors.messages_api.builder import ANTHROPIC_VERSION, BETA
+from orgconnectors.messages_api.builder import (
+    ANTHROPIC_VERSION,
+    BETA_2025_11_20,
+    BETA_2026_09_15,
+)
 
 # Rate limit
 
@@ -21,7 +26,9 @@ class RateLimitedOut(ErrorOut):
 
 
 class ConfigHeadersOut(Schema):
-    anthropic_beta: Literal[BETA] = Field(alias="anthropic-beta")
+    anthropic_beta: Literal[BETA_2026_09_15, BETA_2025_11_20] = Field(
+        alias="anthropic-beta", description="The beta the answer is written for (`?beta=`)."
+    )
     anthropic_version: Literal[ANTHROPIC_VERSION] = Field(alias="anthropic-version")
 
 
@@ -43,13 +50,31 @@ class ToolConfigOut(Schema):
     enabled: bool
 
 
+class McpToolOut(TypedDict):
+    """A pinned tool: its name on its server, its description (absent when it has none) and its
+    input schema, exactly as approved. A TypedDict, not a Schema: an answer pins hundreds of
+    these, and ninja's per-object validation of a Schema would cost more than the rest of the
+    answer (bench/messages_api_config.py)."""
+
+    name: str
+    description: NotRequired[str]
+    input_schema: dict[str, Any]
+
+
 class McpToolsetOut(Schema):
     type: Literal["mcp_toolset"]
     mcp_server_name: str = Field(description="The name of one of mcp_servers.")
+    tools: list[McpToolOut] = Field(
+        None,
+        description=f"{BETA_2026_09_15} only, for connectors with an approved tool listing: the "
+        "approved definitions of the tools you may use, pinned (the Messages API does not ask "
+        "the server for its list). Tools held for review are absent.",
+    )
     default_config: ToolConfigOut = Field(
         None,
-        description="Present when the organization blocks tools by default: "
-        '{"enabled": false}, with the allowed tools in configs (an allowlist).',
+        description="Present when tools are blocked by default: "
+        '{"enabled": false}, with the allowed tools in configs (an allowlist). Under '
+        f"{BETA_2025_11_20} every connector with an approved listing is an allowlist.",
     )
     configs: dict[str, ToolConfigOut] = Field(
         None,
@@ -67,6 +92,10 @@ WarningCode = Literal[
     "token_unavailable",
     "no_tools_allowed",
     "zero_data_retention",
+    "tools_held",
+    "tools_pinned",
+    "tools_not_listed",
+    "tools_unpinned",
 ]
 
 
@@ -75,6 +104,10 @@ class ConfigWarningOut(Schema):
     connector_id: int | None = Field(description="The connector concerned; null for notices.")
     connector_name: str | None
     message: str = Field(description="A sentence for the member: what, why and what to do.")
+    tools: list[str] = Field(
+        None,
+        description="Warnings about tools (`tools_held`, `tools_pinned`): the tools concerned.",
+    )
 
 
 class MessagesApiConfigOut(Schema):
@@ -94,11 +127,11 @@ class MessagesApiConfigOut(Schema):
 
 
 class MigrationHeadersOut(Schema):
-    anthropic_beta: Literal[BETA] = Field(alias="anthropic-beta")
+    anthropic_beta: Literal[BETA_2025_11_20] = Field(alias="anthropic-beta")
 
 
 class MigratedOut(Schema):
-    request: dict[str, Any] = Field(description="The request body for mcp-client-2025-11-20.")
+    request: dict[str, Any] = Field(description=f"The request body for {BETA_2025_11_20}.")
     changes: list[str] = Field(description="Every change made, in words, and the header to change.")
     headers: MigrationHeadersOut = Field(description="The header to send with it instead.")
 

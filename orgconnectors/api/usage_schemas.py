@@ -5,6 +5,7 @@ from typing import Any, Literal
 
 from django.urls import reverse
 from ninja import Field, Schema
+from pydantic import field_validator
 
 from orgconnectors.api.schemas import AuditFilterQuery, TextInput
 from orgconnectors.audit.models import UsageEvent
@@ -101,3 +102,39 @@ EXPORT_FILE = {
         "application/x-ndjson": {"schema": {"type": "string"}},
     },
 }
+
+
+class ToolCallQuery(TextInput):
+    days: int = Field(30, description="The last 7, 30 or 90 UTC days.")
+    connector: int | None = Field(None, description="Only calls to this connector (id).")
+
+
+    @field_validator("days")
+    @classmethod
+    def _a_listed_period(cls, value: int) -> int:
+        if value not in (7, 30, 90):
+            raise ValueError("Choose a period of 7, 30 or 90 days.")
+        return value
+
+
+class CallStatsOut(Schema):
+    label: str = Field(description="The connector, the member's email, or “connector · tool”.")
+    calls: int
+    errors: int = Field(description="Calls whose outcome was not ok (denied ones included).")
+    denied: int = Field(description="Calls the gateway refused (blocked, held, over a limit).")
+    p50_ms: float | None = Field(description="Median duration, in milliseconds.")
+    p95_ms: float | None
+
+
+class OutcomeSeriesOut(Schema):
+    outcome: str
+    counts: list[int] = Field(description="Calls per day, one number per entry of `days`.")
+
+
+class ToolCallOverviewOut(Schema):
+    days: list[date]
+    total: CallStatsOut
+    by_outcome: list[OutcomeSeriesOut]
+    by_connector: list[CallStatsOut]
+    by_member: list[CallStatsOut]
+    by_tool: list[CallStatsOut]

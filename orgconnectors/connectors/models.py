@@ -56,6 +56,9 @@ class Connector(models.Model):
     # Tools as last listed by the server, verbatim (connectors/tool_definitions.py):
     # [{name, title, description, inputSchema, outputSchema, annotations, hash}].
     discovered_tools = models.JSONField(default=list, blank=True)
+    # tool_definitions.listing_digest of discovered_tools, set with it by the health check:
+    # the Messages API configuration keys what it keeps in memory by it ("" before the first).
+    discovered_digest = models.CharField(max_length=64, blank=True, default="")
     # The approved listing now in force (its history is in ToolListing), in the same shape;
     # version 0: none approved yet.
     approved_tools = models.JSONField(default=list, blank=True)

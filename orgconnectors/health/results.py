@@ -15,6 +15,7 @@ from django.utils import timezone
 from orgconnectors.audit.services import audit_record
 from orgconnectors.audit.usage import usage_record
 from orgconnectors.connectors.models import Connector
+from orgconnectors.connectors.tool_definitions import listing_digest
 from orgconnectors.connectors.tool_drift import tool_listing_observed
 from orgconnectors.core.actor import Actor
 from orgconnectors.core.metrics import health_check_counted
@@ -55,7 +56,8 @@ def _apply(connector: Connector, result: ProbeResult, health: Health, now) -> li
         fields += ["protocol_version", "server_name", "server_version", "capabilities"]
     if result.tools_listed:
         connector.discovered_tools = result.tools
-        fields.append("discovered_tools")
+        connector.discovered_digest = listing_digest(result.tools)
+        fields += ["discovered_tools", "discovered_digest"]
     return fields
 
 

@@ -5,6 +5,9 @@
 Only `mcp_servers[].tool_configuration`, the toolsets it becomes and a `betas` list are
 touched; every other field of the request (model, messages, other tools) is kept as it was.
 Invalid input is reported at its JSON path, e.g. `mcp_servers[1].tool_configuration.enabled`.
+
+The target stays `mcp-client-2025-11-20`: an old request names tools, never their definitions,
+so there is nothing to pin, and `mcp-client-2026-09-15` takes the same request as it is.
 """
 
 import copy
@@ -12,7 +15,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from orgconnectors.messages_api.builder import BETA, DEPRECATED_BETA
+from orgconnectors.messages_api.builder import BETA_2025_11_20 as BETA  # the target
+from orgconnectors.messages_api.builder import DEPRECATED_BETA
 
 ROOT = ""  # the path of the request body itself
 # Far deeper than any real request; bounded so that copying and rendering the answer, which

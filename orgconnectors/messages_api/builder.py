@@ -1,23 +1,39 @@
-"""What goes into a Messages API request, from a member's connections, the tool policies and
-their tokens. Pure: no database, no network, no clock; the services gather the facts.
+"""What goes into a Messages API request, from a member's connections, the tool policies, the
+approved tool listings and their tokens. Pure: no database, no network, no clock; the services
+gather the facts.
 
-The field names and rules are the Messages API's MCP connector (beta `mcp-client-2025-11-20`):
-one `{"type": "url"}` entry in `mcp_servers` per server, with a unique name, and exactly one
-`mcp_toolset` in `tools` naming it. Tool policies become allowlists or denylists of `configs`.
+The field names and rules are the Messages API's MCP connector: one `{"type": "url"}` entry in
+`mcp_servers` per server, with a unique name, and exactly one `mcp_toolset` in `tools` naming it.
+Under beta `mcp-client-2026-09-15` (the default) each toolset carries `tools`, the approved
+definitions of the tools the member may use, pinned; under `mcp-client-2025-11-20`, which cannot
+pin, a connector with an approved listing becomes an allowlist of its approved, allowed tools.
+A connector never approved keeps its tool policy as allowlists or denylists of `configs`.
 """
 
+import json
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from orgconnectors.connectors.models import Connection, Connector
+from django.core.serializers.json import DjangoJSONEncoder
 
-BETA = "mcp-client-2025-11-20"
+from orgconnectors.connectors import tool_review
+from orgconnectors.connectors.models import Connection, Connector
+from orgconnectors.connectors.tool_review import Governance, ToolReview
+
+BETA_2026_09_15 = "mcp-client-2026-09-15"  # toolsets may pin `tools`
+BETA_2025_11_20 = "mcp-client-2025-11-20"  # toolsets without `tools`; the migration's target
+BETAS = (BETA_2026_09_15, BETA_2025_11_20)
+DEFAULT_BETA = BETA_2026_09_15
 DEPRECATED_BETA = "mcp-client-2025-04-04"
 ANTHROPIC_VERSION = "2023-06-01"
-HEADERS = {"anthropic-beta": BETA, "anthropic-version": ANTHROPIC_VERSION}
+
+
+def headers(beta: str = DEFAULT_BETA) -> dict[str, str]:
+    return {"anthropic-beta": beta, "anthropic-version": ANTHROPIC_VERSION}
+
 
 _NAME_MAX = 64
 
@@ -38,14 +54,54 @@ class Leftout:
     message: str
     connector_id: int | None = None
     connector_name: str | None = None
+    tools: tuple[str, ...] | None = None  # the tools it is about, for warnings about tools
 
     def as_json(self) -> dict:
-        return {
+        answer = {
             "code": self.code,
             "connector_id": self.connector_id,
             "connector_name": self.connector_name,
             "message": self.message,
         }
+        if self.tools is not None:
+            answer["tools"] = list(self.tools)
+        return answer
+
+
+class PinnedTools(list):
+    """A pinned listing (Messages API tools), with its JSON written once: it is most of an
+    answer, and kept between answers (tool_handouts.py), so it is never changed in place."""
+
+    __slots__ = ("json",)
+
+    def __init__(self, tools=()):
+        super().__init__(tools)
+        self.json = _dumps(list(self))
+
+
+def _dumps(value) -> str:
+    # As the API's renderer writes JSON (ninja's encoder is a DjangoJSONEncoder).
+    return json.dumps(value, cls=DjangoJSONEncoder)
+
+
+@dataclass(frozen=True)
+class ToolHandout:
+    """What a connector's tool listing gives members, worked out once per listing, policy and
+    settings (tool_handouts.py keeps it): treat the definitions as read-only."""
+
+    listed: bool  # an owner (or the first use) approved a listing
+    held_back: bool = False  # never approved, and owners review first: the connector is left out
+    # Under 2026-09-15: the approved definitions of the tools members get, as Messages API tools.
+    pinned: PinnedTools = field(default_factory=PinnedTools)
+    # Under 2025-11-20: the approved, allowed tools whose definition the server still lists.
+    allowlist: tuple[str, ...] = ()
+    held: tuple[tuple[str, str], ...] = ()  # (name, review) allowed by the policy but held
+    pinned_older: tuple[str, ...] = ()  # changed on the server, handed out as approved
+    hold_changed: bool = False
+
+    @classmethod
+    def unlisted(cls, *, review_first: bool) -> "ToolHandout":
+        return cls(listed=False, held_back=review_first)
 
 
 @dataclass(frozen=True)
@@ -60,6 +116,7 @@ class ConnectionFacts:
     last_error: str
     oauth: bool
     policy: Policy
+    tools: ToolHandout | None = None  # None: no governance facts (today's shape)
 
 
 @dataclass(frozen=True)
@@ -69,6 +126,7 @@ class Server:
     name: str
     url: str
     policy: Policy
+    tools: ToolHandout | None = None
     # The member's access token: in the configuration it is built for, never in a repr.
     token: str | None = field(default=None, repr=False)
     token_expires_at: datetime | None = None
@@ -135,7 +193,112 @@ def left_out(facts: ConnectionFacts) -> Leftout | None:
             "unhealthy",
             f"{name} is {status}{detail}; it is left out until its health checks pass again.",
         )
+    if facts.tools is not None and facts.tools.held_back:
+        return Leftout(
+            "tools_held",
+            f"{name} is left out: the organization reviews a new connector's tools before "
+            "members get them, and no owner has approved its tools yet.",
+            facts.connector_id,
+            name,
+            tools=(),
+        )
     return None
+
+
+# The approved listing
+
+
+def tool_param(definition) -> dict:
+    """A recorded MCP definition as a Messages API tool: name, description, input_schema as
+    approved (the schema verbatim; a definition without one takes any object)."""
+    param = {"name": definition["name"]}
+    if definition.get("description"):
+        param["description"] = definition["description"]
+    param["input_schema"] = definition.get("inputSchema") or {"type": "object"}
+    return param
+
+
+def tool_handout(
+    reviews: list[ToolReview], *, listing_version: int, governance: Governance
+) -> ToolHandout:
+    """What members get of a connector's tools, from their reviews (connectors/tool_review.py)."""
+    if listing_version == 0:
+        return ToolHandout.unlisted(review_first=governance.review_new_connectors)
+    enabled = [review for review in reviews if review.enabled]
+    return ToolHandout(
+        listed=True,
+        pinned=PinnedTools(tool_param(review.approved) for review in enabled),
+        allowlist=tuple(r.name for r in enabled if r.review == tool_review.APPROVED),
+        held=tuple((r.name, r.review) for r in reviews if r.held and r.allowed),
+        pinned_older=tuple(r.name for r in enabled if r.pinned_older),
+        hold_changed=governance.hold_changed,
+    )
+
+
+def _quoted(names) -> str:
+    return ", ".join(f"“{name}”" for name in names)
+
+
+_HELD_WHY = {
+    tool_review.NEW: "new",
+    tool_review.REMOVED: "removed from the server",
+    tool_review.CHANGED: "changed, and the organization holds changed tools",
+}
+
+
+def tool_warnings(
+    handout: ToolHandout, beta: str, connector_id: int, connector_name: str
+) -> list[Leftout]:
+    """What the member's app should know about a connector's tools under `beta`."""
+    name = connector_name
+    if not handout.listed:
+        return [
+            Leftout(
+                "tools_not_listed",
+                f"{name}'s tools are not listed yet: no approved listing exists, so the Messages "
+                "API takes them from the live server, with the organization's tool policy applied.",
+                connector_id,
+                name,
+            )
+        ]
+    held = list(handout.held)
+    if beta == BETA_2025_11_20:
+        held += [(tool, "changed, and this beta cannot pin") for tool in handout.pinned_older]
+    warnings = []
+    if held:
+        reasons = ", ".join(f"“{tool}” ({_HELD_WHY.get(why, why)})" for tool, why in sorted(held))
+        warnings.append(
+            Leftout(
+                "tools_held",
+                f"{name}: {len(held)} tool{'s' if len(held) != 1 else ''} left out until an "
+                f"owner reviews {'them' if len(held) != 1 else 'it'}: {reasons}.",
+                connector_id,
+                name,
+                tools=tuple(sorted(tool for tool, _why in held)),
+            )
+        )
+    if beta == BETA_2026_09_15 and handout.pinned_older:
+        warnings.append(
+            Leftout(
+                "tools_pinned",
+                f"{name}: {_quoted(handout.pinned_older)} changed on the server since an owner "
+                "approved them; Claude gets the approved definitions until an owner reviews "
+                "the change.",
+                connector_id,
+                name,
+                tools=handout.pinned_older,
+            )
+        )
+    return warnings
+
+
+def live_descriptions_notice() -> Leftout:
+    return Leftout(
+        "tools_unpinned",
+        f"With {BETA_2025_11_20} the Messages API takes each tool's description and schema from "
+        "the live server, not as an owner approved them; only the approved, allowed tools are "
+        f"enabled. Ask with beta {BETA_2026_09_15} to have the approved definitions pinned.",
+    )
 
 
 # The configuration
@@ -156,6 +319,38 @@ def toolset(server_name: str, policy: Policy) -> dict:
     return entry
 
 
+def pinned_toolset(server_name: str, policy: Policy, tools: PinnedTools) -> dict:
+    """2026-09-15: the approved definitions members get, pinned, with the policy's default and
+    its decisions about those tools (every pinned tool is one the policy allows)."""
+    entry: dict = {"type": "mcp_toolset", "mcp_server_name": server_name, "tools": tools}
+    if not policy.default_enabled:
+        entry["default_config"] = {"enabled": False}
+        if tools:
+            entry["configs"] = {tool["name"]: {"enabled": True} for tool in tools}
+    return entry
+
+
+def allowlist_toolset(server_name: str, names: tuple[str, ...]) -> dict:
+    """2025-11-20: only the named tools enabled, so a tool the server adds is never enabled."""
+    entry: dict = {
+        "type": "mcp_toolset",
+        "mcp_server_name": server_name,
+        "default_config": {"enabled": False},
+    }
+    if names:
+        entry["configs"] = {name: {"enabled": True} for name in names}
+    return entry
+
+
+def server_toolset(server: Server, beta: str) -> dict:
+    handout = server.tools
+    if handout is None or not handout.listed:
+        return toolset(server.name, server.policy)
+    if beta == BETA_2026_09_15:
+        return pinned_toolset(server.name, server.policy, handout.pinned)
+    return allowlist_toolset(server.name, handout.allowlist)
+
+
 def mcp_server(server: Server) -> dict:
     entry = {"type": "url", "url": server.url, "name": server.name}
     if server.token:
@@ -163,10 +358,16 @@ def mcp_server(server: Server) -> dict:
     return entry
 
 
-def no_tools_allowed(server: Server, connector_id: int, connector_name: str) -> Leftout | None:
+def no_tools_allowed(
+    server: Server, connector_id: int, connector_name: str, beta: str = DEFAULT_BETA
+) -> Leftout | None:
     """Said (not left out) when the policy blocks every tool: the server is there, but idle."""
-    policy = server.policy
-    if policy.default_enabled or any(policy.overrides.values()):
+    policy, handout = server.policy, server.tools
+    if handout is not None and handout.listed:
+        enabled = handout.pinned if beta == BETA_2026_09_15 else handout.allowlist
+        if enabled or handout.held or handout.pinned_older:
+            return None  # tools to use, or the tool warnings say why there are none
+    elif policy.default_enabled or any(policy.overrides.values()):
         return None
     return Leftout(
         "no_tools_allowed",
@@ -177,13 +378,29 @@ def no_tools_allowed(server: Server, connector_id: int, connector_name: str) -> 
     )
 
 
-def configuration(servers: list[Server], warnings: list[Leftout]) -> dict:
+def configuration(servers: list[Server], warnings: list[Leftout], beta: str = DEFAULT_BETA) -> dict:
     """The answer: headers, `mcp_servers`, `tools`, the earliest token expiry, warnings."""
     expiries = [s.token_expires_at for s in servers if s.token and s.token_expires_at]
     return {
-        "headers": dict(HEADERS),
+        "headers": headers(beta),
         "mcp_servers": [mcp_server(server) for server in servers],
-        "tools": [toolset(server.name, server.policy) for server in servers],
+        "tools": [server_toolset(server, beta) for server in servers],
         "expires_at": min(expiries) if expiries else None,
         "warnings": [warning.as_json() for warning in warnings],
     }
+
+
+def configuration_json(config: dict) -> str:
+    """The answer as the API writes it, with each pinned listing's JSON spliced in as written
+    once: encoding 50 definitions per server at every answer cost more than everything else
+    the endpoint does (bench/messages_api_config.py)."""
+    toolsets = []
+    for entry in config["tools"]:
+        pinned = entry.get("tools")
+        if isinstance(pinned, PinnedTools):
+            rest = _dumps({key: value for key, value in entry.items() if key != "tools"})
+            toolsets.append(f'{rest[:-1]}, "tools": {pinned.json}}}')
+        else:
+            toolsets.append(_dumps(entry))
+    rest = _dumps({key: value for key, value in config.items() if key != "tools"})
+    return f'{rest[:-1]}, "tools": [{", ".join(toolsets)}]}}'

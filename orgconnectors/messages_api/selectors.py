@@ -2,9 +2,12 @@
 connectors the organization has and the member holds.
 
 One query reads every connector of the organization (their names make the names in
-`mcp_servers` unique) joined to the member's own connection and its OAuth credential; a second
-reads the tool policies of the connectors the member holds. Both are compiled to SQL once per
-process (compiled.py): this endpoint is asked before each request an app sends.
+`mcp_servers` unique) joined to the member's own connection and its OAuth credential, with each
+connector's approved listing version and the digest of its server's listing; a second reads the
+tool policies of the connectors the member holds. Both are compiled to SQL once per process
+(compiled.py): this endpoint is asked before each request an app sends. What the approved
+listings hand out is kept in memory by tool_handouts.py, which reads the listings themselves
+(one more query) only when a connector's listing, policy or settings changed.
 """
 
 from dataclasses import dataclass, field
@@ -13,8 +16,10 @@ from datetime import datetime
 from django.db.models import FilteredRelation, Q
 
 from orgconnectors.connectors.models import Connection, Connector, ToolOverride
+from orgconnectors.connectors.tool_review import Governance
 from orgconnectors.messages_api import builder
 from orgconnectors.messages_api.compiled import CompiledQuery
+from orgconnectors.messages_api.tool_handouts import ListingState, tool_handouts
 from orgconnectors.organizations.models import Membership
 
 # Connections a member asked for and still holds (suspended ones too, to say why they are out).
@@ -31,6 +36,8 @@ _FIELDS = (
     "tool_default",
     "transport",
     "detected_transport",
+    "tool_listing_version",
+    "discovered_digest",
     "mine__id",
     "mine__state",
     "mine__state_reason",
@@ -88,7 +95,17 @@ def _policies(membership: Membership) -> dict[int, dict[str, bool]]:
     return policies
 
 
+def _policy(row: dict, policies: dict[int, dict[str, bool]]) -> builder.Policy:
+    return builder.Policy(
+        default_enabled=row["tool_default"] == Connector.ToolDefault.ALLOW,
+        overrides=policies.get(row["id"], {}),
+    )
+
+
 def member_connectors(*, membership: Membership) -> MemberConnectors:
+    """The member's connections with what the configuration needs of each: facts, policy, what
+    the approved tool listing hands out (the organization's settings from `membership`'s
+    organization, already read)."""
     rows = [
         dict(zip(_FIELDS, row, strict=True))
         for row in _CONNECTORS.rows(
@@ -98,6 +115,18 @@ def member_connectors(*, membership: Membership) -> MemberConnectors:
     names = builder.server_names((row["id"], row["name"]) for row in rows)
     listed = [row for row in rows if row["mine__state"] in LISTED]
     policies = _policies(membership) if listed else {}
+    handouts = tool_handouts(
+        [
+            ListingState(
+                connector_id=row["id"],
+                listing_version=row["tool_listing_version"],
+                discovered_digest=row["discovered_digest"],
+                policy=_policy(row, policies),
+            )
+            for row in listed
+        ],
+        governance=Governance.of(membership.organization),
+    )
     held = [
         Held(
             facts=builder.ConnectionFacts(
@@ -110,10 +139,8 @@ def member_connectors(*, membership: Membership) -> MemberConnectors:
                 status=row["status"],
                 last_error=row["last_error"],
                 oauth=row["auth"] == Connector.Auth.OAUTH,
-                policy=builder.Policy(
-                    default_enabled=row["tool_default"] == Connector.ToolDefault.ALLOW,
-                    overrides=policies.get(row["id"], {}),
-                ),
+                policy=_policy(row, policies),
+                tools=handouts[row["id"]],
             ),
             connection_id=row["mine__id"],
             has_credential=row["mine__oauth_credential__id"] is not None,

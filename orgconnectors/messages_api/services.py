@@ -35,6 +35,25 @@ class UnknownConnectors(ServiceError):
     code = "unknown_connectors"
 
 
+class UnknownBeta(ServiceError):
+    code = "unknown_beta"
+
+
+def beta_chosen(beta: str | None) -> str:
+    """The beta asked for (blank: the default), or UnknownBeta naming the two there are."""
+    beta = (beta or "").strip() or builder.DEFAULT_BETA
+    if beta not in builder.BETAS:
+        shown = beta if len(beta) <= 60 else beta[:60] + "…"
+        raise UnknownBeta(
+            f"“{shown}” is not a beta this configuration is written for: choose "
+            f"{builder.BETA_2026_09_15} (the default: the approved tool definitions pinned) or "
+            f"{builder.BETA_2025_11_20} (an allowlist of the approved tools, descriptions from "
+            "the live servers).",
+            field="beta",
+        )
+    return beta
+
+
 @dataclass(frozen=True)
 class Token:
     value: str = field(repr=False)
@@ -112,7 +131,11 @@ def _token_or_leftout(held: Held, token_source: TokenSource) -> Token | builder.
 
 
 def _assemble(
-    *, membership: Membership, requested: list[str] | None, token_source: TokenSource
+    *,
+    membership: Membership,
+    requested: list[str] | None,
+    token_source: TokenSource,
+    beta: str = builder.DEFAULT_BETA,
 ) -> Assembled:
     organization = membership.organization
     found = member_connectors(membership=membership)
@@ -158,15 +181,22 @@ def _assemble(
             name=facts.server_name,
             url=facts.url,
             policy=facts.policy,
+            tools=facts.tools,
             token=token.value if token else None,
             token_expires_at=token.expires_at if token else None,
         )
-        idle = builder.no_tools_allowed(server, facts.connector_id, facts.connector_name)
+        if facts.tools is not None:
+            warnings += builder.tool_warnings(
+                facts.tools, beta, facts.connector_id, facts.connector_name
+            )
+        idle = builder.no_tools_allowed(server, facts.connector_id, facts.connector_name, beta)
         if idle is not None:
             warnings.append(idle)
         servers.append(server)
         included.append(facts.connector_id)
-    config = builder.configuration(servers, warnings)
+    if beta == builder.BETA_2025_11_20 and any(s.tools and s.tools.listed for s in servers):
+        warnings.append(builder.live_descriptions_notice())
+    config = builder.configuration(servers, warnings, beta)
     return Assembled(config, [s.name for s in servers], included)
 
 
@@ -227,29 +257,40 @@ def messages_api_config(
     actor: Actor,
     api_token=None,
     connectors: list[str] | None = None,
+    beta: str | None = None,
     source: str = "api",
 ) -> dict:
-    """What the member's app puts in a Messages API request, ready to send: `connectors` (names
-    or ids) narrows it; tokens expiring within a minute are refreshed first."""
+    """What the member's app puts in a Messages API request, ready to send under `beta` (blank:
+    the default): `connectors` (names or ids) narrows it; tokens expiring within a minute are
+    refreshed first."""
     _require_connector_user(membership)
-    assembled = _assemble(membership=membership, requested=connectors, token_source=_fresh_token)
+    beta = beta_chosen(beta)
+    assembled = _assemble(
+        membership=membership, requested=connectors, token_source=_fresh_token, beta=beta
+    )
     _record_usage(
         membership=membership, actor=actor, api_token=api_token, assembled=assembled, source=source
     )
     return assembled.config
 
 
-def messages_api_config_preview(*, membership: Membership) -> dict:
+def messages_api_config_preview(*, membership: Membership, beta: str | None = None) -> dict:
     """The same configuration with every token masked; reads only (no refresh, no usage)."""
     _require_connector_user(membership)
-    return _assemble(membership=membership, requested=None, token_source=_masked_token).config
+    return _assemble(
+        membership=membership, requested=None, token_source=_masked_token, beta=beta_chosen(beta)
+    ).config
 
 
-def messages_api_tokens_reveal(*, membership: Membership, actor: Actor) -> dict:
+def messages_api_tokens_reveal(
+    *, membership: Membership, actor: Actor, beta: str | None = None
+) -> dict:
     """The configuration with its tokens, for the member's own eyes on the dashboard; audited
     (which connectors, never the tokens)."""
     _require_connector_user(membership)
-    assembled = _assemble(membership=membership, requested=None, token_source=_fresh_token)
+    assembled = _assemble(
+        membership=membership, requested=None, token_source=_fresh_token, beta=beta_chosen(beta)
+    )
     revealed = [s["name"] for s in assembled.config["mcp_servers"] if "authorization_token" in s]
     with transaction.atomic():
         audit_record(

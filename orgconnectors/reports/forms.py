@@ -120,3 +120,14 @@ class ExportFormatForm(forms.Form):
             "invalid_choice": "Export as format=csv or format=jsonl.",
         },
     )
+
+
+class ToolCallPageForm(forms.Form):
+    days = UsagePageForm.base_fields["days"]
+    connector = _choice("Connector", "Every connector", "connector")
+
+    def __init__(self, *args, connectors=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["connector"].choices = [("", "Every connector")] + [
+            (c.pk, c.name) for c in connectors
+        ]

@@ -29,17 +29,29 @@ def test_it_finds_a_streamable_http_server_healthy_with_its_tools(runner, peers,
     assert 0 < result.latency_ms < 3000
 
 
-def test_it_keeps_each_tools_definition_verbatim_with_its_hash(runner, peers):
+def test_it_keeps_each_tool_definition_verbatim_with_its_hash(runner, peers):
     result = check(runner, peers.stateless_json.url + "/mcp")
 
     search, delete = result.tools
-    assert {key: search[key] for key in ("name", "title", "description", "annotations")} == {
+    assert search == {
         "name": "search",
         "title": "Search issues",
         "description": "Search the issue tracker.",
+        "inputSchema": {
+            "properties": {"query": {"title": "Query", "type": "string"}},
+            "required": ["query"],
+            "title": "searchArguments",
+            "type": "object",
+        },
+        "outputSchema": {
+            "properties": {"result": {"title": "Result", "type": "string"}},
+            "required": ["result"],
+            "title": "searchOutput",
+            "type": "object",
+        },
         "annotations": {"readOnlyHint": True, "openWorldHint": False},
+        "hash": search["hash"],
     }
-    assert search["inputSchema"]["properties"] == {"query": {"title": "Query", "type": "string"}}
     assert search["hash"] == definition_hash(search)
     assert delete["annotations"] == {"destructiveHint": True}
 

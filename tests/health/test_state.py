@@ -9,8 +9,6 @@ from django.core import mail
 
 from orgconnectors.audit.models import AuditEvent
 from orgconnectors.connectors.models import Connector
-from orgconnectors.connectors.tool_definitions import definition
-from orgconnectors.connectors.tool_policy import connector_tools
 from orgconnectors.health.outcomes import Outcome, ProbeResult
 from orgconnectors.health.results import health_result_record
 from orgconnectors.health.transitions import (
@@ -179,13 +177,14 @@ def test_a_blip_is_neither_audited_nor_emailed(
     assert connector.consecutive_failures == 0
 
 
-def test_a_changed_tool_list_is_audited_and_feeds_the_tool_policy(db, watched):
+def test_a_new_tool_is_audited_and_held_for_review(db, watched):
     connector, _ = watched
-    search, delete_issue = definition({"name": "search"}), definition({"name": "delete_issue"})
     Connector.objects.filter(pk=connector.pk).update(
-        discovered_tools=[search], approved_tools=[search], tool_listing_version=1
+        discovered_tools=[{"name": "search"}],
+        approved_tools=[{"name": "search"}],
+        tool_listing_version=1,
     )
-    result = ProbeResult(Outcome.HEALTHY, tools=[search, delete_issue])
+    result = ProbeResult(Outcome.HEALTHY, tools=[{"name": "search"}, {"name": "delete_issue"}])
 
     record(connector, result, NOON)
 
@@ -193,7 +192,22 @@ def test_a_changed_tool_list_is_audited_and_feeds_the_tool_policy(db, watched):
     assert [t["name"] for t in connector.discovered_tools] == ["search", "delete_issue"]
     event = AuditEvent.objects.get(action="connector.tools_drifted")
     assert event.changes["delete_issue"]["after"]["kind"] == "new"
-    assert [t.name for t in connector_tools(connector)] == ["search", "delete_issue"]
+    assert list(connector.tool_changes.values_list("tool_name", "kind", "state")) == [
+        ("delete_issue", "new", "pending")
+    ]
+
+
+def test_the_first_complete_listing_is_trusted_on_first_use(db, watched):
+    connector, _ = watched
+    result = ProbeResult(Outcome.HEALTHY, tools=[{"name": "search"}])
+
+    record(connector, result, NOON)
+
+    connector.refresh_from_db()
+    assert connector.tool_listing_version == 1
+    assert connector.approved_tools == [{"name": "search"}]
+    event = AuditEvent.objects.get(action="connector.tools_approved")
+    assert event.changes["reason"]["after"] == "Trusted on first use"
 
 
 def test_a_partial_check_keeps_the_tools_known_before(db, watched):

@@ -42,16 +42,15 @@ def test_a_sweep_checks_a_due_connector_and_records_what_it_found(db, org, peers
     assert check.organization_id == org.id
 
 
-def test_the_first_check_is_audited_with_the_tools_it_trusted_on_first_use(db, org, peers, runner):
+def test_the_first_check_is_audited_with_the_tools_it_discovered(db, org, peers, runner):
     connector = connector_on(peers.stateless_json, org)
 
     health_sweep(runner=runner)
 
     events = {e.action: e for e in AuditEvent.objects.filter(target_id=str(connector.pk))}
-    assert events["connector.tools_approved"].changes == {
-        "version": {"before": 0, "after": 1},
-        "tools": {"before": [], "after": ["delete_issue", "search"]},
-        "reason": {"before": None, "after": "Trusted on first use"},
+    assert events["connector.tools_approved"].changes["tools"] == {
+        "before": [],
+        "after": ["delete_issue", "search"],
     }
     assert events["connector.health_changed"].changes["status"] == {
         "before": "unchecked",

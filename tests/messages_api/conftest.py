@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from orgconnectors.connectors.models import Connector
+from orgconnectors.messages_api.tool_handouts import forget_all
 from orgconnectors.oauth.clients import callback_url
 from tests.factories import ConnectorFactory
 from tests.loopback import serve_asgi
@@ -162,3 +163,12 @@ def _settings(settings):
     settings.ORGCONNECTORS_BASE_URL = "http://127.0.0.1:8000"
     settings.ORGCONNECTORS_ALLOW_LOOPBACK = True
     settings.ORGCONNECTORS_CONFIG_RATE_LIMIT = "1000/min"
+
+
+@pytest.fixture(autouse=True)
+def _tool_handouts_forgotten():
+    """Each test starts with nothing kept in memory (ids are not reused, but listings written
+    behind the health check's back would be)."""
+    forget_all()
+    yield
+    forget_all()

@@ -1,11 +1,16 @@
 """The pure part: names, tool policies as toolsets, what is left out and why."""
 
+import json
 from datetime import UTC, datetime
 
+import jsonschema
 import pytest
+from django.core.serializers.json import DjangoJSONEncoder
+from pydantic import ValidationError
 
 from orgconnectors.messages_api import builder
 from orgconnectors.messages_api.builder import ConnectionFacts, Policy, Server
+from tests.messages_api.helpers import assert_valid_messages_api_config
 
 
 def facts(**overrides) -> ConnectionFacts:
@@ -134,12 +139,58 @@ def test_the_configuration_has_one_toolset_per_server_and_the_earliest_expiry():
     assert "authorization_token" not in config["mcp_servers"][2]
     assert config["expires_at"] == early
     assert config["headers"] == {
-        "anthropic-beta": "mcp-client-2025-11-20",
+        "anthropic-beta": "mcp-client-2026-09-15",
         "anthropic-version": "2023-06-01",
     }
+    older = builder.configuration(servers, [], builder.BETA_2025_11_20)
+    assert older["headers"]["anthropic-beta"] == "mcp-client-2025-11-20"
 
 
 def test_without_tokens_nothing_expires():
     config = builder.configuration([Server("a", "https://a.example/mcp", Policy(True))], [])
 
     assert config["expires_at"] is None
+
+
+@pytest.mark.parametrize(
+    "toolset",
+    [
+        {"type": "mcp_toolset", "mcp_server_name": "wiki", "tools": [{"name": "search"}]},
+        {
+            "type": "mcp_toolset",
+            "mcp_server_name": "wiki",
+            "tools": [{"name": "search", "input_schema": {}, "inputSchema": {}}],
+        },
+        {"type": "mcp_toolset", "mcp_server_name": "wiki", "configs": {"search": {"enabled": 1}}},
+        {"type": "mcp_toolset", "mcp_server_name": "wiki", "allowed_tools": ["search"]},
+    ],
+)
+def test_the_sdk_check_refuses_what_the_anthropic_sdk_does_not_take(toolset):
+    body = {
+        "headers": builder.headers(),
+        "mcp_servers": [{"type": "url", "url": "https://w.example/mcp", "name": "wiki"}],
+        "tools": [toolset],
+    }
+
+    with pytest.raises((AssertionError, ValidationError, jsonschema.ValidationError)):
+        assert_valid_messages_api_config(body)
+
+
+def test_the_answer_written_with_its_pinned_listings_spliced_in_is_the_configuration():
+    pinned = builder.PinnedTools(
+        [{"name": "search", "description": "Søk «wiki»", "input_schema": {"type": "object"}}]
+    )
+    handout = builder.ToolHandout(listed=True, pinned=pinned, allowlist=("search",))
+    expires = datetime(2030, 1, 1, 12, 0, 0, 123456, tzinfo=UTC)
+    servers = [
+        Server("a", "https://a.example/mcp", Policy(False), tools=handout, token="t",
+               token_expires_at=expires),
+        Server("b", "https://b.example/mcp", Policy(True, {"rm": False})),
+    ]  # fmt: skip
+    config = builder.configuration(servers, [builder.live_descriptions_notice()])
+
+    written = json.loads(builder.configuration_json(config))
+
+    assert written == json.loads(json.dumps(config, cls=DjangoJSONEncoder))
+    assert written["tools"][0]["tools"] == list(pinned)
+    assert written["expires_at"] == "2030-01-01T12:00:00.123Z"

@@ -16,6 +16,13 @@ from tests.messages_api.helpers import CONFIG, assert_valid_messages_api_config,
 pytestmark = pytest.mark.django_db
 
 URL = CONFIG.format(org="acme")
+NEW_DEFAULT = {"anthropic-beta": "mcp-client-2026-09-15", "anthropic-version": "2023-06-01"}
+
+
+def beside_listings(warnings: list[dict]) -> list[dict]:
+    """The warnings other than `tools_not_listed`, which every connector here gets: none has an
+    approved tool listing (tests/messages_api/test_tool_handout.py has those)."""
+    return [w for w in warnings if w["code"] != "tools_not_listed"]
 
 
 def connect(membership, state=Connection.State.ENABLED, **connector_fields):
@@ -55,11 +62,12 @@ def test_the_answer_is_a_valid_messages_api_configuration(member, api):
         {"type": "mcp_toolset", "mcp_server_name": "wiki", "default_config": {"enabled": False},
          "configs": {"search": {"enabled": True}}},
     ]  # fmt: skip
-    assert body["headers"] == {
-        "anthropic-beta": "mcp-client-2025-11-20",
-        "anthropic-version": "2023-06-01",
-    }
-    assert body["warnings"] == []
+    assert body["headers"] == NEW_DEFAULT
+    assert [(w["code"], w["connector_name"]) for w in body["warnings"]] == [
+        ("tools_not_listed", "Docs search"),
+        ("tools_not_listed", "Tracker"),
+        ("tools_not_listed", "Wiki"),
+    ]
 
 
 def test_expires_at_is_the_earliest_token_expiry_or_null(member, api):
@@ -97,14 +105,14 @@ def test_another_members_and_another_organizations_connections_never_appear(
 
     assert [s["url"] for s in response.json()["mcp_servers"]] == [mine.connector.url]
     assert "secret" not in response.content.decode()
-    assert response.json()["warnings"] == []
+    assert beside_listings(response.json()["warnings"]) == []
 
 
 def test_disconnected_connections_are_neither_in_it_nor_warned_about(member, api):
     connect(member, name="Gone", state=Connection.State.DISABLED)
 
     assert api.get(URL).json() == {
-        "headers": {"anthropic-beta": "mcp-client-2025-11-20", "anthropic-version": "2023-06-01"},
+        "headers": NEW_DEFAULT,
         "mcp_servers": [],
         "tools": [],
         "expires_at": None,
@@ -124,7 +132,7 @@ def test_connections_that_cannot_work_are_left_out_with_a_warning_saying_why(mem
     body = api.get(URL).json()
 
     assert [s["url"] for s in body["mcp_servers"]] == [ok.connector.url]
-    warnings = {w["connector_name"]: w for w in body["warnings"]}
+    warnings = {w["connector_name"]: w for w in beside_listings(body["warnings"])}
     assert {name: w["code"] for name, w in warnings.items()} == {
         "Paused": "suspended",
         "Pending": "needs_authorization",
@@ -203,7 +211,7 @@ def test_a_policy_blocking_every_tool_is_said(member, api):
     assert body["tools"] == [
         {"type": "mcp_toolset", "mcp_server_name": "locked", "default_config": {"enabled": False}}
     ]
-    assert [w["code"] for w in body["warnings"]] == ["no_tools_allowed"]
+    assert [w["code"] for w in body["warnings"]] == ["tools_not_listed", "no_tools_allowed"]
 
 
 def test_members_are_told_when_the_organization_requires_zero_data_retention(org, member, api):
@@ -242,7 +250,7 @@ def test_each_answer_is_a_usage_event(member, actor, django_capture_on_commit_ca
             member.organization_id, member.user_id, token.pk, "127.0.0.1",
         )  # fmt: skip
         assert event.details["servers"] == ["a", "b"]
-        assert event.details["left_out"] == ["unhealthy"]
+        assert event.details["left_out"] == ["tools_not_listed", "tools_not_listed", "unhealthy"]
 
 
 def test_an_answer_naming_no_connector_is_still_a_usage_event(

@@ -41,10 +41,13 @@ def test_the_page_shows_the_configuration_with_tokens_masked(member, tracker):
     assert "tracker-secret-token" not in page
     assert "&lt;hidden: choose Reveal tokens&gt;" in page
     assert "Reveal tokens" in page
-    assert "betas=[&quot;mcp-client-2025-11-20&quot;]" in page
+    assert "betas=[&quot;mcp-client-2026-09-15&quot;]" in page
     assert "client.beta.messages.create(" in page
-    assert "anthropic-beta: mcp-client-2025-11-20" in page
-    assert "http://127.0.0.1:8000/api/v1/orgs/acme/messages-api-config" in page
+    assert "anthropic-beta: mcp-client-2026-09-15" in page
+    assert (
+        "http://127.0.0.1:8000/api/v1/orgs/acme/messages-api-config?beta=mcp-client-2026-09-15"
+        in page
+    )
     assert response["Cache-Control"].startswith("max-age=0")
 
 
@@ -72,6 +75,42 @@ def test_revealing_shows_the_tokens_and_is_audited_without_them(
     assert "tracker-secret-token" not in json.dumps(event.changes) + event.target_label
     usage = UsageEvent.objects.get()
     assert (usage.connector_id, usage.details["source"]) == (tracker.connector_id, "dashboard")
+
+
+def test_the_page_follows_the_beta_chosen_on_it(member, tracker):
+    response = signed_in(member).get(PAGE, {"beta": "mcp-client-2025-11-20"})
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert 'value="mcp-client-2025-11-20" checked' in page
+    assert "betas=[&quot;mcp-client-2025-11-20&quot;]" in page
+    assert "anthropic-beta: mcp-client-2025-11-20" in page
+    assert "messages-api-config?beta=mcp-client-2025-11-20" in page
+    assert "mcp-client-2026-09-15&quot;" not in page
+    # Revealing keeps the beta chosen.
+    assert '<input type="hidden" name="beta" value="mcp-client-2025-11-20">' in page
+
+
+def test_the_beta_chosen_is_the_one_revealed(member, tracker):
+    response = signed_in(member).post(PAGE, {"beta": "mcp-client-2025-11-20"})
+
+    page = response.content.decode()
+    assert "tracker-secret-token" in page
+    assert "anthropic-beta: mcp-client-2025-11-20" in page
+
+
+def test_an_unknown_beta_on_the_page_says_which_there_are_and_reveals_nothing(member, tracker):
+    browser = signed_in(member)
+
+    shown = browser.get(PAGE, {"beta": "mcp-client-2025-04-04"})
+    posted = browser.post(PAGE, {"beta": "nonsense"})
+
+    assert shown.status_code == posted.status_code == 400
+    page = shown.content.decode()
+    assert "“mcp-client-2025-04-04” is not a beta" in page
+    assert 'value="mcp-client-2026-09-15" checked' in page
+    assert "tracker-secret-token" not in posted.content.decode()
+    assert not AuditEvent.objects.filter(action="messages_api.token_revealed").exists()
 
 
 def test_claude_code_lines_use_the_transport_and_include_local_servers(member):

@@ -20,6 +20,11 @@ from orgconnectors.messages_api.beta_upgrade import (
     MigrationInvalid,
     migrate_request,
 )
+from orgconnectors.messages_api.builder import (
+    BETA_2025_11_20,
+    BETA_2026_09_15,
+    configuration_json,
+)
 from orgconnectors.messages_api.ratelimit import config_request_allowed
 from orgconnectors.messages_api.services import messages_api_config
 
@@ -32,6 +37,12 @@ class ConfigQuery(TextInput):
         "",
         description="Only these connectors: names from mcp_servers or connector ids, separated "
         "by commas. An unknown one is a 400 naming it.",
+    )
+    beta: str = NinjaField(
+        "",
+        description=f"The beta your app sends: `{BETA_2026_09_15}` (the default: each toolset "
+        f"pins the approved tool definitions) or `{BETA_2025_11_20}` (an allowlist of the "
+        "approved tools; descriptions come from the live servers). Anything else is a 400.",
     )
 
 
@@ -47,9 +58,13 @@ def _rate_ident(request) -> str:
     response={200: MessagesApiConfigOut, 429: RateLimitedOut, **INPUT_ERRORS},
     operation_id="messages_api_config",
     summary="Your connectors, ready to put in a Messages API request (owners, members)",
-    description="The `mcp_servers` and `tools` of a Messages API request (beta header "
-    "`mcp-client-2025-11-20`) for your connections that are enabled, authorized and healthy, "
-    "with the organization's tool policy as allowlists or denylists. OAuth tokens are valid "
+    description="The `mcp_servers` and `tools` of a Messages API request for your connections "
+    "that are enabled, authorized and healthy, written for the beta of `?beta=` (`headers` name "
+    f"it): under `{BETA_2026_09_15}` (the default) each toolset carries `tools`, the approved "
+    f"definitions of the tools you may use, pinned; under `{BETA_2025_11_20}` an allowlist of "
+    "the approved, allowed tools. Tools held for an owner's review are left out, and "
+    "`warnings` say which and why. Connectors without an approved listing yet keep the "
+    "organization's tool policy as allowlists or denylists. OAuth tokens are valid "
     "for at least 60 seconds more (refreshed first when needed). Connectors left out are in "
     "`warnings`, with why. Rate limited per token (or per signed-in person): a 429 says when "
     "to try again.",
@@ -69,12 +84,16 @@ def messages_api_config_get(request, org: str, response: HttpResponse, query: Qu
         body = error_body(code="rate_limited", detail=detail, retry_after=verdict.retry_after)
         return Status(429, body)
     token = request.auth if isinstance(request.auth, ApiToken) else None
-    return messages_api_config(
+    config = messages_api_config(
         membership=membership,
         actor=caller_actor(request),
         api_token=token,
         connectors=query.connectors.split(",") if query.connectors else None,
+        beta=query.beta,
     )
+    # Written directly, not through the response schema: the pinned listings are most of the
+    # answer and their JSON is kept between answers (the tests check every answer's shape).
+    return HttpResponse(configuration_json(config), content_type="application/json")
 
 
 OLD_REQUEST_EXAMPLE = {

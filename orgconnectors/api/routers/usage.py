@@ -9,13 +9,17 @@ from orgconnectors.api.usage_schemas import (
     EXPORT_FILE,
     AuditExportQuery,
     ExportJobOut,
+    ToolCallOverviewOut,
+    ToolCallQuery,
     UsageExportQuery,
     UsagePageOut,
     UsageQuery,
 )
+from orgconnectors.connectors.selectors import connector_get
 from orgconnectors.reports.export_jobs import export_file, export_job_get, export_request
 from orgconnectors.reports.export_responses import file_response, streamed
 from orgconnectors.reports.selectors import AuditFilters, audit_filter_choices
+from orgconnectors.reports.tool_call_stats import tool_call_overview
 from orgconnectors.reports.usage_selectors import UsageFilters, usage_events_page
 
 router = Router(tags=["usage and exports"])
@@ -55,6 +59,36 @@ def usage_event_list(request, org: str, query: Query[UsageQuery]):
         event.member_label = emails.get(event.user_id)
         event.connector_label = names.get(event.connector_id)
     return page
+
+
+@router.get(
+    "/{org}/usage/tool-calls",
+    response={200: ToolCallOverviewOut, **INPUT_ERRORS},
+    operation_id="usage_tool_calls",
+    summary="Tool calls through the gateway: calls, errors, latency (owners, auditors)",
+    description="Per connector, member and tool over the last 7, 30 or 90 days, and calls per "
+    "day by outcome. Each call itself is a usage event of kind `tool_call`.",
+)
+@needs_scope(READ)
+def usage_tool_calls(request, org: str, query: Query[ToolCallQuery]):
+    membership = caller_membership(request, org, OWNER, AUDITOR)
+    organization = membership.organization
+    connector_id = None
+    if query.connector is not None:
+        connector_id = connector_get(organization=organization, connector_id=query.connector).pk
+    overview = tool_call_overview(
+        organization=organization, days=query.days, connector_id=connector_id
+    )
+    return {
+        "days": overview.days,
+        "total": overview.total.as_json(),
+        "by_outcome": [
+            {"outcome": series.outcome, "counts": series.counts} for series in overview.by_outcome
+        ],
+        "by_connector": [s.as_json() for s in overview.by_connector],
+        "by_member": [s.as_json() for s in overview.by_member],
+        "by_tool": [s.as_json() for s in overview.by_tool],
+    }
 
 
 def _export(request, membership, *, source: str, fmt: str, filters):

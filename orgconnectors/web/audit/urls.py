@@ -13,6 +13,9 @@ urlpatterns = [
         name="audit_digests_json",
     ),
     path("orgs/<slug:slug>/usage/", usage_views.usage_page, name="usage"),
+    path(
+        "orgs/<slug:slug>/usage/tool-calls/", usage_views.usage_tool_calls, name="usage_tool_calls"
+    ),
     path("orgs/<slug:slug>/usage/events/", usage_views.usage_events, name="usage_events"),
     path("orgs/<slug:slug>/usage/export/", usage_views.usage_export, name="usage_export"),
     path(

@@ -1,6 +1,7 @@
 """Usage: the page of charts, the list of usage events, and its exports."""
 
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from orgconnectors.audit.models import UsageEvent
@@ -10,8 +11,14 @@ from orgconnectors.organizations.models import Membership
 from orgconnectors.reports.charts import horizontal_bars, stacked_columns
 from orgconnectors.reports.export_jobs import export_request
 from orgconnectors.reports.export_responses import streamed
-from orgconnectors.reports.forms import ExportFormatForm, UsageFilterForm, UsagePageForm
+from orgconnectors.reports.forms import (
+    ExportFormatForm,
+    ToolCallPageForm,
+    UsageFilterForm,
+    UsagePageForm,
+)
 from orgconnectors.reports.selectors import InvalidCursor, audit_filter_choices
+from orgconnectors.reports.tool_call_stats import tool_call_overview
 from orgconnectors.reports.usage_selectors import UsageFilters, usage_events_page, usage_overview
 from orgconnectors.web.audit.views import query_without
 
@@ -133,3 +140,40 @@ def usage_export(request, membership):
     if export.job is not None:
         return redirect("export_detail", slug=membership.organization.slug, job_id=export.job.pk)
     return streamed(export)
+
+
+def _latency_rows(stats) -> list[tuple[str, float, str]]:
+    return [
+        (s.label, s.p95_ms, f"{s.p95_ms:,.1f} ms (median {s.p50_ms:,.1f} ms)")
+        for s in stats
+        if s.p95_ms is not None
+    ]
+
+
+@require_GET
+@org_view(Role.OWNER, Role.AUDITOR)
+def usage_tool_calls(request, membership):
+    """Tool calls through the gateway: outcomes per day, latency and errors per connector,
+    member and tool; the calls themselves export from the usage events."""
+    organization = membership.organization
+    choices = audit_filter_choices(organization=organization, with_trail=False)
+    form = ToolCallPageForm(request.GET, connectors=choices.connectors)
+    if not form.is_valid():
+        return render(request, "audit/tool_calls.html", {"form": form}, status=400)
+    days, connector_id = form.cleaned_data["days"], form.cleaned_data["connector"]
+    overview = tool_call_overview(organization=organization, days=days, connector_id=connector_id)
+    latency = _latency_rows(overview.by_connector)
+    export_query = "kind=tool_call" + (f"&connector={connector_id}" if connector_id else "")
+    context = {
+        "form": form,
+        "days": days,
+        "overview": overview,
+        "outcome_chart": stacked_columns(overview.days, overview.by_outcome),
+        "latency_chart": horizontal_bars(
+            latency, maximum=max((row[1] for row in latency), default=0.0)
+        ),
+        "export_url": reverse("usage_export", args=[organization.slug]),
+        "export_query": export_query,
+        "events_query": export_query,
+    }
+    return render(request, "audit/tool_calls.html", context)
