@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "orgconnectors.outbox",
     "orgconnectors.ops",
     "orgconnectors.demo",
+    "orgconnectors.gateway",
 ]
 
 MIDDLEWARE = [
@@ -322,6 +323,18 @@ ORGCONNECTORS_PROBE_SLOW_MS = env_int("ORGCONNECTORS_PROBE_SLOW_MS", 2_000)
 # Connectors one sweep task claims at a time, and how long its claim holds should it die.
 ORGCONNECTORS_PROBE_BATCH_SIZE = env_int("ORGCONNECTORS_PROBE_BATCH_SIZE", 100)
 ORGCONNECTORS_PROBE_LEASE_SECONDS = env_int("ORGCONNECTORS_PROBE_LEASE_SECONDS", 600)
+# The gateway (/mcp/{org}/{connector}). A token check and a member's access to a connector
+# (membership, connection, tool listing, upstream token) are reused in process memory this
+# long: a revoked token, a removed member or a disabled connection stops within it.
+ORGCONNECTORS_GATEWAY_CACHE_SECONDS = env_float("ORGCONNECTORS_GATEWAY_CACHE_SECONDS", 2.0)
+# How long one tool call may take upstream (the Messages API gives up after about 300 s).
+ORGCONNECTORS_GATEWAY_CALL_TIMEOUT_SECONDS = env_float(
+    "ORGCONNECTORS_GATEWAY_CALL_TIMEOUT_SECONDS", 300.0
+)
+# Tool-call usage rows wait in memory at most this long before one INSERT writes them.
+ORGCONNECTORS_GATEWAY_USAGE_FLUSH_SECONDS = env_float(
+    "ORGCONNECTORS_GATEWAY_USAGE_FLUSH_SECONDS", 1.0
+)
 # A token refresh's claim, and how long a credential handed to a refresh task stays out of
 # other sweeps: a worker that dies mid-refresh delays that credential by at most these.
 ORGCONNECTORS_REFRESH_LEASE_SECONDS = env_int("ORGCONNECTORS_REFRESH_LEASE_SECONDS", 60)

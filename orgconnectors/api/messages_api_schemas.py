@@ -8,6 +8,7 @@ from pydantic import ConfigDict, field_validator
 from typing_extensions import TypedDict
 
 from orgconnectors.api.schemas import ErrorOut, InputSchema
+from orgconnectors.api.scopes import SCOPES
 from orgconnectors.messages_api.builder import (
     ANTHROPIC_VERSION,
     BETA_2025_11_20,
@@ -140,7 +141,7 @@ class MigratedOut(Schema):
 
 
 TokenStatus = Literal["active", "expired", "revoked"]
-TokenScope = Literal["read", "connections", "admin"]
+TokenScope = Literal[SCOPES]
 
 
 class ApiTokenOut(Schema):

@@ -1,4 +1,5 @@
-"""What an API token may do: `read`, `connections` and `admin`, within what its role allows."""
+"""What an API token may do: `read`, `connections`, `admin` and `mcp`, within what its role
+allows."""
 
 from collections.abc import Iterable
 
@@ -9,8 +10,10 @@ Role = Membership.Role
 READ = "read"
 CONNECTIONS = "connections"
 ADMIN = "admin"
+# Calling tools through the gateway (/mcp/{org}/{connector}) with the member's own connections.
+MCP = "mcp"
 # In this order everywhere they are shown.
-SCOPES = (READ, CONNECTIONS, ADMIN)
+SCOPES = (READ, CONNECTIONS, ADMIN, MCP)
 # Declared by endpoints that any token may call, whatever its scopes (creating a token no wider
 # than the caller's own, converting a request): they read and change nothing of the organization.
 ANY_SCOPE = "any"
@@ -19,11 +22,12 @@ DESCRIPTIONS = {
     READ: "read what your role may read",
     CONNECTIONS: "your own connections and the Messages API configuration",
     ADMIN: "owners' changes: connectors, members, checks",
+    MCP: "call tools through the gateway with your own connections",
 }
 
 ROLE_SCOPES: dict[str, tuple[str, ...]] = {
-    Role.OWNER: (READ, CONNECTIONS, ADMIN),
-    Role.MEMBER: (READ, CONNECTIONS),
+    Role.OWNER: (READ, CONNECTIONS, ADMIN, MCP),
+    Role.MEMBER: (READ, CONNECTIONS, MCP),
     Role.AUDITOR: (READ,),
 }
 

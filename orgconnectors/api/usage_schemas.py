@@ -108,7 +108,6 @@ class ToolCallQuery(TextInput):
     days: int = Field(30, description="The last 7, 30 or 90 UTC days.")
     connector: int | None = Field(None, description="Only calls to this connector (id).")
 
-
     @field_validator("days")
     @classmethod
     def _a_listed_period(cls, value: int) -> int:

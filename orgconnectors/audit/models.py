@@ -145,6 +145,7 @@ class UsageEvent(models.Model):
         REFRESH_FAILED = "refresh_failed", "Token refresh failed"
         REVOCATION = "revocation", "Tokens revoked"
         HEALTH = "health", "Health changed"
+        TOOL_CALL = "tool_call", "Tool called through the gateway"
 
     organization = models.ForeignKey(
         "organizations.Organization",

@@ -125,6 +125,21 @@ def usage_record_many(
         _write(events)
 
 
+def usage_record_rows(rows: list[dict]) -> None:
+    """Many usage events of any kinds and organizations in one INSERT, outside any transaction:
+    the gateway's buffered tool calls. Each row holds usage_record's keyword arguments."""
+    events = [
+        _event(
+            organization=row["organization"], kind=row["kind"], user=row.get("user"),
+            connector=row.get("connector"), api_token=row.get("api_token"), ip=row.get("ip"),
+            details=row.get("details"),
+        )
+        for row in rows
+    ]  # fmt: skip
+    if events:
+        _insert(events)
+
+
 def _day(column: str) -> str:
     if connection.vendor == "postgresql":
         return f"({column} AT TIME ZONE 'UTC')::date"

@@ -29,6 +29,18 @@ CLAIMS_EXPIRED = Counter(
     "Claims taken over after their holder's lease ran out, by kind of work.",
     ["kind"],
 )
+GATEWAY_CALLS = Counter(
+    "orgconnectors_gateway_tool_calls",
+    "Tool calls through the gateway, by outcome (ok, tool_error, upstream_error, denied, "
+    "cancelled).",
+    ["outcome"],
+)
+GATEWAY_CALL_LATENCY = Histogram(
+    "orgconnectors_gateway_tool_call_seconds",
+    "How long a tool call through the gateway took, upstream included, by outcome.",
+    ["outcome"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120, 300),
+)
 TASK_DURATION = Histogram(
     "orgconnectors_task_duration_seconds",
     "Celery task run time, by task and final state.",
@@ -46,3 +58,8 @@ def health_check_counted(*, outcome: str, latency_ms: int | None) -> None:
     HEALTH_CHECKS.labels(outcome=outcome).inc()
     if latency_ms is not None:
         HEALTH_CHECK_LATENCY.labels(outcome=outcome).observe(latency_ms / 1000)
+
+
+def gateway_call_counted(*, outcome: str, seconds: float) -> None:
+    GATEWAY_CALLS.labels(outcome=outcome).inc()
+    GATEWAY_CALL_LATENCY.labels(outcome=outcome).observe(seconds)

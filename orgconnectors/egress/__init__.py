@@ -6,7 +6,12 @@ resolves the host too) and `check_url` for the static checks alone.
 """
 
 from orgconnectors.egress.addresses import blocked_reason, is_public
-from orgconnectors.egress.client import build_async_client, build_client, build_mcp_http_client
+from orgconnectors.egress.client import (
+    build_async_client,
+    build_client,
+    build_mcp_http_client,
+    share_async_client,
+)
 from orgconnectors.egress.deadline import DeadlineExceeded
 from orgconnectors.egress.guard import (
     EgressError,
@@ -37,4 +42,5 @@ __all__ = [
     "follow_redirects_safely",
     "is_public",
     "resolve_and_check",
+    "share_async_client",
 ]

@@ -75,6 +75,20 @@ def build_client(
     return _build(False, library, timeout, options)
 
 
+def share_async_client(client: Any, **options: Any) -> Any:
+    """Another AsyncClient on `client`'s guarded transport, so on its pooled connections, with
+    its own headers and event hooks (e.g. one member's token): no new connection pool, SSL
+    context or CA bundle. Never close it: closing would close the shared transport."""
+    bypassing = sorted(set(options) & {*_BYPASSING_OPTIONS, *_TRANSPORT_OPTIONS})
+    if bypassing:
+        raise TypeError(f"{', '.join(bypassing)} cannot differ from the shared client's")
+    headers = dict(client.headers)
+    headers.update(options.pop("headers", None) or {})
+    options.setdefault("follow_redirects", False)
+    options.setdefault("timeout", client.timeout)
+    return type(client)(transport=client._transport, trust_env=False, headers=headers, **options)
+
+
 def build_mcp_http_client(
     headers: Any = None,
     timeout: Any = None,

@@ -91,6 +91,7 @@ MATRIX = [
     # Usage events and exports: owners and auditors. The export in the path is the owner's:
     # nobody else sees it, not even another auditor of Acme.
     Row("GET",    ORG + "/usage-events",          200,  403,   200,    404,     401),
+    Row("GET",    ORG + "/usage/tool-calls",      200,  403,   200,    404,     401),
     Row("GET",    ORG + "/usage-events/export",   200,  403,   200,    404,     401),
     Row("GET",    EXPORT,                         200,  403,   404,    404,     401),
     Row("GET",    EXPORT + "/download",           200,  403,   404,    404,     401),

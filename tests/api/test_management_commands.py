@@ -42,7 +42,7 @@ def test_create_api_token_prints_the_token_alone_and_it_authenticates(owner):
     assert (api_token.user, api_token.name, api_token.scopes) == (
         owner.user,
         "Command line",
-        ["read", "connections", "admin"],
+        ["read", "connections", "admin", "mcp"],
     )
     assert abs(api_token.expires_at - (timezone.now() + timedelta(days=90))) < timedelta(minutes=1)
     response = ApiClient(Client(), token).get("/api/v1/orgs/acme")

@@ -1,5 +1,5 @@
-"""API tokens carry scopes (`read`, `connections`, `admin`) and an expiry; every endpoint says
-which scope it needs, and a token never mints a wider or longer-lived one than itself."""
+"""API tokens carry scopes (`read`, `connections`, `admin`, `mcp`) and an expiry; every endpoint
+says which scope it needs, and a token never mints a wider or longer-lived one than itself."""
 
 from datetime import timedelta
 from io import StringIO
@@ -126,8 +126,8 @@ def test_the_session_is_limited_by_the_role_alone(owner):
 @pytest.mark.parametrize(
     "role, scopes",
     [
-        ("owner", ["read", "connections", "admin"]),
-        ("member", ["read", "connections"]),
+        ("owner", ["read", "connections", "admin", "mcp"]),
+        ("member", ["read", "connections", "mcp"]),
         ("auditor", ["read"]),
     ],
 )
@@ -244,7 +244,7 @@ def test_last_use_is_recorded_at_most_once_a_minute_and_listed(member, actor):
     assert listed["last_used_at"] is not None
     api_token.refresh_from_db()
     assert api_token.last_used_at == start + timedelta(seconds=61)
-    assert listed["scopes"] == ["read", "connections"]
+    assert listed["scopes"] == ["read", "connections", "mcp"]
 
 
 # The command

@@ -40,7 +40,8 @@ def _usage_filters(query) -> UsageFilters:
     response={200: UsagePageOut, **INPUT_ERRORS},
     operation_id="usage_event_list",
     summary="Usage events, newest first (owners, auditors)",
-    description="Configuration hand-outs, authorizations, token refreshes and health changes.",
+    description="Configuration hand-outs, authorizations, token refreshes, health changes and "
+    "tool calls through the gateway (kind tool_call).",
 )
 @needs_scope(READ)
 def usage_event_list(request, org: str, query: Query[UsageQuery]):

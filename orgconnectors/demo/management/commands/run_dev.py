@@ -1,5 +1,5 @@
-"""The dashboard, a Celery worker, Celery beat and the demo's MCP servers in one terminal,
-stopped together by Ctrl-C.
+"""The dashboard (with the gateway), a Celery worker, Celery beat and the demo's MCP servers
+in one terminal, stopped together by Ctrl-C.
 
 One thread waits on everything at once: each child's output pipe and a self-pipe that the signal
 handlers write to (signal.set_wakeup_fd), for SIGINT, SIGTERM and SIGCHLD. So a line of output, a
@@ -69,16 +69,23 @@ def _children(port: int, pool: str, tls_dir: Path) -> list[Child]:
     python = sys.executable
     celery = [python, "-m", "celery", "-A", "orgconnectors"]
     return [
+        # The project's ASGI application, as `make serve` serves it (with granian): Django and
+        # the gateway's MCP endpoints (/mcp/...), which runserver (WSGI) would not serve.
         Child(
             "web",
             [
                 python,
-                str(settings.BASE_DIR / "manage.py"),
-                "runserver",
-                f"127.0.0.1:{port}",
-                "--noreload",
+                "-m",
+                "uvicorn",
+                "orgconnectors.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--lifespan",
+                "on",
             ],
-        ),
+        ),  # fmt: skip
         # The demo organization's connectors point at these (orgconnectors/demo/catalog.py);
         # started before the worker, so they listen by the first sweep.
         Child("mcp", [python, "-m", "orgconnectors.demo.mcp_servers", "--tls-dir", str(tls_dir)]),
