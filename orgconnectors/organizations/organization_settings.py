@@ -1,9 +1,11 @@
 """An organization's settings, changed by one service: whether it requires zero data retention,
 whether owners and auditors must sign in with a second factor, and (Enterprise) how many days it
-keeps its audit and usage events. Each change is audited in the transaction that makes it.
+keeps its audit and usage events, and its tool governance (what members get when a connector's
+server changes its tools). Each change is audited in the transaction that makes it.
 
-Owners change the first two on the Plan page; the operator sets the retention
-(`manage.py set_audit_retention`). Who may call is the caller's to check.
+Owners change the two-factor, zero data retention and tool governance settings on the Plan
+page; the operator sets the retention (`manage.py set_audit_retention`). Who may call is the
+caller's to check.
 """
 
 from django.db import transaction

@@ -38,6 +38,8 @@ def _refs(values: list[str]) -> list[ToolRef]:
 
 
 def _done(listing_version: int, action: str, count: int) -> str:
+    if not count:
+        return "No tool was waiting for review."
     tools = f"{count} tool{'s' if count != 1 else ''}"
     if action == BLOCK:
         return f"Blocked {tools}: members' apps no longer get them (listing {listing_version})."
