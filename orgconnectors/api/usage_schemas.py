@@ -137,3 +137,14 @@ class ToolCallOverviewOut(Schema):
     by_connector: list[CallStatsOut]
     by_member: list[CallStatsOut]
     by_tool: list[CallStatsOut]
+
+
+class ToolCallBodyOut(Schema):
+    call_id: str = Field(description="The call's usage event's `details.call_id`.")
+    tool: str
+    created_at: datetime
+    request: dict[str, Any] = Field(
+        description='The arguments, redacted of secrets: `{"value": …}`, or the beginning '
+        "of a body too large to keep whole (`truncated`, `chars`, `beginning`)."
+    )
+    response: dict[str, Any] = Field(description="The result, in the same form.")

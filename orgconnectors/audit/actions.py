@@ -49,6 +49,10 @@ ACTIONS = _registry(
     AuditAction(
         "organization.zero_data_retention_changed", "Zero data retention requirement changed"
     ),
+    AuditAction(
+        "organization.member_apps_reach_changed",
+        "How members' apps reach servers changed (directly or through the gateway)",
+    ),
     AuditAction("plan_change.requested", "Plan change requested"),
     AuditAction("plan_change.declined", "Plan change request declined"),
     # People
@@ -70,6 +74,7 @@ ACTIONS = _registry(
     AuditAction("connector.tools_approved", "Connector's tool listing approved"),
     AuditAction("connector.tools_blocked", "Connector's tools reviewed and blocked"),
     AuditAction("organization.tool_governance_changed", "Tool governance settings changed"),
+    AuditAction("organization.tool_call_bodies_changed", "Keeping tool-call bodies changed"),
     AuditAction("connector.health_changed", "Connector's health changed"),
     AuditAction("connection.enabled", "Member connected"),
     AuditAction("connection.disabled", "Member disconnected"),

@@ -196,6 +196,32 @@ class UsageEvent(models.Model):
         return f"{self.kind} in {self.organization_id} at {self.created_at:%Y-%m-%d %H:%M}"
 
 
+class ToolCallBody(models.Model):
+    """The arguments and result of one tool call through the gateway, kept only where the
+    organization opts in, with secrets redacted (audit/body_redaction.py). Auditors read them;
+    the usage retention purges them with the usage events. `call_id` is the call's usage
+    event's `details["call_id"]`."""
+
+    organization = models.ForeignKey(
+        "organizations.Organization",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    call_id = models.CharField(max_length=32, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    tool = models.CharField(max_length=128)
+    request = models.JSONField(default=dict)
+    response = models.JSONField(default=dict)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "created_at"], name="toolbody_org_time")]
+
+    def __str__(self) -> str:
+        return f"{self.tool} call {self.call_id}"
+
+
 class UsageDay(models.Model):
     """Usage events counted per organization, UTC day, kind and one dimension (a connector or a
     member), so the usage page reads days × connectors rows instead of every event."""

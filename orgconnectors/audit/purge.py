@@ -10,7 +10,7 @@ from django.db import transaction
 
 from orgconnectors.audit.append_only import purge_permitted
 from orgconnectors.audit.chain import locked_head
-from orgconnectors.audit.models import AuditEvent, UsageDay, UsageEvent
+from orgconnectors.audit.models import AuditEvent, ToolCallBody, UsageDay, UsageEvent
 
 
 def chain_purge_batch(*, organization_id: int, cutoff: datetime, batch_size: int) -> int:
@@ -41,6 +41,18 @@ def usage_purge_batch(*, organization_id: int, cutoff: datetime, batch_size: int
     )
     if ids:
         UsageEvent.objects.filter(pk__in=ids).delete()
+    return len(ids)
+
+
+def tool_call_bodies_purge_batch(*, organization_id: int, cutoff: datetime, batch_size: int) -> int:
+    """Kept tool-call bodies go with the usage events of the same age."""
+    ids = list(
+        ToolCallBody.objects.filter(organization_id=organization_id, created_at__lt=cutoff)
+        .order_by()
+        .values_list("id", flat=True)[:batch_size]
+    )
+    if ids:
+        ToolCallBody.objects.filter(pk__in=ids).delete()
     return len(ids)
 
 

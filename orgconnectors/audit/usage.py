@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
-from orgconnectors.audit.models import UsageDay, UsageEvent, UsageRollupState
+from orgconnectors.audit.body_redaction import kept_body
+from orgconnectors.audit.models import ToolCallBody, UsageDay, UsageEvent, UsageRollupState
 
 logger = logging.getLogger(__name__)
 
@@ -138,6 +139,20 @@ def usage_record_rows(rows: list[dict]) -> None:
     ]  # fmt: skip
     if events:
         _insert(events)
+    # Bodies an organization chose to keep: redacted here, in the writer, off the call's path.
+    bodies = [
+        ToolCallBody(
+            organization_id=_id(row["organization"]),
+            call_id=row["details"]["call_id"],
+            tool=row["details"].get("tool", "")[:128],
+            request=kept_body(row["body"]["request"]),
+            response=kept_body(row["body"]["response"]),
+        )
+        for row in rows
+        if row.get("body")
+    ]
+    if bodies:
+        ToolCallBody.objects.bulk_create(bodies, ignore_conflicts=True)
 
 
 def _day(column: str) -> str:

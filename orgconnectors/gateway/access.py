@@ -48,6 +48,8 @@ class Access:
     refusals: dict[str, str] = field(default_factory=dict)  # tools known but not handed out
     upstream_token: str = field(default="", repr=False)
     token_unavailable: str = ""  # a refresh failed for now: calls fail, but not "denied"
+    # The organization keeps each call's arguments and result (redacted) for its auditors.
+    keep_bodies: bool = False
 
     def refusal(self, name: str) -> str:
         return self.refusals.get(name) or (
@@ -114,6 +116,7 @@ def _load(caller: Caller, connector_id: int) -> Access:
         refusals=refusals(connector, names),
         upstream_token=token,
         token_unavailable=unavailable,
+        keep_bodies=connector.organization.keep_tool_call_bodies,
     )
 
 

@@ -17,6 +17,7 @@ import json
 import logging
 import re
 import time
+import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -147,6 +148,12 @@ class _Call:
         self.started = time.monotonic()
         self.request_bytes = _size(arguments)
         self.response_bytes = 0
+        self.call_id = uuid.uuid4().hex
+        # Set once access is known: where the organization keeps bodies, these go with the row
+        # (redacted when the row is written, off the call's path).
+        self.keep_bodies = False
+        self.arguments = arguments
+        self.response: dict | None = None
 
     def record(self, outcome: str, reason: str = "") -> None:
         seconds = time.monotonic() - self.started
@@ -161,17 +168,22 @@ class _Call:
             "request_bytes": self.request_bytes,
             "response_bytes": self.response_bytes,
             "via": caller.how,
+            "call_id": self.call_id,
         }
         if reason:
             details["reason"] = reason[:300]
-        usage_add({
+        row = {
             "organization": caller.organization_id,
             "kind": UsageEvent.Kind.TOOL_CALL,
             "user": caller.user_id,
             "connector": self.endpoint.connector_id,
             "api_token": caller.api_token_id,
             "details": details,
-        })  # fmt: skip
+        }
+        if self.keep_bodies:
+            response = self.response if self.response is not None else {"refused": reason}
+            row["body"] = {"request": self.arguments or {}, "response": response}
+        usage_add(row)
         gateway_call_counted(outcome=outcome, seconds=seconds)
 
 
@@ -233,6 +245,7 @@ async def call_tool(ctx, params: types.CallToolRequestParams) -> types.CallToolR
     except MCPError as exc:
         call.record(DENIED, exc.error.message)
         raise
+    call.keep_bodies = access.keep_bodies
     if access.blocked_reason:
         call.record(DENIED, access.blocked_reason)
         raise MCPError(NOT_CONNECTED_CODE, access.blocked_reason, {"outcome": DENIED})
@@ -282,6 +295,8 @@ async def call_tool(ctx, params: types.CallToolRequestParams) -> types.CallToolR
         call.record(DENIED, watch.reason)
         raise MCPError(NOT_CONNECTED_CODE, watch.reason, {"outcome": DENIED})
     call.response_bytes = len(result.model_dump_json(by_alias=True, exclude_none=True))
+    if call.keep_bodies:
+        call.response = result.model_dump(by_alias=True, exclude_none=True, mode="json")
     call.record(TOOL_ERROR if result.is_error else OK)
     return result
 

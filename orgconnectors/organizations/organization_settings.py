@@ -13,7 +13,7 @@ from django.db import transaction
 from orgconnectors.audit.services import audit_record
 from orgconnectors.core.actor import Actor
 from orgconnectors.core.transactions import retry_on_conflict
-from orgconnectors.organizations.errors import OrganizationError, RetentionError
+from orgconnectors.organizations.errors import RetentionError, SettingInvalid
 from orgconnectors.organizations.membership_signals import membership_mfa_required
 from orgconnectors.organizations.mfa import REQUIRING_ROLES
 from orgconnectors.organizations.mfa_notice import mfa_requirement_notify_and_end_sessions
@@ -76,7 +76,7 @@ def _tool_governance(organization: Organization, actor: Actor, **wanted) -> list
     given = {name: value for name, value in wanted.items() if value is not _UNSET}
     if "changed_tools" in given and given["changed_tools"] not in Organization.ChangedTools.values:
         choices = " or ".join(f"“{c}”" for c in Organization.ChangedTools.values)
-        raise OrganizationError(f"Choose {choices}.", field="changed_tools")
+        raise SettingInvalid(f"Choose {choices}.", field="changed_tools")
     changes = {
         name: {"before": getattr(organization, name), "after": value}
         for name, value in given.items()
@@ -108,6 +108,7 @@ def organization_settings_update(
     review_new_connector_tools=_UNSET,
     changed_tools=_UNSET,
     block_new_destructive_tools=_UNSET,
+    member_apps_reach=_UNSET,
     keep_session_key: str = "",
 ) -> Organization:
     """Change the settings given; returns the organization (and updates the one passed in).
@@ -125,7 +126,14 @@ def organization_settings_update(
       connector's first listing waits for an owner), `changed_tools` (Organization.ChangedTools:
       keep the approved version of a changed tool, or hold it, until reviewed) and
       `block_new_destructive_tools` (bool: new tools the server marks destructive start blocked).
+    - `member_apps_reach` (`Organization.MemberAppsReach`): whether `messages-api-config` hands
+      out the servers' own URLs and tokens, or the gateway's endpoints and tokens.
     """
+    if member_apps_reach is not _UNSET and member_apps_reach not in Organization.MemberAppsReach:
+        raise SettingInvalid(
+            "Choose how members' apps reach servers: directly or through the gateway.",
+            field="member_apps_reach",
+        )
     with transaction.atomic():
         locked = (
             Organization.objects.select_for_update(of=("self",))
@@ -171,6 +179,15 @@ def organization_settings_update(
             changed.append("require_mfa_for_owners_and_auditors")
             if require_two_factor:
                 _require_two_factor(locked, actor, keep_session_key)
+        if member_apps_reach is not _UNSET and locked.member_apps_reach != member_apps_reach:
+            _change(
+                locked,
+                actor,
+                action="organization.member_apps_reach_changed",
+                field="member_apps_reach",
+                value=member_apps_reach,
+            )
+            changed.append("member_apps_reach")
         changed += _tool_governance(
             locked,
             actor,

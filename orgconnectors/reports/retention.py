@@ -15,7 +15,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from orgconnectors.audit.models import AuditEvent
-from orgconnectors.audit.purge import chain_purge_batch, usage_days_purge, usage_purge_batch
+from orgconnectors.audit.purge import (
+    chain_purge_batch,
+    tool_call_bodies_purge_batch,
+    usage_days_purge,
+    usage_purge_batch,
+)
 from orgconnectors.audit.services import audit_record
 from orgconnectors.core.actor import Actor
 from orgconnectors.organizations.models import Organization
@@ -63,6 +68,10 @@ def organization_purge(
         organization_id=organization.pk, cutoff=cutoff, batch_size=batch_size
     ):
         usage_events += removed
+    while tool_call_bodies_purge_batch(
+        organization_id=organization.pk, cutoff=cutoff, batch_size=batch_size
+    ):
+        pass  # counted with the usage events they belong to
     usage_days = usage_days_purge(organization_id=organization.pk, cutoff=cutoff)
     purged = Purged(audit_events, usage_events, usage_days)
     if purged.anything:

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from orgconnectors.api.models import ApiToken
 from orgconnectors.api.tokens import api_token_create
+from orgconnectors.audit.models import ToolCallBody
 from orgconnectors.connectors.models import Connector
 from orgconnectors.core.actor import Actor
 from orgconnectors.health.models import HealthRun
@@ -101,11 +102,23 @@ class Objects:
     api_token: ApiToken
     # A finished export, asked for by the organization's owner (only they may see it).
     export_job: ExportJob
+    # A kept tool-call body (auditors only).
+    tool_call_body: ToolCallBody
 
 
 def _run(organization: Organization) -> HealthRun:
     return HealthRun.objects.create(
         organization=organization, kind=HealthRun.Kind.ALL, total=0, finished_at=timezone.now()
+    )
+
+
+def _body(organization: Organization) -> ToolCallBody:
+    return ToolCallBody.objects.create(
+        organization=organization,
+        call_id=f"{organization.slug:0<32}"[:32],
+        tool="search",
+        request={"value": {"query": "q"}},
+        response={"value": {"content": []}},
     )
 
 
@@ -134,6 +147,7 @@ def world(
             _run(org),
             _spare_token(member),
             finished_export(owner),
+            _body(org),
         ),
         globex=Objects(
             other_org,
@@ -142,6 +156,7 @@ def world(
             _run(other_org),
             _spare_token(other_member),
             finished_export(other_owner),
+            _body(other_org),
         ),
         people={
             "owner": owner,

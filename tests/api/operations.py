@@ -38,5 +38,6 @@ def path_for(path: str, objects, *, org: str = "acme") -> str:
         "run_id": objects.run.pk,
         "token_id": objects.api_token.pk,
         "job_id": objects.export_job.pk,
+        "call_id": objects.tool_call_body.call_id,
     }
     return re.sub(r"\{(\w+)\}", lambda match: str(values[match.group(1)]), path)

@@ -38,6 +38,7 @@ MEMBER = ORG + "/members/{member_id}"
 RUN = ORG + "/health-runs/{run_id}"
 TOKEN = ORG + "/api-tokens/{token_id}"
 EXPORT = ORG + "/exports/{job_id}"
+CALL_BODY = ORG + "/tool-calls/{call_id}/body"
 OPERATOR_ORG = "/api/v1/operator/orgs/{org}"
 
 # fmt: off
@@ -92,6 +93,8 @@ MATRIX = [
     # nobody else sees it, not even another auditor of Acme.
     Row("GET",    ORG + "/usage-events",          200,  403,   200,    404,     401),
     Row("GET",    ORG + "/usage/tool-calls",      200,  403,   200,    404,     401),
+    # Kept tool-call bodies: auditors only, not even owners.
+    Row("GET",    CALL_BODY,                      403,  403,   200,    404,     401),
     Row("GET",    ORG + "/usage-events/export",   200,  403,   200,    404,     401),
     Row("GET",    EXPORT,                         200,  403,   404,    404,     401),
     Row("GET",    EXPORT + "/download",           200,  403,   404,    404,     401),
@@ -153,6 +156,7 @@ FOREIGN_OBJECT_ROWS = [
     ("DELETE", TOKEN),
     ("GET", EXPORT),
     ("GET", EXPORT + "/download"),
+    ("GET", CALL_BODY),
 ]
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")

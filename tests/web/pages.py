@@ -7,8 +7,10 @@ from django.urls import URLResolver, get_resolver, reverse
 
 # admin/ and accounts/ (allauth) are not ours; api/v1/ is the JSON API, whose operations
 # tests/api/operations.py reads from the ninja API itself; metrics is for Prometheus, behind a
-# token of its own (tests/ops/test_metrics.py).
-SKIPPED_PREFIXES = ("admin/", "accounts/", "api/v1/", "metrics")
+# token of its own (tests/ops/test_metrics.py); identity/ and .well-known/ are the gateway's
+# OAuth authorization server (allauth's, and its consent page), which answers OAuth clients by
+# the protocol's rules (tests/gateway_auth/).
+SKIPPED_PREFIXES = ("admin/", "accounts/", "api/v1/", "metrics", "identity/", ".well-known/")
 
 
 def _walk(patterns, prefix=""):

@@ -161,6 +161,11 @@ MATRIX = [
     # The tool governance settings, on the plan page: owners only.
     Row("organization_tool_governance", "GET",  405, 405, 405, 405, 405),
     Row("organization_tool_governance", "POST", 302, 403, 403, 404, 302),
+    # The gateway: how members' apps reach servers, and the endpoints to add to Claude (owners).
+    Row("add_to_claude",      "GET",  200,  403,   403,    404,     302),
+    Row("add_to_claude",      "POST", 405,  405,   405,    405,     405),
+    Row("member_apps_reach",  "GET",  405,  405,   405,    405,     405),
+    Row("member_apps_reach",  "POST", 302,  403,   403,    404,     302),
     # Not about an organization: anyone signed in may migrate a request (POST shows it).
     Row("mcp_request_migrate", "GET", 200,  200,   200,    200,     302),
     Row("mcp_request_migrate", "POST", 200, 200,   200,    200,     302),
@@ -195,6 +200,7 @@ POST_BODIES = {
     "api_token_list": {"name": "Deploy bot", "scopes": ["read"]},
     "organization_zdr": {"requires_zero_data_retention": "true"},
     "organization_mfa": {"require_mfa": "true"},
+    "member_apps_reach": {"member_apps_reach": "gateway"},
     "mcp_request_migrate": {
         "request_body": '{"mcp_servers": [{"type": "url", "url": "https://a.example/mcp", '
         '"name": "a", "tool_configuration": {"enabled": false}}]}'

@@ -9,6 +9,7 @@ from orgconnectors.api.usage_schemas import (
     EXPORT_FILE,
     AuditExportQuery,
     ExportJobOut,
+    ToolCallBodyOut,
     ToolCallOverviewOut,
     ToolCallQuery,
     UsageExportQuery,
@@ -16,9 +17,11 @@ from orgconnectors.api.usage_schemas import (
     UsageQuery,
 )
 from orgconnectors.connectors.selectors import connector_get
+from orgconnectors.organizations.selectors import require_role
 from orgconnectors.reports.export_jobs import export_file, export_job_get, export_request
 from orgconnectors.reports.export_responses import file_response, streamed
 from orgconnectors.reports.selectors import AuditFilters, audit_filter_choices
+from orgconnectors.reports.tool_call_bodies import tool_call_body_get, tool_call_body_json
 from orgconnectors.reports.tool_call_stats import tool_call_overview
 from orgconnectors.reports.usage_selectors import UsageFilters, usage_events_page
 
@@ -90,6 +93,23 @@ def usage_tool_calls(request, org: str, query: Query[ToolCallQuery]):
         "by_member": [s.as_json() for s in overview.by_member],
         "by_tool": [s.as_json() for s in overview.by_tool],
     }
+
+
+@router.get(
+    "/{org}/tool-calls/{call_id}/body",
+    response={200: ToolCallBodyOut, **INPUT_ERRORS},
+    operation_id="tool_call_body",
+    summary="The kept arguments and result of one tool call (auditors only)",
+    description="Kept only where the organization keeps tool-call bodies, redacted of secrets, "
+    "and purged with the usage events.",
+)
+@needs_scope(READ)
+def tool_call_body(request, org: str, call_id: str):
+    # Found first, so another organization's call is a 404 whoever asks; then auditors only.
+    membership = caller_membership(request, org)
+    body = tool_call_body_get(organization=membership.organization, call_id=call_id[:64])
+    require_role(membership, AUDITOR)
+    return tool_call_body_json(body)
 
 
 def _export(request, membership, *, source: str, fmt: str, filters):

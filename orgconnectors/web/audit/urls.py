@@ -16,6 +16,16 @@ urlpatterns = [
     path(
         "orgs/<slug:slug>/usage/tool-calls/", usage_views.usage_tool_calls, name="usage_tool_calls"
     ),
+    path(
+        "orgs/<slug:slug>/usage/tool-calls/bodies/",
+        usage_views.tool_call_bodies_setting,
+        name="tool_call_bodies_setting",
+    ),
+    path(
+        "orgs/<slug:slug>/usage/tool-calls/<slug:call_id>/",
+        usage_views.tool_call_body_page,
+        name="tool_call_body",
+    ),
     path("orgs/<slug:slug>/usage/events/", usage_views.usage_events, name="usage_events"),
     path("orgs/<slug:slug>/usage/export/", usage_views.usage_export, name="usage_export"),
     path(

@@ -1,13 +1,17 @@
 """Usage: the page of charts, the list of usage events, and its exports."""
 
+import json
+
+from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from orgconnectors.audit.models import UsageEvent
 from orgconnectors.core.actor import Actor
 from orgconnectors.organizations.access import org_view
 from orgconnectors.organizations.models import Membership
+from orgconnectors.organizations.tool_call_bodies import tool_call_bodies_setting_update
 from orgconnectors.reports.charts import horizontal_bars, stacked_columns
 from orgconnectors.reports.export_jobs import export_request
 from orgconnectors.reports.export_responses import streamed
@@ -18,6 +22,7 @@ from orgconnectors.reports.forms import (
     UsagePageForm,
 )
 from orgconnectors.reports.selectors import InvalidCursor, audit_filter_choices
+from orgconnectors.reports.tool_call_bodies import kept_body_call_ids, tool_call_body_get
 from orgconnectors.reports.tool_call_stats import tool_call_overview
 from orgconnectors.reports.usage_selectors import UsageFilters, usage_events_page, usage_overview
 from orgconnectors.web.audit.views import query_without
@@ -84,9 +89,22 @@ def _label(events, form) -> None:
             )
 
 
+def _mark_kept_bodies(events, membership) -> None:
+    """For auditors: which tool calls on the page have a kept body to open (one query)."""
+    if membership.role != Role.AUDITOR:
+        return
+    call_ids = {
+        e.details.get("call_id") for e in events if e.kind == Kind.TOOL_CALL and e.details
+    } - {None}
+    kept = kept_body_call_ids(organization=membership.organization, call_ids=call_ids)
+    for event in events:
+        event.kept_body = (event.details or {}).get("call_id") in kept
+
+
 def _list_context(request, form, page) -> dict:
     if page:
         _label(page.events, form)
+        _mark_kept_bodies(page.events, request.membership)
     return {
         "form": form,
         "page": page,
@@ -177,3 +195,39 @@ def usage_tool_calls(request, membership):
         "events_query": export_query,
     }
     return render(request, "audit/tool_calls.html", context)
+
+
+@require_POST
+@org_view(Role.OWNER)
+def tool_call_bodies_setting(request, membership):
+    keep = request.POST.get("keep") == "on"
+    tool_call_bodies_setting_update(
+        organization=membership.organization, actor=Actor.from_request(request), keep=keep
+    )
+    messages.success(
+        request,
+        "The gateway now keeps each tool call's arguments and result, redacted of secrets, for "
+        "auditors."
+        if keep
+        else "The gateway no longer keeps tool-call bodies; those kept so far stay until the "
+        "usage retention purges them.",
+    )
+    return redirect("usage_tool_calls", slug=membership.organization.slug)
+
+
+@require_GET
+@org_view(Role.AUDITOR)
+def tool_call_body_page(request, membership, call_id):
+    body = tool_call_body_get(organization=membership.organization, call_id=call_id)
+    context = {
+        "body": body,
+        "request_text": _pretty(body.request),
+        "response_text": _pretty(body.response),
+    }
+    return render(request, "audit/tool_call_body.html", context)
+
+
+def _pretty(kept: dict) -> str:
+    if kept.get("truncated"):
+        return kept.get("beginning", "")
+    return json.dumps(kept.get("value"), indent=2, ensure_ascii=False, default=str)
