@@ -14,6 +14,7 @@ from orgconnectors.api.routers import (
     operator,
     organizations,
     plan_requests,
+    tools,
     usage,
 )
 
@@ -40,6 +41,7 @@ for router in (organizations, connectors, connections, health, members, audit, u
 api.add_router("/orgs", plan_requests.router)
 api.add_router("/orgs", messages_api.router)
 api.add_router("/orgs", api_tokens.router)
+api.add_router("/orgs", tools.router)
 api.add_router("", audit.public_router)
 api.add_router("/orgs", oauth_issuer.router)
 api.add_router("/tools", messages_api.tools_router)

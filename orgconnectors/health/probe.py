@@ -147,6 +147,7 @@ async def _list_tools(client: Client, config: ProbeConfig, result: ProbeResult) 
         page = await client.list_tools(cursor=cursor, cache_mode="bypass")
         tools.extend(_kept(page.tools, result))
         if len(tools) >= config.max_tools:
+            result.tools_truncated = True
             result.notes.append(
                 f"The server lists more than {config.max_tools} tools; only "
                 f"the first {config.max_tools} are kept."

@@ -53,6 +53,12 @@ MATRIX = [
     Row("connector_edit",     "POST", 302,  403,   403,    404,     302),
     Row("connector_tools",    "GET",  405,  405,   405,    405,     405),
     Row("connector_tools",    "POST", 302,  403,   403,    404,     302),
+    # Tool governance: owners approve or block a connector's tools (auditors read them on its
+    # page); owners and auditors read every change health checks found.
+    Row("connector_tool_review", "GET",  405, 405, 405,    405,     405),
+    Row("connector_tool_review", "POST", 302, 403, 403,    404,     302),
+    Row("tool_changes",       "GET",  200,  403,   200,    404,     302),
+    Row("tool_changes",       "POST", 405,  405,   405,    405,     405),
     Row("connector_remove",   "GET",  200,  403,   403,    404,     302),
     Row("connector_remove",   "POST", 302,  403,   403,    404,     302),
     # The authorization server of a connector's own OAuth client: owners confirm it (Acme's
@@ -159,6 +165,9 @@ MATRIX = [
     # The two-factor requirement, on the plan page: owners only.
     Row("organization_mfa",   "GET",  405,  405,   405,    405,     405),
     Row("organization_mfa",   "POST", 302,  403,   403,    404,     302),
+    # The tool governance settings, on the plan page: owners only.
+    Row("organization_tool_governance", "GET",  405, 405, 405, 405, 405),
+    Row("organization_tool_governance", "POST", 302, 403, 403, 404, 302),
     # The gateway: how members' apps reach servers, and the endpoints to add to Claude (owners).
     Row("add_to_claude",      "GET",  200,  403,   403,    404,     302),
     Row("add_to_claude",      "POST", 405,  405,   405,    405,     405),
@@ -185,6 +194,8 @@ POST_BODIES = {
         "new_tool": "delete_page",
         "new_tool_decision": "block",
     },
+    "connector_tool_review": {"action": "approve_all"},
+    "organization_tool_governance": {"changed_tools": "hold"},
     "member_invite": {"email": "invitee@example.com", "role": "member"},
     "connector_issuer_confirm": {"issuer": "https://as.example.com"},
     "member_role": {"role": "auditor"},
@@ -216,6 +227,7 @@ FOREIGN_OBJECT_ROWS = [
     ("connector_edit", "GET"),
     ("connector_edit", "POST"),
     ("connector_tools", "POST"),
+    ("connector_tool_review", "POST"),
     ("connector_issuer_confirm", "POST"),
     ("connector_remove", "GET"),
     ("connector_remove", "POST"),
