@@ -166,9 +166,10 @@ def _assemble(
             )
     servers: list[builder.Server] = []
     included: list[int] = []
+    gateway = organization.member_apps_reach == Organization.MemberAppsReach.GATEWAY
     for held in held_list:
         facts = held.facts
-        leftout = builder.left_out(facts)
+        leftout = builder.left_out(facts, through_gateway=gateway)
         token = None
         if leftout is None and facts.oauth:
             token = _token_or_leftout(held, token_source)

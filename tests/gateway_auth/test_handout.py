@@ -90,6 +90,33 @@ def test_through_the_gateway_the_upstream_token_never_leaves(member, tracker, ac
     assert config["tools"] == [{"type": "mcp_toolset", "mcp_server_name": "tracker"}]
 
 
+def test_a_server_without_https_is_reached_through_the_gateway_not_left_out(
+    member, actor, settings
+):
+    """The Messages API reaches the gateway (https); the gateway reaches the server."""
+    settings.ORGCONNECTORS_BASE_URL = "https://oc.example.com"
+    intranet = ConnectorFactory(
+        organization=member.organization,
+        name="Intranet",
+        url="http://intranet.example.com/mcp",
+        status=Connector.Status.HEALTHY,
+    )
+    ConnectionFactory(membership=member, connector=intranet)
+    direct = messages_api_config(membership=member, actor=actor(member))
+    organization_settings_update(
+        organization=member.organization, member_apps_reach=GATEWAY, actor=actor(member)
+    )
+
+    through = messages_api_config(membership=member, actor=actor(member))
+
+    assert [w["code"] for w in direct["warnings"] if w["connector_id"] == intranet.pk] == [
+        "not_https"
+    ]
+    assert [s["url"] for s in through["mcp_servers"]] == [
+        f"https://oc.example.com/mcp/acme/{intranet.pk}"
+    ]
+
+
 def test_the_preview_through_the_gateway_masks_the_token_and_mints_none(
     member, tracker, actor, settings
 ):
