@@ -19,6 +19,7 @@ from orgconnectors.environment import (
     env_list,
     env_str,
 )
+from orgconnectors.gateway.authorization.schedule import GATEWAY_AUTHORIZATION_BEAT_SCHEDULE
 from orgconnectors.health.schedule import HEALTH_BEAT_SCHEDULE
 from orgconnectors.messages_api.ratelimit import InvalidRate, parse_rate
 from orgconnectors.oauth.schedule import OAUTH_BEAT_SCHEDULE
@@ -94,6 +95,8 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    # The gateway's OAuth 2.1 authorization server (orgconnectors/gateway/authorization).
+    "allauth.idp.oidc",
     "ninja",
     "orgconnectors.egress",
     "orgconnectors.accounts",
@@ -108,6 +111,7 @@ INSTALLED_APPS = [
     "orgconnectors.ops",
     "orgconnectors.demo",
     "orgconnectors.gateway",
+    "orgconnectors.gateway.authorization",
 ]
 
 MIDDLEWARE = [
@@ -196,6 +200,26 @@ ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if ORGCONNECTORS_BASE_URL.startswith("ht
 LOGIN_REDIRECT_URL = "home"
 LOGIN_URL = "account_login"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+
+# The gateway's authorization server is allauth's OpenID Connect provider, adapted for MCP clients
+# (docs/gateway.md): open dynamic client registration and Client ID Metadata Documents (Claude.ai,
+# Claude Code, the MCP Inspector register themselves), tokens bound to one gateway endpoint.
+IDP_OIDC_ADAPTER = "orgconnectors.gateway.authorization.adapter.GatewayOIDCAdapter"
+IDP_OIDC_DCR_ENABLED = True
+IDP_OIDC_DCR_REQUIRES_INITIAL_ACCESS_TOKEN = False
+IDP_OIDC_CIMD_ENABLED = True
+# Short-lived: whatever happens, a token ends within this; a member removed or a token revoked
+# is cut off within ORGCONNECTORS_GATEWAY_CACHE_SECONDS (access_tokens.py).
+IDP_OIDC_ACCESS_TOKEN_EXPIRES_IN = env_int("ORGCONNECTORS_GATEWAY_ACCESS_TOKEN_SECONDS", 900)
+IDP_OIDC_REFRESH_TOKEN_EXPIRES_IN = (
+    env_int("ORGCONNECTORS_GATEWAY_REFRESH_TOKEN_DAYS", 30) * 24 * 3600
+)
+# Claude.ai registers from a few addresses for every organization: allauth's 3 a minute per
+# address would refuse the fourth member connecting in the same minute.
+IDP_OIDC_RATE_LIMITS = {"client_registration": "30/m/ip", "cimd_fetch": "30/m/ip"}
+# The key that signs ID tokens (RS256, PEM). Without it, one is generated into the var directory
+# on first use: set it when more than one machine serves orgconnectors.
+ORGCONNECTORS_GATEWAY_SIGNING_KEY = env_str("ORGCONNECTORS_GATEWAY_SIGNING_KEY", "")
 
 EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
@@ -308,6 +332,7 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULE = {
     **HEALTH_BEAT_SCHEDULE,
     **OAUTH_BEAT_SCHEDULE,
+    **GATEWAY_AUTHORIZATION_BEAT_SCHEDULE,
     **AUDIT_BEAT_SCHEDULE,
     **REPORTS_BEAT_SCHEDULE,
     **OUTBOX_BEAT_SCHEDULE,

@@ -5,7 +5,8 @@ it, an absent object, a limit, a rate limit), the body is
 `{"code": ..., "detail": ..., "errors": {field: [message, ...]}}`: `code` for programs, `detail`
 for people, `errors` by the field that caused them ("__all__" when no single field did). A few
 codes add what a program needs to act on them: `limit` and `enabled` with
-connection_limit_reached, `retry_after` with rate_limited.
+connection_limit_reached, `retry_after` with rate_limited, `current` ({tool: hash}) with
+stale_tool_hash.
 """
 
 from django.conf import settings
@@ -17,6 +18,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from orgconnectors.api.auth import TokenRejected
 from orgconnectors.api.operator_auth import OperatorTokenRequired
 from orgconnectors.connectors.errors import ConnectionLimitReached
+from orgconnectors.connectors.tool_approvals import StaleToolHash
 from orgconnectors.core.errors import ServiceError
 from orgconnectors.reports.selectors import InvalidCursor
 
@@ -114,6 +116,13 @@ def register_error_handlers(api: NinjaAPI) -> None:
             errors=exc.as_errors(),
             limit=exc.limit,
             enabled=exc.enabled,
+        )
+        return respond(request, body, exc.status)
+
+    @api.exception_handler(StaleToolHash)
+    def stale_tool_hash(request, exc: StaleToolHash):
+        body = error_body(
+            code=exc.code, detail=exc.message, errors=exc.as_errors(), current=exc.current
         )
         return respond(request, body, exc.status)
 

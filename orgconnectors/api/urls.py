@@ -15,6 +15,7 @@ from orgconnectors.api.routers import (
     organizations,
     plan_requests,
     quotas,
+    tools,
     usage,
 )
 
@@ -42,6 +43,7 @@ api.add_router("/orgs", plan_requests.router)
 api.add_router("/orgs", quotas.router)
 api.add_router("/orgs", messages_api.router)
 api.add_router("/orgs", api_tokens.router)
+api.add_router("/orgs", tools.router)
 api.add_router("", audit.public_router)
 api.add_router("/orgs", oauth_issuer.router)
 api.add_router("/tools", messages_api.tools_router)

@@ -49,6 +49,10 @@ ACTIONS = _registry(
     AuditAction(
         "organization.zero_data_retention_changed", "Zero data retention requirement changed"
     ),
+    AuditAction(
+        "organization.member_apps_reach_changed",
+        "How members' apps reach servers changed (directly or through the gateway)",
+    ),
     AuditAction("plan_change.requested", "Plan change requested"),
     AuditAction("plan_change.declined", "Plan change request declined"),
     # People

@@ -58,6 +58,11 @@ def _approve_first_listing(connector: Connector, listed: list[dict], actor: Acto
     connector.approved_tools = listed
     connector.tool_listing_version = 1
     connector.save(update_fields=["approved_tools", "tool_listing_version"])
+    # Changes recorded while the organization reviewed new connectors' tools, which it no longer
+    # does: this listing settles them (trusted on first use, no owner named).
+    ToolChange.objects.filter(connector=connector, state=ToolChange.State.PENDING).update(
+        state=ToolChange.State.APPROVED, reviewed_at=now
+    )
     changes = {
         "version": {"before": 0, "after": 1},
         "tools": {"before": [], "after": names},

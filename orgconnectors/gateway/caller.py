@@ -1,9 +1,11 @@
 """Who is calling the gateway: the one place a request's `Authorization` header becomes a
 member of the organization, or a refusal that becomes 401 (403 for a missing scope).
 
-Accepted today: orgconnectors API tokens (`Bearer oc_...`) with the `mcp` scope, of the
-endpoint's organization, of an owner or member (auditors hold no connections). The OAuth
-access tokens of the gateway's authorization server are to be added here as a second branch.
+Accepted: the access tokens of the gateway's OAuth authorization server, issued for this very
+endpoint (gateway/authorization/access_tokens.py: Claude.ai, Claude Code, the MCP Inspector and
+configurations handed out through the gateway), and orgconnectors API tokens (`Bearer oc_...`)
+with the `mcp` scope, for server-side apps and scripts; either of the endpoint's organization, of
+an owner or member (auditors hold no connections).
 
 A token's check is reused in process memory for ORGCONNECTORS_GATEWAY_CACHE_SECONDS (2 s by
 default): a revoked or expired token, or a member removed, stops within that time. Refusals
@@ -21,10 +23,16 @@ from django.utils import timezone
 from orgconnectors.api.models import ApiToken
 from orgconnectors.api.scopes import MCP
 from orgconnectors.api.tokens import TOKEN_PREFIX, token_hash
+from orgconnectors.gateway.authorization.access_tokens import (
+    AccessTokenRefused,
+    check_access_token,
+    remembered_member,
+)
 from orgconnectors.gateway.threads import in_thread
 from orgconnectors.organizations.models import Membership
 
 API_TOKEN = "api_token"
+OAUTH = "oauth"
 
 
 @dataclass(frozen=True)
@@ -34,7 +42,7 @@ class Caller:
     organization_id: int
     organization_slug: str
     role: str
-    how: str  # how they authenticated: "api_token"
+    how: str  # how they authenticated: "api_token" or "oauth"
     api_token_id: int | None = None
 
 
@@ -150,14 +158,32 @@ def _credential(authorization: str | None, resource_url: str) -> str:
     credential = credential.strip()
     if scheme.lower() != "bearer" or not credential:
         raise CallerRejected(
-            "Authorization needed: send an orgconnectors API token with the mcp scope as "
-            "`Authorization: Bearer oc_...`.",
+            "Authorization needed: authorize with orgconnectors (OAuth; the metadata is at "
+            "the resource_metadata URL), or send an orgconnectors API token with the mcp scope "
+            "as `Authorization: Bearer oc_...`.",
             status=401,
             www_authenticate=_challenge(resource_url),
         )
-    if not credential.startswith(TOKEN_PREFIX):
-        raise _unauthorized(resource_url, "This token is not one orgconnectors issued.")
     return credential
+
+
+def _oauth_caller_of(membership: Membership) -> Caller:
+    return Caller(
+        membership_id=membership.pk,
+        user_id=membership.user_id,
+        organization_id=membership.organization_id,
+        organization_slug=membership.organization.slug,
+        role=membership.role,
+        how=OAUTH,
+    )
+
+
+def _oauth_caller(credential: str, resource_url: str) -> Caller:
+    try:
+        membership = check_access_token(token=credential, resource=resource_url)
+    except AccessTokenRefused as refused:
+        raise _unauthorized(resource_url, refused.message) from None
+    return _oauth_caller_of(membership)
 
 
 def _admitted(caller: Caller, resource_url: str, organization_slug: str) -> Caller:
@@ -180,11 +206,15 @@ def caller_resolve(
     request's Authorization header; raises CallerRejected. Runs database queries on a cache
     miss: in async code use `acaller_resolve`."""
     credential = _credential(authorization, resource_url)
-    caller = _api_token_caller(credential, resource_url)
+    if credential.startswith(TOKEN_PREFIX):
+        caller = _api_token_caller(credential, resource_url)
+    else:
+        caller = _oauth_caller(credential, resource_url)
     return _admitted(caller, resource_url, organization_slug)
 
 
 _api_token_caller_in_thread = in_thread(_api_token_caller)
+_oauth_caller_in_thread = in_thread(_oauth_caller)
 
 
 async def acaller_resolve(
@@ -192,7 +222,14 @@ async def acaller_resolve(
 ) -> Caller:
     """`caller_resolve` for the event loop: a cached token costs no thread and no query."""
     credential = _credential(authorization, resource_url)
-    caller = _cached(token_hash(credential))
-    if caller is None:
-        caller = await _api_token_caller_in_thread(credential, resource_url)
+    if credential.startswith(TOKEN_PREFIX):
+        caller = _cached(token_hash(credential))
+        if caller is None:
+            caller = await _api_token_caller_in_thread(credential, resource_url)
+    else:
+        remembered = remembered_member(token=credential, resource=resource_url)
+        if remembered is not None:
+            caller = _oauth_caller_of(remembered)
+        else:
+            caller = await _oauth_caller_in_thread(credential, resource_url)
     return _admitted(caller, resource_url, organization_slug)

@@ -499,6 +499,16 @@ class GatewayApp:
             connector_id=int(connector) if connector else None,
             user_agent=_header(scope, b"user-agent"),
         )
+        if scope["method"] == "GET":
+            # Stateless: the gateway never sends a message of its own, so a stream opened for
+            # them would only hold a connection (and a server's shutdown) for nothing.
+            await _answer(
+                send,
+                405,
+                "The gateway is stateless and sends no messages of its own; POST requests.",
+                {"Allow": "POST"},
+            )
+            return
         await self.start()
         manager = self._streaming
         if scope["method"] == "POST":

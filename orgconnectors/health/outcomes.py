@@ -48,8 +48,11 @@ class ProbeResult:
     server_name: str = ""
     server_version: str = ""
     capabilities: dict = field(default_factory=dict)
-    # None: not listed this time (keep what was known); a list: the complete listing.
+    # None: not listed this time (keep what was known); a list: the listing.
     tools: list[dict] | None = None
+    # The server listed more tools than a check keeps: `tools` is only the first ones, so it is
+    # not compared with the approved listing (connectors/tool_drift.py).
+    tools_truncated: bool = False
     notes: list[str] = field(default_factory=list)
     # For auth_required: the protected resource metadata (RFC 9728) and the 401's scope.
     oauth: dict = field(default_factory=dict)

@@ -137,8 +137,9 @@ def health_result_record(
         )
         if run_id is not None:
             run_progress_count(run_id, 1, now)
-        if result.tools_listed:
+        if result.tools_listed and not result.tools_truncated:
             # The listing this check already fetched: compared with the approved one, no request.
+            # A cut listing is not: the tools past the cut would read as removed.
             tool_listing_observed(
                 connector=connector, listed=result.tools, actor=HEALTH_ACTOR, now=now
             )

@@ -165,7 +165,7 @@ def server_names(connectors: Iterable[tuple[int, str]]) -> dict[int, str]:
 # What is left out
 
 
-def left_out(facts: ConnectionFacts) -> Leftout | None:
+def left_out(facts: ConnectionFacts, *, through_gateway: bool = False) -> Leftout | None:
     """Why this connection cannot go into a Messages API request, or None if it can."""
     name = facts.connector_name
 
@@ -180,7 +180,8 @@ def left_out(facts: ConnectionFacts) -> Leftout | None:
         return leftout("needs_authorization", f"{name} needs your authorization: {reason}")
     if facts.state != Connection.State.ENABLED:
         return leftout("not_connected", f"You have not connected {name}; connect it first.")
-    if not facts.url.lower().startswith("https://"):
+    # Through the gateway the API reaches orgconnectors, and orgconnectors the server.
+    if not through_gateway and not facts.url.lower().startswith("https://"):
         return leftout(
             "not_https",
             f"{name} is not served over https, and the Messages API only reaches public https "

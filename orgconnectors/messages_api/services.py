@@ -19,7 +19,7 @@ from orgconnectors.audit.usage import usage_record, usage_record_many
 from orgconnectors.core.actor import Actor
 from orgconnectors.core.errors import NotAllowed, ServiceError
 from orgconnectors.encryption import DecryptionFailed
-from orgconnectors.messages_api import builder
+from orgconnectors.messages_api import builder, gateway_handout
 from orgconnectors.messages_api.selectors import MASK, Held, member_connectors
 from orgconnectors.oauth.errors import NeedsAuthorization, TokenUnavailable
 from orgconnectors.oauth.models import OAuthCredential
@@ -166,9 +166,10 @@ def _assemble(
             )
     servers: list[builder.Server] = []
     included: list[int] = []
+    gateway = organization.member_apps_reach == Organization.MemberAppsReach.GATEWAY
     for held in held_list:
         facts = held.facts
-        leftout = builder.left_out(facts)
+        leftout = builder.left_out(facts, through_gateway=gateway)
         token = None
         if leftout is None and facts.oauth:
             token = _token_or_leftout(held, token_source)
@@ -197,6 +198,12 @@ def _assemble(
     if beta == builder.BETA_2025_11_20 and any(s.tools and s.tools.listed for s in servers):
         warnings.append(builder.live_descriptions_notice())
     config = builder.configuration(servers, warnings, beta)
+    config = gateway_handout.through_gateway(
+        membership=membership,
+        config=config,
+        connector_ids=included,
+        mint=token_source is not _masked_token,
+    )
     return Assembled(config, [s.name for s in servers], included)
 
 

@@ -13,5 +13,9 @@ class InvitationInvalid(OrganizationError):
     code = "invitation_invalid"
 
 
+class SettingInvalid(OrganizationError):
+    code = "setting_invalid"
+
+
 class RetentionError(OrganizationError):
     code = "retention_invalid"

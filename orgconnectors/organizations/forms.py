@@ -2,7 +2,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 
-from orgconnectors.organizations.models import Membership, Plan
+from orgconnectors.organizations.models import Membership, Organization, Plan
 
 
 class InviteForm(forms.Form):
@@ -101,4 +101,30 @@ class MfaRequirementForm(forms.Form):
         choices=[("true", "Required"), ("false", "Not required")],
         coerce=lambda value: value == "true",
         error_messages={"required": "Say whether two-factor authentication is required."},
+    )
+
+
+class ToolGovernanceForm(forms.Form):
+    """What members get when a connector's server changes its tools (connectors/tool_review.py)."""
+
+    review_new_connector_tools = forms.BooleanField(
+        required=False,
+        label="Review new connectors' tools before members get them",
+        help_text="Off: a new connector's first complete tool listing is trusted at its first "
+        "successful health check. On: even that listing waits for an owner's approval.",
+    )
+    changed_tools = forms.ChoiceField(
+        choices=Organization.ChangedTools.choices,
+        widget=forms.RadioSelect,
+        label="When a server changes an approved tool",
+        help_text="Keeping the approved version hands members the definition you approved "
+        "(pinned in their API requests; left out where it cannot be pinned). Holding leaves the "
+        "tool out everywhere until you review the change.",
+        error_messages={"required": "Choose what happens to a changed tool."},
+    )
+    block_new_destructive_tools = forms.BooleanField(
+        required=False,
+        label="New tools marked destructive start blocked",
+        help_text="A new tool its server marks as able to delete or overwrite data is blocked by "
+        "the tool policy until an owner allows it.",
     )

@@ -47,6 +47,10 @@ class Plan(models.Model):
 
 
 class Organization(models.Model):
+    class MemberAppsReach(models.TextChoices):
+        DIRECT = "direct", "Directly (members' apps get the servers' own tokens)"
+        GATEWAY = "gateway", "Through the gateway (orgconnectors sees and governs every call)"
+
     slug = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=120)
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="organizations")
@@ -62,6 +66,11 @@ class Organization(models.Model):
     # Owners and auditors without an activated authenticator are sent to set one up before they
     # reach the organization's pages or its API.
     require_mfa_for_owners_and_auditors = models.BooleanField(default=False)
+    # How `messages-api-config` hands out servers: their own URLs with the member's upstream
+    # tokens, or the gateway's endpoints with short-lived gateway tokens (docs/gateway.md).
+    member_apps_reach = models.CharField(
+        max_length=16, choices=MemberAppsReach.choices, default=MemberAppsReach.DIRECT
+    )
     # A plan change that shortens the retention leaves the older events under the old one for a
     # grace period, so nobody loses months of trail the night a plan changes.
     audit_retention_grace_days = models.PositiveIntegerField(

@@ -1,9 +1,11 @@
 """An organization's settings, changed by one service: whether it requires zero data retention,
 whether owners and auditors must sign in with a second factor, and (Enterprise) how many days it
-keeps its audit and usage events. Each change is audited in the transaction that makes it.
+keeps its audit and usage events, and its tool governance (what members get when a connector's
+server changes its tools). Each change is audited in the transaction that makes it.
 
-Owners change the first two on the Plan page; the operator sets the retention
-(`manage.py set_audit_retention`). Who may call is the caller's to check.
+Owners change the two-factor, zero data retention and tool governance settings on the Plan
+page; the operator sets the retention (`manage.py set_audit_retention`). Who may call is the
+caller's to check.
 """
 
 from django.db import transaction
@@ -11,7 +13,7 @@ from django.db import transaction
 from orgconnectors.audit.services import audit_record
 from orgconnectors.core.actor import Actor
 from orgconnectors.core.transactions import retry_on_conflict
-from orgconnectors.organizations.errors import RetentionError
+from orgconnectors.organizations.errors import RetentionError, SettingInvalid
 from orgconnectors.organizations.membership_signals import membership_mfa_required
 from orgconnectors.organizations.mfa import REQUIRING_ROLES
 from orgconnectors.organizations.mfa_notice import mfa_requirement_notify_and_end_sessions
@@ -69,6 +71,32 @@ def _require_two_factor(organization: Organization, actor: Actor, keep_session_k
     )
 
 
+def _tool_governance(organization: Organization, actor: Actor, **wanted) -> list[str]:
+    """Save the tool governance settings given that differ; one audit event for all of them."""
+    given = {name: value for name, value in wanted.items() if value is not _UNSET}
+    if "changed_tools" in given and given["changed_tools"] not in Organization.ChangedTools.values:
+        choices = " or ".join(f"“{c}”" for c in Organization.ChangedTools.values)
+        raise SettingInvalid(f"Choose {choices}.", field="changed_tools")
+    changes = {
+        name: {"before": getattr(organization, name), "after": value}
+        for name, value in given.items()
+        if getattr(organization, name) != value
+    }
+    if not changes:
+        return []
+    for name, change in changes.items():
+        setattr(organization, name, change["after"])
+    organization.save(update_fields=list(changes))
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="organization.tool_governance_changed",
+        target=organization,
+        changes=changes,
+    )
+    return list(changes)
+
+
 @retry_on_conflict
 def organization_settings_update(
     *,
@@ -77,6 +105,10 @@ def organization_settings_update(
     zero_data_retention=_UNSET,
     require_two_factor=_UNSET,
     audit_retention_days=_UNSET,
+    review_new_connector_tools=_UNSET,
+    changed_tools=_UNSET,
+    block_new_destructive_tools=_UNSET,
+    member_apps_reach=_UNSET,
     keep_session_key: str = "",
 ) -> Organization:
     """Change the settings given; returns the organization (and updates the one passed in).
@@ -89,7 +121,19 @@ def organization_settings_update(
       `keep_session_key` (the session of the person turning it on, whom the pages then ask to
       confirm).
     - `audit_retention_days` (int, or None for the plan's): Enterprise organizations only.
+    - Tool governance (connectors/tool_review.py), audited together as one
+      `organization.tool_governance_changed`: `review_new_connector_tools` (bool: even a new
+      connector's first listing waits for an owner), `changed_tools` (Organization.ChangedTools:
+      keep the approved version of a changed tool, or hold it, until reviewed) and
+      `block_new_destructive_tools` (bool: new tools the server marks destructive start blocked).
+    - `member_apps_reach` (`Organization.MemberAppsReach`): whether `messages-api-config` hands
+      out the servers' own URLs and tokens, or the gateway's endpoints and tokens.
     """
+    if member_apps_reach is not _UNSET and member_apps_reach not in Organization.MemberAppsReach:
+        raise SettingInvalid(
+            "Choose how members' apps reach servers: directly or through the gateway.",
+            field="member_apps_reach",
+        )
     with transaction.atomic():
         locked = (
             Organization.objects.select_for_update(of=("self",))
@@ -135,6 +179,22 @@ def organization_settings_update(
             changed.append("require_mfa_for_owners_and_auditors")
             if require_two_factor:
                 _require_two_factor(locked, actor, keep_session_key)
+        if member_apps_reach is not _UNSET and locked.member_apps_reach != member_apps_reach:
+            _change(
+                locked,
+                actor,
+                action="organization.member_apps_reach_changed",
+                field="member_apps_reach",
+                value=member_apps_reach,
+            )
+            changed.append("member_apps_reach")
+        changed += _tool_governance(
+            locked,
+            actor,
+            review_new_connector_tools=review_new_connector_tools,
+            changed_tools=changed_tools,
+            block_new_destructive_tools=block_new_destructive_tools,
+        )
     for name in changed:
         setattr(organization, name, getattr(locked, name))
     return locked

@@ -52,6 +52,14 @@ MATRIX = [
     Row("PATCH",  CONNECTOR,                      200,  403,   403,    404,     401),
     Row("DELETE", CONNECTOR,                      204,  403,   403,    404,     401),
     Row("PUT",    CONNECTOR + "/tool-policy",     200,  403,   403,    404,     401),
+    # Tool governance: everyone reads a connector's approved listing, owners review it, owners
+    # and auditors list the changes health checks found.
+    Row("GET",    CONNECTOR + "/tools",           200,  200,   200,    404,     401),
+    Row("POST",   CONNECTOR + "/tools/approve",   200,  403,   403,    404,     401),
+    # Acme's wiki was never checked, so it lists no tool to block (400, after the access
+    # checks); tests/api/test_tools.py blocks a listed one.
+    Row("POST",   CONNECTOR + "/tools/block",     400,  403,   403,    404,     401),
+    Row("GET",    ORG + "/tool-changes",          200,  403,   200,    404,     401),
     # The authorization server of a connector's own OAuth client: owners confirm it, auditors
     # read it. Acme's wiki has no OAuth client of its own, so there is none to show (400);
     # tests/oauth/test_client_issuer.py gets a 200 from a real server.
@@ -116,6 +124,8 @@ BODIES = {
     ("POST", ORG + "/connectors"): {"name": "Docs search", "url": "https://docs.example.com/mcp"},
     ("PATCH", CONNECTOR): {"name": "Renamed wiki"},
     ("PUT", CONNECTOR + "/tool-policy"): {"default": "block", "overrides": {"search": True}},
+    ("POST", CONNECTOR + "/tools/approve"): {"all": True},
+    ("POST", CONNECTOR + "/tools/block"): {"tools": ["search"]},
     ("POST", ORG + "/members"): {"email": "invitee@example.com", "role": "member"},
     ("PATCH", MEMBER): {"role": "auditor"},
     ("POST", CONNECTOR + "/connection/step-up"): {"scope": "tools:write"},
@@ -136,6 +146,9 @@ FOREIGN_OBJECT_ROWS = [
     ("PATCH", CONNECTOR),
     ("DELETE", CONNECTOR),
     ("PUT", CONNECTOR + "/tool-policy"),
+    ("GET", CONNECTOR + "/tools"),
+    ("POST", CONNECTOR + "/tools/approve"),
+    ("POST", CONNECTOR + "/tools/block"),
     ("GET", CONNECTOR + "/oauth-issuer"),
     ("PUT", CONNECTOR + "/oauth-issuer"),
     ("POST", CONNECTOR + "/check"),

@@ -114,4 +114,4 @@ def test_the_openapi_document_gives_every_error_the_one_shape():
                     name = ref.rsplit("/", 1)[-1]
                     assert ERROR_KEYS <= set(components[name]["required"]), (status, name)
                     shapes.add(name)
-    assert shapes == {"ErrorOut", "LimitReachedOut", "RateLimitedOut"}
+    assert shapes == {"ErrorOut", "LimitReachedOut", "RateLimitedOut", "StaleToolHashOut"}

@@ -5,9 +5,11 @@ import itertools
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from orgconnectors.audit.services import audit_record
-from orgconnectors.connectors.models import Connection, ToolOverride
+from orgconnectors.connectors.models import Connection, ToolChange, ToolOverride
+from orgconnectors.connectors.tool_definitions import changed_fields, definition
 from orgconnectors.core.actor import Actor
 from orgconnectors.core.audit_target import AuditTarget
 from tests.api.conftest import token_client
@@ -49,6 +51,29 @@ def add_events(people, count: int) -> None:
             )
 
 
+def add_tool_changes(people, count: int) -> None:
+    """Changes of as many connectors, each reviewed by an owner."""
+    organization = people["owner"].organization
+    for i in itertools.islice(_serial, count):
+        before = definition({"name": f"tool_{i}", "description": "Before."})
+        after = definition({"name": f"tool_{i}", "description": "After."})
+        ToolChange.objects.create(
+            organization=organization,
+            connector=ConnectorFactory(organization=organization),
+            tool_name=f"tool_{i}",
+            kind=ToolChange.Kind.CHANGED,
+            state=ToolChange.State.APPROVED,
+            detected_at=timezone.now(),
+            before=before,
+            after=after,
+            before_hash=before["hash"],
+            after_hash=after["hash"],
+            diff=changed_fields(before, after),
+            reviewed_by=MembershipFactory(organization=organization).user,
+            reviewed_at=timezone.now(),
+        )
+
+
 # operation, who calls it, what makes it longer
 LISTS = [
     ("/connectors", "owner", add_connectors),
@@ -56,6 +81,7 @@ LISTS = [
     ("/connections", "member", add_connectors),
     ("/members", "owner", add_members),
     ("/audit-events", "auditor", add_events),
+    ("/tool-changes", "auditor", add_tool_changes),
 ]
 
 
@@ -70,7 +96,9 @@ def measure(client, path: str) -> tuple[int, int]:
         response = client.get(path)
     assert response.status_code == 200
     body = response.json()
-    return len(queries), len(body["events"] if isinstance(body, dict) else body)
+    if isinstance(body, dict):  # a page: its rows under their name
+        body = body["events"] if "events" in body else body["changes"]
+    return len(queries), len(body)
 
 
 @pytest.mark.parametrize("path, role, add_rows", LISTS, ids=lambda p: getattr(p, "__name__", p))

@@ -2,6 +2,7 @@
 /mcp/{org}/{connector}, over both upstream transports."""
 
 import anyio
+import httpx
 import pytest
 from mcp import MCPError
 
@@ -206,3 +207,19 @@ def test_a_call_in_flight_ends_when_the_member_is_disconnected(member, gateway, 
 
 def _disconnect(membership):
     Connection.objects.filter(membership=membership).update(state=Connection.State.DISABLED)
+
+
+def test_a_get_stream_is_refused_since_the_gateway_sends_nothing_of_its_own(
+    member, gateway, upstreams
+):
+    point = endpoint_for(member, gateway, upstreams.url("streamable_http"), "streamable_http")
+
+    response = httpx.get(
+        point.url,
+        headers={"Authorization": f"Bearer {point.secret}", "Accept": "text/event-stream"},
+        timeout=10,
+    )
+
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+    assert "stateless" in response.json()["error"]

@@ -7,7 +7,7 @@ from django.test import Client
 
 from orgconnectors.api.models import ApiToken
 from orgconnectors.api.tokens import api_token_create
-from orgconnectors.audit.models import AuditEvent
+from orgconnectors.audit.models import AuditEvent, ToolCallBody
 from orgconnectors.connectors.models import Connector, Quota
 from orgconnectors.health.models import HealthRun
 from orgconnectors.health.services import health_check_all
@@ -42,6 +42,8 @@ class Objects:
     export_jobs: dict[str, ExportJob]
     # An organization-wide tool-call quota.
     quota: Quota
+    # A kept tool-call body (auditors only).
+    tool_call_body: ToolCallBody
 
 
 @dataclass
@@ -87,6 +89,13 @@ def _objects(organization, memberships: dict[str, Membership], target: Membershi
             role: finished_export(m) for role, m in memberships.items() if m.can_read_audit
         },
         quota=Quota.objects.create(organization=organization, per_minute=60),
+        tool_call_body=ToolCallBody.objects.create(
+            organization=organization,
+            call_id=f"{organization.slug:0<32}"[:32],
+            tool="search",
+            request={"value": {"query": "q"}},
+            response={"value": {"content": []}},
+        ),
     )
 
 

@@ -7,8 +7,10 @@ from django.urls import URLResolver, get_resolver, reverse
 
 # admin/ and accounts/ (allauth) are not ours; api/v1/ is the JSON API, whose operations
 # tests/api/operations.py reads from the ninja API itself; metrics is for Prometheus, behind a
-# token of its own (tests/ops/test_metrics.py).
-SKIPPED_PREFIXES = ("admin/", "accounts/", "api/v1/", "metrics")
+# token of its own (tests/ops/test_metrics.py); identity/ and .well-known/ are the gateway's
+# OAuth authorization server (allauth's, and its consent page), which answers OAuth clients by
+# the protocol's rules (tests/gateway_auth/).
+SKIPPED_PREFIXES = ("admin/", "accounts/", "api/v1/", "metrics", "identity/", ".well-known/")
 
 
 def _walk(patterns, prefix=""):
@@ -53,5 +55,6 @@ def url_for(name: str, objects, *, role: str = "owner", slug: str = "acme") -> s
         "pk": objects.oauth_client.pk,
         "issuer_key": "0123456789abcdef",
         "quota_id": objects.quota.pk,
+        "call_id": objects.tool_call_body.call_id,
     }
     return reverse(name, kwargs={param: values[param] for param in route_params(name)})

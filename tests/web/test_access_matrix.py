@@ -53,6 +53,12 @@ MATRIX = [
     Row("connector_edit",     "POST", 302,  403,   403,    404,     302),
     Row("connector_tools",    "GET",  405,  405,   405,    405,     405),
     Row("connector_tools",    "POST", 302,  403,   403,    404,     302),
+    # Tool governance: owners approve or block a connector's tools (auditors read them on its
+    # page); owners and auditors read every change health checks found.
+    Row("connector_tool_review", "GET",  405, 405, 405,    405,     405),
+    Row("connector_tool_review", "POST", 302, 403, 403,    404,     302),
+    Row("tool_changes",       "GET",  200,  403,   200,    404,     302),
+    Row("tool_changes",       "POST", 405,  405,   405,    405,     405),
     Row("connector_remove",   "GET",  200,  403,   403,    404,     302),
     Row("connector_remove",   "POST", 302,  403,   403,    404,     302),
     # The authorization server of a connector's own OAuth client: owners confirm it (Acme's
@@ -127,6 +133,13 @@ MATRIX = [
     # Usage: owners and auditors, like the trail.
     Row("usage",              "GET",  200,  403,   200,    404,     302),
     Row("usage",              "POST", 405,  405,   405,    405,     405),
+    Row("usage_tool_calls",   "GET",  200,  403,   200,    404,     302),
+    Row("usage_tool_calls",   "POST", 405,  405,   405,    405,     405),
+    # Keeping tool-call bodies is the owners' choice; reading them, the auditors' only.
+    Row("tool_call_bodies_setting", "GET",  405, 405, 405, 405,     405),
+    Row("tool_call_bodies_setting", "POST", 302, 403, 403, 404,     302),
+    Row("tool_call_body",     "GET",  403,  403,   200,    404,     302),
+    Row("tool_call_body",     "POST", 405,  405,   405,    405,     405),
     Row("usage_events",       "GET",  200,  403,   200,    404,     302),
     Row("usage_events",       "POST", 405,  405,   405,    405,     405),
     Row("usage_export",       "GET",  200,  403,   200,    404,     302),
@@ -166,6 +179,14 @@ MATRIX = [
     Row("gateway_session_end", "POST", 302, 403,   403,    404,     302),
     Row("connector_pause",    "GET",  405,  405,   405,    405,     405),
     Row("connector_pause",    "POST", 302,  403,   403,    404,     302),
+    # The tool governance settings, on the plan page: owners only.
+    Row("organization_tool_governance", "GET",  405, 405, 405, 405, 405),
+    Row("organization_tool_governance", "POST", 302, 403, 403, 404, 302),
+    # The gateway: how members' apps reach servers, and the endpoints to add to Claude (owners).
+    Row("add_to_claude",      "GET",  200,  403,   403,    404,     302),
+    Row("add_to_claude",      "POST", 405,  405,   405,    405,     405),
+    Row("member_apps_reach",  "GET",  405,  405,   405,    405,     405),
+    Row("member_apps_reach",  "POST", 302,  403,   403,    404,     302),
     # Not about an organization: anyone signed in may migrate a request (POST shows it).
     Row("mcp_request_migrate", "GET", 200,  200,   200,    200,     302),
     Row("mcp_request_migrate", "POST", 200, 200,   200,    200,     302),
@@ -187,6 +208,8 @@ POST_BODIES = {
         "new_tool": "delete_page",
         "new_tool_decision": "block",
     },
+    "connector_tool_review": {"action": "approve_all"},
+    "organization_tool_governance": {"changed_tools": "hold"},
     "member_invite": {"email": "invitee@example.com", "role": "member"},
     "connector_issuer_confirm": {"issuer": "https://as.example.com"},
     "member_role": {"role": "auditor"},
@@ -200,6 +223,7 @@ POST_BODIES = {
     "organization_mfa": {"require_mfa": "true"},
     "connector_pause": {"paused": "true"},
     "quota_list": {"connector": "", "tool_name": "", "per_minute": "30", "per_day": "1000"},
+    "member_apps_reach": {"member_apps_reach": "gateway"},
     "mcp_request_migrate": {
         "request_body": '{"mcp_servers": [{"type": "url", "url": "https://a.example/mcp", '
         '"name": "a", "tool_configuration": {"enabled": false}}]}'
@@ -219,6 +243,7 @@ FOREIGN_OBJECT_ROWS = [
     ("connector_edit", "GET"),
     ("connector_edit", "POST"),
     ("connector_tools", "POST"),
+    ("connector_tool_review", "POST"),
     ("connector_issuer_confirm", "POST"),
     ("connector_remove", "GET"),
     ("connector_remove", "POST"),
@@ -238,6 +263,7 @@ FOREIGN_OBJECT_ROWS = [
     ("api_token_revoke", "POST"),
     ("quota_delete", "POST"),
     ("connector_pause", "POST"),
+    ("tool_call_body", "GET"),
 ]
 # oauth_client_metadata: the document is public and names no organization; any client of
 # another kind is 404 (tests/oauth/test_client_metadata_document.py). oauth_callback_issuer:

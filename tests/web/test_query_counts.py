@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from orgconnectors.api.models import ApiToken
 from orgconnectors.audit.services import audit_record
-from orgconnectors.connectors.models import Connection, ToolOverride
+from orgconnectors.connectors.models import Connection, ToolChange, ToolOverride
+from orgconnectors.connectors.tool_definitions import changed_fields, definition
 from orgconnectors.core.actor import Actor
 from orgconnectors.core.audit_target import AuditTarget
 from orgconnectors.organizations.models import Invitation, Membership
@@ -106,6 +107,27 @@ def add_busy_rows(acme: Acme, count: int) -> None:
     acme.busy.save(update_fields=["discovered_tools"])
 
 
+def add_tool_changes(acme: Acme, count: int) -> None:
+    """Changes of as many connectors, each reviewed by an owner."""
+    organization = acme.owner.organization
+    for i in itertools.islice(_serial, count):
+        before = definition({"name": f"tool_{i}", "description": "Before."})
+        after = definition({"name": f"tool_{i}", "inputSchema": {"type": "object"}})
+        ToolChange.objects.create(
+            organization=organization,
+            connector=ConnectorFactory(organization=organization),
+            tool_name=f"tool_{i}",
+            kind=ToolChange.Kind.CHANGED,
+            state=ToolChange.State.APPROVED,
+            detected_at=timezone.now(),
+            before=before,
+            after=after,
+            diff=changed_fields(before, after),
+            reviewed_by=MembershipFactory(organization=organization).user,
+            reviewed_at=timezone.now(),
+        )
+
+
 # page, who reads it, what makes it longer
 PAGES = [
     ("connector_list", "owner", add_connectors),
@@ -116,6 +138,8 @@ PAGES = [
     ("api_token_list", "member", add_tokens),
     ("connector_detail", "owner", add_busy_rows),
     ("connector_detail", "auditor", add_busy_rows),
+    ("tool_changes", "auditor", add_tool_changes),
+    ("tool_changes", "owner", add_tool_changes),
 ]
 
 
@@ -154,21 +178,22 @@ def test_a_list_page_asks_as_many_queries_for_20_rows_as_for_2(name, role, add_r
     assert queries_2 == queries_20
 
 
-def test_the_connector_list_asks_seven_queries(acme, django_assert_num_queries):
+def test_the_connector_list_asks_eight_queries(acme, django_assert_num_queries):
     client = Client()
     client.force_login(acme.owner.user)
     add_connectors(acme, 20)
     url = reverse("connector_list", args=["acme"])
     client.get(url)
 
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         # 1. the session
         # 2. the signed-in user
         # 3. the caller's membership in acme, with its organization and plan (org_view)
-        # 4. the connectors, each with its count of members using it
-        # 5. their tool overrides (prefetched by connectors_of, which the API shares)
-        # 6. every membership of the caller, for the organization switcher (context processor)
-        # 7. the caller's connections in use, for the plan usage in the navigation (same)
+        # 4. the count of tool changes waiting for review, for the owners' banner
+        # 5. the connectors, each with its count of members using it
+        # 6. their tool overrides (prefetched by connectors_of, which the API shares)
+        # 7. every membership of the caller, for the organization switcher (context processor)
+        # 8. the caller's connections in use, for the plan usage in the navigation (same)
         response = client.get(url)
 
     assert response.status_code == 200

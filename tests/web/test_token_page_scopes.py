@@ -32,8 +32,8 @@ def _boxes(html: str) -> dict[str, bool]:
 @pytest.mark.parametrize(
     "role, offered",
     [
-        ("owner", {"read": True, "connections": True, "admin": True}),
-        ("member", {"read": True, "connections": True}),
+        ("owner", {"read": True, "connections": True, "admin": True, "mcp": True}),
+        ("member", {"read": True, "connections": True, "mcp": True}),
         ("auditor", {"read": True}),
     ],
 )

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('audit', '0010_usage_kind_tool_call'),
-        ('organizations', '0008_organization_keep_tool_call_bodies'),
+        ('organizations', '0009_organization_keep_tool_call_bodies'),
     ]
 
     operations = [

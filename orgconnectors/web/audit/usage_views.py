@@ -9,8 +9,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from orgconnectors.audit.models import UsageEvent
 from orgconnectors.core.actor import Actor
+from orgconnectors.core.errors import NotAllowed
 from orgconnectors.organizations.access import org_view
 from orgconnectors.organizations.models import Membership
+from orgconnectors.organizations.selectors import require_role
 from orgconnectors.organizations.tool_call_bodies import tool_call_bodies_setting_update
 from orgconnectors.reports.charts import horizontal_bars, stacked_columns
 from orgconnectors.reports.export_jobs import export_request
@@ -216,9 +218,14 @@ def tool_call_bodies_setting(request, membership):
 
 
 @require_GET
-@org_view(Role.AUDITOR)
+@org_view(Role.OWNER, Role.MEMBER, Role.AUDITOR)
 def tool_call_body_page(request, membership, call_id):
+    # Found first, so another organization's call is a 404 whoever asks; then auditors only.
     body = tool_call_body_get(organization=membership.organization, call_id=call_id)
+    try:
+        require_role(membership, Role.AUDITOR)
+    except NotAllowed as refused:
+        return render(request, "403.html", {"message": refused.message}, status=403)
     context = {
         "body": body,
         "request_text": _pretty(body.request),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from orgconnectors.web.connectors import views
+from orgconnectors.web.connectors import tool_views, views
 
 org = "orgs/<slug:slug>/"
 connector = org + "connectors/<int:connector_id>/"
@@ -17,7 +17,13 @@ urlpatterns = [
     path(connector, views.connector_detail, name="connector_detail"),
     path(connector + "edit/", views.connector_edit, name="connector_edit"),
     path(connector + "tools/", views.connector_tools, name="connector_tools"),
+    path(
+        connector + "tools/review/",
+        tool_views.connector_tool_review,
+        name="connector_tool_review",
+    ),
     path(connector + "remove/", views.connector_remove, name="connector_remove"),
+    path(org + "tool-changes/", tool_views.tool_changes, name="tool_changes"),
     path(org + "my-connectors/", views.my_connectors, name="my_connectors"),
     path(mine + "connect/", views.connection_enable, name="connection_enable"),
     path(mine + "disconnect/", views.connection_disable, name="connection_disable"),

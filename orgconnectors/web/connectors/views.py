@@ -22,6 +22,7 @@ from orgconnectors.connectors.selectors import (
     connectors_for_member,
     connectors_of,
 )
+from orgconnectors.connectors.tool_selectors import pending_tool_change_count, tool_listing_of
 from orgconnectors.core.actor import Actor
 from orgconnectors.core.form_errors import add_service_error
 from orgconnectors.gateway.sessions import live_sessions
@@ -32,6 +33,7 @@ from orgconnectors.oauth.services import oauth_connection_enable
 from orgconnectors.organizations.access import org_view
 from orgconnectors.organizations.models import Membership
 from orgconnectors.organizations.selectors import member_get
+from orgconnectors.web.connectors.tool_diff import review_rows
 from orgconnectors.web.oauth.views import browser_session_key
 
 Role = Membership.Role
@@ -43,8 +45,12 @@ Role = Membership.Role
 @require_GET
 @org_view(Role.OWNER, Role.AUDITOR)
 def connector_list(request, membership):
-    connectors = connectors_of(organization=membership.organization)
-    return render(request, "connectors/list.html", {"connectors": connectors})
+    organization = membership.organization
+    connectors = connectors_of(organization=organization)
+    # Owners are told on the list when tools wait for their review (auditors see the page).
+    pending = pending_tool_change_count(organization=organization) if membership.is_owner else 0
+    context = {"connectors": connectors, "pending_tool_changes": pending}
+    return render(request, "connectors/list.html", context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -90,14 +96,20 @@ def connector_add(request, membership):
     return render(request, "connectors/add.html", context, status=400 if form.errors else 200)
 
 
-def _detail_page(request, membership, connector, *, tool_form=None, status=200):
+def detail_page(request, membership, connector, *, tool_form=None, review_error="", status=200):
     tools = tool_policy.connector_tools(connector)
     if tool_form is None and membership.is_owner:
         tool_form = ToolPolicyForm(connector=connector, tools=tools)
+    listing = tool_listing_of(connector)
     context = {
         "connector": connector,
         "tools": tools,
         "tool_form": tool_form,
+        # Tool governance: the approved listing and each tool's review (web/connectors/
+        # tool_views.py takes the owners' approvals and blocks).
+        "tool_listing": listing,
+        "tool_rows": review_rows(listing.reviews),
+        "review_error": review_error,
         "users": connector_members(connector=connector),
         "health": connector_health(connector=connector),
         "oauth_pin": oauth_pin_view(connector=connector),
@@ -113,7 +125,7 @@ def _detail_page(request, membership, connector, *, tool_form=None, status=200):
 @org_view(Role.OWNER, Role.AUDITOR)
 def connector_detail(request, membership, connector_id):
     connector = connector_get(organization=membership.organization, connector_id=connector_id)
-    return _detail_page(request, membership, connector)
+    return detail_page(request, membership, connector)
 
 
 @require_http_methods(["GET", "POST"])
@@ -171,7 +183,7 @@ def connector_tools(request, membership, connector_id):
             return redirect(
                 "connector_detail", slug=membership.organization.slug, connector_id=connector.pk
             )
-    return _detail_page(request, membership, connector, tool_form=form, status=400)
+    return detail_page(request, membership, connector, tool_form=form, status=400)
 
 
 @require_http_methods(["GET", "POST"])

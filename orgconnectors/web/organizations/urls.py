@@ -21,4 +21,9 @@ urlpatterns = [
     path(org + "plan/preview/", views.plan_preview, name="plan_preview"),
     path(org + "plan/request/", views.plan_request, name="plan_request"),
     path(org + "plan/two-factor/", views.organization_mfa, name="organization_mfa"),
+    path(
+        org + "plan/tool-governance/",
+        views.organization_tool_governance,
+        name="organization_tool_governance",
+    ),
 ]

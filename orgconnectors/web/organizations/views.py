@@ -19,6 +19,7 @@ from orgconnectors.organizations.forms import (
     PlanForm,
     PlanRequestForm,
     RoleForm,
+    ToolGovernanceForm,
 )
 from orgconnectors.organizations.models import Membership
 from orgconnectors.organizations.organization_settings import organization_settings_update
@@ -246,10 +247,21 @@ def invitation_accept(request, token):
 # Plan: owners see it and what a change would do, and ask the operator for one.
 
 
-def _plan_page(request, membership, *, form=None, status=200):
+def _tool_governance_form(organization) -> ToolGovernanceForm:
+    return ToolGovernanceForm(
+        initial={
+            "review_new_connector_tools": organization.review_new_connector_tools,
+            "changed_tools": organization.changed_tools,
+            "block_new_destructive_tools": organization.block_new_destructive_tools,
+        }
+    )
+
+
+def _plan_page(request, membership, *, form=None, tool_governance_form=None, status=200):
     organization = membership.organization
     context = {
         "form": form or PlanForm(initial={"plan": organization.plan.code}),
+        "tool_governance_form": tool_governance_form or _tool_governance_form(organization),
         "pending_request": pending_plan_request(organization=organization),
     }
     return render(request, "organizations/plan.html", context, status=status)
@@ -346,4 +358,23 @@ def organization_mfa(request, membership):
         messages.success(
             request, f"{organization.name} no longer requires two-factor authentication."
         )
+    return redirect("plan", slug=membership.organization.slug)
+
+
+@require_POST
+@org_view(Role.OWNER)
+def organization_tool_governance(request, membership):
+    form = ToolGovernanceForm(request.POST)
+    if not form.is_valid():
+        return _plan_page(request, membership, tool_governance_form=form, status=400)
+    try:
+        organization_settings_update(
+            organization=membership.organization,
+            actor=Actor.from_request(request),
+            **form.cleaned_data,
+        )
+    except OrganizationError as error:
+        add_service_error(form, error)
+        return _plan_page(request, membership, tool_governance_form=form, status=400)
+    messages.success(request, "The tool governance settings were saved.")
     return redirect("plan", slug=membership.organization.slug)

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('organizations', '0007_tool_governance'),
+        ('organizations', '0008_member_apps_reach'),
     ]
 
     operations = [

@@ -1,0 +1,1 @@
+"""Real peers that other tools (the conformance suite, the MCP Inspector CLI) talk to."""
