@@ -48,7 +48,7 @@ from orgconnectors.gateway.access import (
 from orgconnectors.gateway.caller import Caller, CallerRejected, acaller_resolve
 from orgconnectors.gateway.organization import aorg_listing
 from orgconnectors.gateway.quotas import quota_hit
-from orgconnectors.gateway.sessions import session_seen
+from orgconnectors.gateway.sessions import session_seen, sessions_flush
 from orgconnectors.gateway.threads import in_thread
 from orgconnectors.gateway.upstream import UpstreamFailed, upstream_pool, upstream_pool_close
 from orgconnectors.gateway.usage_buffer import usage_add, usage_flush, usage_pending
@@ -464,6 +464,7 @@ class GatewayApp:
             if self._runner is not None:
                 await asyncio.wait([self._runner], timeout=10)
         await upstream_pool_close()
+        await sessions_flush()
         if usage_pending():
             await in_thread(usage_flush)()
 

@@ -4,10 +4,10 @@ connector, since when, and how many calls in the last minute.
 The gateway runs the SDK in stateless mode: no session stays open between two requests. So a
 "session" here is a (member, client name, connector or the organization endpoint) the gateway
 has seen within ORGCONNECTORS_GATEWAY_SESSION_WINDOW_SECONDS; its "since" is when it was first
-seen after a quiet spell of that length. Each listing and call records a sighting in Redis
-(REDIS_URL; shared by every gateway process) off the request's path, in one pipeline; without
-REDIS_URL, in this process's memory. A sighting lost while Redis is down is logged, never an
-error for the call.
+seen after a quiet spell of that length. Each listing and call records a sighting in process
+memory; every second one pipeline writes them to Redis (REDIS_URL; shared by every gateway
+process), so the live view lags at most that; without REDIS_URL they stay in this process's
+memory. Sightings lost while Redis is down are logged, never an error for a call.
 """
 
 import asyncio
@@ -53,7 +53,6 @@ def _field(membership_id: int, connector_id: int | None, client: str) -> str:
 _memory: dict[int, dict[str, list]] = {}
 _memory_lock = threading.Lock()
 _clients: dict[tuple[str, int], aredis.Redis] = {}
-_pending: set[asyncio.Task] = set()
 
 
 def _async_redis(url: str) -> aredis.Redis:
@@ -66,42 +65,85 @@ def _async_redis(url: str) -> aredis.Redis:
     return client
 
 
-async def _record(organization_id: int, field: str, now: float, call: bool) -> None:
-    url = settings.REDIS_URL
-    if not url:
-        with _memory_lock:
-            seen = _memory.setdefault(organization_id, {}).setdefault(field, [now, now, []])
-            if now - seen[1] > settings.ORGCONNECTORS_GATEWAY_SESSION_WINDOW_SECONDS:
-                seen[0] = now
-            seen[1] = now
-            if call:
-                seen[2] = [t for t in seen[2] if t > now - 60] + [now]
+# Sightings waiting for the next flush: {(organization id, field): [first, last, calls]}.
+_batch: dict[tuple[int, str], list] = {}
+FLUSH_SECONDS = 1.0
+_flusher: dict[int, asyncio.Task] = {}
+
+
+def _remember(organization_id: int, field: str, now: float, call: bool) -> None:
+    with _memory_lock:
+        seen = _memory.setdefault(organization_id, {}).setdefault(field, [now, now, []])
+        if now - seen[1] > settings.ORGCONNECTORS_GATEWAY_SESSION_WINDOW_SECONDS:
+            seen[0] = now
+        seen[1] = now
+        if call:
+            seen[2] = [t for t in seen[2] if t > now - 60] + [now]
+
+
+async def _flush(url: str) -> None:
+    """Writes the waiting sightings in one pipeline. A call count goes in as one member of the
+    organization's sorted set, `{field}|{count}|{nonce}`, scored with the flush's time."""
+    if not _batch:
         return
-    first, last, calls = (k.format(organization_id) for k in (_FIRST, _LAST, _CALLS))
+    waiting = dict(_batch)
+    _batch.clear()
+    now = time.time()
     try:
         pipe = _async_redis(url).pipeline(transaction=False)
-        pipe.hsetnx(first, field, now)
-        pipe.hset(last, field, now)
-        if call:
-            pipe.zadd(calls, {f"{field}|{uuid.uuid4().hex[:12]}": now})
-            pipe.zremrangebyscore(calls, 0, now - 60)
-        for key in (first, last, calls):
-            pipe.expire(key, KEEP_SECONDS)
+        organizations = set()
+        for (organization_id, field), (first, last, calls) in waiting.items():
+            keys = [k.format(organization_id) for k in (_FIRST, _LAST, _CALLS)]
+            pipe.hsetnx(keys[0], field, first)
+            pipe.hset(keys[1], field, last)
+            if calls:
+                pipe.zadd(keys[2], {f"{field}|{calls}|{uuid.uuid4().hex[:12]}": last})
+            organizations.add(organization_id)
+        for organization_id in organizations:
+            keys = [k.format(organization_id) for k in (_FIRST, _LAST, _CALLS)]
+            pipe.zremrangebyscore(keys[2], 0, now - 60)
+            for key in keys:
+                pipe.expire(key, KEEP_SECONDS)
         await pipe.execute()
     except (RedisError, OSError) as exc:
-        logger.warning("gateway: a live-session sighting was lost (%s)", type(exc).__name__)
+        logger.warning(
+            "gateway: %d live-session sightings were lost (%s)", len(waiting), type(exc).__name__
+        )
+
+
+async def _flush_forever(url: str) -> None:
+    while True:
+        await asyncio.sleep(FLUSH_SECONDS)
+        await _flush(url)
 
 
 def session_seen(
     *, organization_id: int, membership_id: int, connector_id: int | None, client: str, call: bool
 ) -> None:
-    """Record a sighting off the request's path (a task on the serving loop)."""
+    """Record a sighting: in memory now, in Redis at the next flush (every FLUSH_SECONDS, on
+    the serving loop), so a call pays a dict update and no round trip."""
     field = _field(membership_id, connector_id, client)
-    task = asyncio.get_running_loop().create_task(
-        _record(organization_id, field, time.time(), call)
-    )
-    _pending.add(task)
-    task.add_done_callback(_pending.discard)
+    now = time.time()
+    url = settings.REDIS_URL
+    if not url:
+        _remember(organization_id, field, now, call)
+        return
+    waiting = _batch.get((organization_id, field))
+    if waiting is None:
+        _batch[(organization_id, field)] = [now, now, int(call)]
+    else:
+        waiting[1] = now
+        waiting[2] += int(call)
+    loop = asyncio.get_running_loop()
+    flusher = _flusher.get(id(loop))
+    if flusher is None or flusher.done():
+        _flusher[id(loop)] = loop.create_task(_flush_forever(url))
+
+
+async def sessions_flush() -> None:
+    """Write what waits now (for tests and a graceful stop)."""
+    if settings.REDIS_URL:
+        await _flush(settings.REDIS_URL)
 
 
 def _at(value: float) -> datetime:
@@ -151,8 +193,8 @@ def live_sessions(*, organization_id: int) -> list[LiveSession]:
             field = raw.decode()
             rows[field] = (float(firsts.get(raw, last)), float(last))
         for member in recent:
-            field = member.decode().rsplit("|", 1)[0]
-            counts[field] = counts.get(field, 0) + 1
+            field, count, _nonce = member.decode().rsplit("|", 2)
+            counts[field] = counts.get(field, 0) + int(count)
     sessions = []
     for field, (first, last) in rows.items():
         membership_id, connector_id, client_name = json.loads(field)

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('connectors', '0005_connector_discovered_digest'),
-        ('organizations', '0008_organization_keep_tool_call_bodies'),
+        ('organizations', '0009_organization_keep_tool_call_bodies'),
     ]
 
     operations = [
