@@ -131,6 +131,34 @@ async def _remember_client(ctx, call_next):
     return await call_next(ctx)
 
 
+# The organization endpoint's tools/list in its wire form, per member and protocol revision,
+# for as long as the listing it was made from is the one in memory: the SDK validates and dumps
+# every result it sends, which for 10 connectors x 20 tools costs more than the rest of the
+# request; the listing it would check is the same object it checked last time.
+_wire_listings: dict[tuple[int, str], tuple[object, dict]] = {}
+_WIRE_LISTINGS_MAX = 10_000
+
+
+async def _org_listing_wire(ctx, call_next):
+    """Middleware: the organization listing's wire dict, reused while its listing is."""
+    if ctx.method != "tools/list" or ctx.request is None or (ctx.params or {}).get("cursor"):
+        return await call_next(ctx)
+    endpoint = ctx.request.scope.get(SCOPE_KEY)
+    if endpoint is None or endpoint.connector_id is not None:
+        return await call_next(ctx)
+    listing = await aorg_listing(caller=endpoint.caller)
+    key = (endpoint.caller.membership_id, ctx.protocol_version)
+    known = _wire_listings.get(key)
+    if known is not None and known[0] is listing:
+        _seen(ctx, endpoint, call=False)
+        return known[1]
+    wire = await call_next(ctx)
+    if len(_wire_listings) >= _WIRE_LISTINGS_MAX:
+        _wire_listings.clear()
+    _wire_listings[key] = (listing, wire)
+    return wire
+
+
 async def _access(endpoint: Endpoint) -> Access:
     try:
         return await aendpoint_access(caller=endpoint.caller, connector_id=endpoint.connector_id)
@@ -372,7 +400,7 @@ def build_server() -> Server:
         get_tool_input_schema=lambda name: None,
     )
     # Without the SDK's OpenTelemetry middleware: a span per message costs even unexported.
-    server.middleware = [_remember_client]
+    server.middleware = [_remember_client, _org_listing_wire]
     return server
 
 

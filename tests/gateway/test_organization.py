@@ -11,7 +11,12 @@ from orgconnectors.api.tokens import api_token_create
 from orgconnectors.audit.models import UsageEvent
 from orgconnectors.connectors.models import Connection, Connector, ToolOverride
 from orgconnectors.core.actor import Actor
-from orgconnectors.gateway.organization import LEFT_OUT_KEY, org_tool_name
+from orgconnectors.gateway.access import forget_cached_access
+from orgconnectors.gateway.organization import (
+    LEFT_OUT_KEY,
+    forget_cached_org_listings,
+    org_tool_name,
+)
 from orgconnectors.gateway.usage_buffer import usage_flush
 from orgconnectors.organizations.models import Membership
 from tests.factories import ConnectionFactory, MembershipFactory
@@ -210,3 +215,24 @@ def test_names_keep_to_the_rules_and_stay_stable():
     assert len(names[1]) == 64
     assert names[1] == org_tool_name("issues", long_tool)
     assert names[3].startswith("issues__issues_search_")
+
+
+def test_a_listing_kept_in_memory_is_served_again_until_it_is_renewed(
+    member, gateway, two_connectors, settings
+):
+    """The wire form is reused only with the listing it was made from (gateway/server.py)."""
+    issues, _tracker = two_connectors
+    settings.ORGCONNECTORS_GATEWAY_CACHE_SECONDS = 60
+    url = _org_url(gateway, member)
+
+    first = _listing(url, issues.secret)
+    ToolOverride.objects.create(connector=issues.connector, tool_name="search", enabled=False)
+    kept = _listing(url, issues.secret)
+    forget_cached_access()
+    forget_cached_org_listings()  # as when the cache period ends
+    renewed = _listing(url, issues.secret)
+
+    assert [t.name for t in kept.tools] == [t.name for t in first.tools]
+    assert "issues__search" in [t.name for t in kept.tools]
+    assert "issues__search" not in [t.name for t in renewed.tools]
+    assert "tracker__search" in [t.name for t in renewed.tools]
