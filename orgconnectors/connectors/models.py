@@ -342,3 +342,76 @@ class GatewayHold(models.Model):
             connector_id=self.connector_id,
             member_user_id=self.membership.user_id,
         )
+
+
+class ApprovalRequirement(models.Model):
+    """An owner's decision that calls to one tool of a connector wait for an approver
+    (connectors/call_approvals.py): with ToolOverride's allowed and blocked, the third state."""
+
+    connector = models.ForeignKey(
+        Connector, on_delete=models.CASCADE, related_name="approval_requirements"
+    )
+    tool_name = models.CharField(max_length=128)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connector", "tool_name"], name="one_approval_requirement_per_tool"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tool_name}: needs approval"
+
+    def audit_target(self) -> AuditTarget:
+        return AuditTarget(
+            type="connector",
+            id=self.connector_id,
+            label=f"{self.connector.name} · {self.tool_name}",
+            connector_id=self.connector_id,
+        )
+
+
+class CallApproval(models.Model):
+    """One call waiting for (or past) an approver's decision."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting for an approver"
+        ALLOWED = "allowed", "Allowed"
+        DENIED = "denied", "Denied"
+        TIMED_OUT = "timed_out", "No answer in time"
+
+    organization = models.ForeignKey(
+        "organizations.Organization", on_delete=models.CASCADE, related_name="+"
+    )
+    connector = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="+")
+    membership = models.ForeignKey(
+        "organizations.Membership", on_delete=models.CASCADE, related_name="+"
+    )
+    tool_name = models.CharField(max_length=128)
+    client = models.CharField(max_length=100, blank=True)
+    # Redacted of secrets when written (audit/body_redaction.py).
+    arguments = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["organization", "state"], name="call_approval_org_state")]
+
+    def __str__(self) -> str:
+        return f"{self.tool_name} ({self.state})"
+
+    def audit_target(self) -> AuditTarget:
+        return AuditTarget(
+            type="call_approval",
+            id=self.pk,
+            label=f"{self.connector.name} · {self.tool_name}",
+            connector_id=self.connector_id,
+            member_user_id=self.membership.user_id,
+        )

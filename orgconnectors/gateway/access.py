@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import transaction
 
+from orgconnectors.connectors.call_approvals import tools_needing_approval
 from orgconnectors.connectors.models import Connection, Connector
 from orgconnectors.connectors.pauses import hold_reason, paused_reason
 from orgconnectors.connectors.quotas import QuotaRule, quota_rules
@@ -55,6 +56,8 @@ class Access:
     keep_bodies: bool = False
     # The quotas a call meets (connectors/quotas.py), the narrowest first.
     quota_rules: tuple[QuotaRule, ...] = ()
+    # Tools whose calls wait for an approver (connectors/call_approvals.py).
+    needs_approval: frozenset[str] = frozenset()
 
     def refusal(self, name: str) -> str:
         return self.refusals.get(name) or (
@@ -128,6 +131,7 @@ def _load(caller: Caller, connector_id: int) -> Access:
         token_unavailable=unavailable,
         keep_bodies=connector.organization.keep_tool_call_bodies,
         quota_rules=quota_rules(organization=connector.organization, connector=connector),
+        needs_approval=tools_needing_approval(connector),
     )
 
 

@@ -38,6 +38,12 @@ from mcp.server.transport_security import (
 )
 
 from orgconnectors.audit.models import UsageEvent
+from orgconnectors.connectors.call_approvals import (
+    call_approval_expire,
+    call_approval_request,
+    call_approval_state,
+)
+from orgconnectors.connectors.models import CallApproval
 from orgconnectors.core.metrics import gateway_call_counted
 from orgconnectors.gateway.access import (
     Access,
@@ -343,6 +349,11 @@ async def _call_tool(
         if over is not None:
             call.record(DENIED, over.message)
             raise MCPError(QUOTA_CODE, over.message, over.data)
+    if name in access.needs_approval:
+        refused = await _approval(endpoint, call, name, arguments)
+        if refused:
+            call.record(DENIED, refused)
+            raise MCPError(DENIED_CODE, refused, {"outcome": DENIED, "approval": "refused"})
 
     async def progress(value: float, total: float | None, message: str | None) -> None:
         await ctx.session.report_progress(value, total, message)
@@ -386,6 +397,43 @@ async def _call_tool(
         call.response = result.model_dump(by_alias=True, exclude_none=True, mode="json")
     call.record(TOOL_ERROR if result.is_error else OK)
     return result
+
+
+_approval_request = in_thread(call_approval_request)
+_approval_state = in_thread(call_approval_state)
+_approval_expire = in_thread(call_approval_expire)
+APPROVAL_POLL_SECONDS = 0.25
+
+
+async def _approval(endpoint: Endpoint, call: _Call, name: str, arguments) -> str:
+    """Waits for an approver's answer to this call; "" when allowed, else why it is refused.
+    Polls the row (one indexed query every APPROVAL_POLL_SECONDS while it waits)."""
+    caller = endpoint.caller
+    approval = await _approval_request(
+        organization_id=caller.organization_id,
+        connector_id=endpoint.connector_id,
+        membership_id=caller.membership_id,
+        tool_name=name,
+        client=call.client[0],
+        arguments=arguments,
+    )
+    deadline = approval.expires_at.timestamp()
+    state = CallApproval.State.PENDING
+    while state == CallApproval.State.PENDING:
+        if time.time() >= deadline:
+            state = (await _approval_expire(approval_id=approval.pk)).state
+            break
+        await asyncio.sleep(min(APPROVAL_POLL_SECONDS, max(deadline - time.time(), 0.01)))
+        state = await _approval_state(approval_id=approval.pk)
+    if state == CallApproval.State.ALLOWED:
+        return ""
+    if state == CallApproval.State.DENIED:
+        return f"An approver of your organization denied this call of {name!r}."
+    seconds = round(deadline - approval.created_at.timestamp())
+    return (
+        f"No approver of your organization answered this call of {name!r} within {seconds} s; "
+        "it was not made."
+    )
 
 
 def build_server() -> Server:

@@ -179,6 +179,13 @@ MATRIX = [
     Row("gateway_session_end", "POST", 302, 403,   403,    404,     302),
     Row("connector_pause",    "GET",  405,  405,   405,    405,     405),
     Row("connector_pause",    "POST", 302,  403,   403,    404,     302),
+    # Calls waiting for approval: owners answer them.
+    Row("approval_list",      "GET",  200,  403,   403,    404,     302),
+    Row("approval_list",      "POST", 405,  405,   405,    405,     405),
+    Row("approval_decide",    "GET",  405,  405,   405,    405,     405),
+    Row("approval_decide",    "POST", 302,  403,   403,    404,     302),
+    Row("approval_settings",  "GET",  405,  405,   405,    405,     405),
+    Row("approval_settings",  "POST", 302,  403,   403,    404,     302),
     # The tool governance settings, on the plan page: owners only.
     Row("organization_tool_governance", "GET",  405, 405, 405, 405, 405),
     Row("organization_tool_governance", "POST", 302, 403, 403, 404, 302),
@@ -222,6 +229,8 @@ POST_BODIES = {
     "organization_zdr": {"requires_zero_data_retention": "true"},
     "organization_mfa": {"require_mfa": "true"},
     "connector_pause": {"paused": "true"},
+    "approval_decide": {"decision": "deny"},
+    "approval_settings": {"timeout_seconds": "60"},
     "quota_list": {"connector": "", "tool_name": "", "per_minute": "30", "per_day": "1000"},
     "member_apps_reach": {"member_apps_reach": "gateway"},
     "mcp_request_migrate": {
@@ -263,6 +272,7 @@ FOREIGN_OBJECT_ROWS = [
     ("api_token_revoke", "POST"),
     ("quota_delete", "POST"),
     ("connector_pause", "POST"),
+    ("approval_decide", "POST"),
     ("tool_call_body", "GET"),
 ]
 # oauth_client_metadata: the document is public and names no organization; any client of

@@ -5,7 +5,14 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from orgconnectors.connectors import connections, pauses, quotas, services, tool_policy
+from orgconnectors.connectors import (
+    call_approvals,
+    connections,
+    pauses,
+    quotas,
+    services,
+    tool_policy,
+)
 from orgconnectors.connectors.directory import DIRECTORY, directory_entry
 from orgconnectors.connectors.errors import ConnectionLimitReached, ConnectorError
 from orgconnectors.connectors.forms import (
@@ -14,7 +21,7 @@ from orgconnectors.connectors.forms import (
     QuotaForm,
     ToolPolicyForm,
 )
-from orgconnectors.connectors.models import Connection
+from orgconnectors.connectors.models import ApprovalRequirement, Connection
 from orgconnectors.connectors.selectors import (
     connection_usage,
     connector_get,
@@ -385,3 +392,76 @@ def gateway_session_end(request, membership):
         f"{settings.ORGCONNECTORS_GATEWAY_SESSION_HOLD_SECONDS // 60} minutes.",
     )
     return redirect("gateway_live", slug=organization.slug)
+
+
+# Calls waiting for an approver (owners)
+
+
+@require_GET
+@org_view(Role.OWNER)
+def approval_list(request, membership):
+    """The live list (htmx asks for the list again every 2 s)."""
+    context = {"approvals": call_approvals.pending_approvals(organization=membership.organization)}
+    partial = bool(request.headers.get("HX-Request"))
+    if not partial:
+        organization = membership.organization
+        context["connectors"] = list(connectors_of(organization=organization))
+        context["requirements"] = ApprovalRequirement.objects.filter(
+            connector__organization=organization
+        ).select_related("connector")
+    template = "connectors/_approvals.html" if partial else "connectors/approvals.html"
+    return render(request, template, context)
+
+
+@require_POST
+@org_view(Role.OWNER)
+def approval_settings(request, membership):
+    """Owners mark a tool as needing approval (or not), or change the timeout."""
+    organization = membership.organization
+    actor = Actor.from_request(request)
+    try:
+        if request.POST.get("timeout_seconds"):
+            call_approvals.approval_timeout_set(
+                organization=organization,
+                seconds=int(request.POST["timeout_seconds"]),
+                actor=actor,
+            )
+            messages.success(request, "The approval timeout is saved.")
+        else:
+            connector = connector_get(
+                organization=organization, connector_id=request.POST.get("connector_id")
+            )
+            tool_name = (request.POST.get("tool_name") or "").strip()
+            if not tool_name:
+                raise ConnectorError("Name the tool.", field="tool_name")
+            required = request.POST.get("required") != "false"
+            call_approvals.approval_requirement_set(
+                connector=connector, tool_name=tool_name, required=required, actor=actor
+            )
+            messages.success(
+                request,
+                f"Calls of {tool_name} on {connector.name} "
+                f"{'now wait for approval' if required else 'no longer wait for approval'}.",
+            )
+    except (ConnectorError, ValueError) as error:
+        messages.error(request, str(error) or "Give the timeout in whole seconds.")
+    return redirect("approval_list", slug=organization.slug)
+
+
+@require_POST
+@org_view(Role.OWNER)
+def approval_decide(request, membership, approval_id):
+    approval = call_approvals.approval_get(
+        organization=membership.organization, approval_id=approval_id
+    )
+    allow = request.POST.get("decision") == "allow"
+    decided = call_approvals.call_approval_decide(
+        approval=approval, allow=allow, actor=Actor.from_request(request)
+    )
+    if decided.state == decided.State.TIMED_OUT:
+        messages.error(request, "Too late: no answer came in time, so the call was refused.")
+    elif decided.state == (decided.State.ALLOWED if allow else decided.State.DENIED):
+        messages.success(request, f"The call of {decided.tool_name} is {decided.state}.")
+    else:
+        messages.error(request, f"The call of {decided.tool_name} was already {decided.state}.")
+    return redirect("approval_list", slug=membership.organization.slug)
