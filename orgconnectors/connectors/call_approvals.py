@@ -128,14 +128,12 @@ def call_approval_decide(*, approval: CallApproval, allow: bool, actor: Actor) -
     if approval.expires_at <= timezone.now():
         return call_approval_expire(approval_id=approval.pk)
     state = CallApproval.State.ALLOWED if allow else CallApproval.State.DENIED
-    action = "tool_call.approved" if allow else "tool_call.denied"
+    action = "tool_call.approved" if allow else "tool_call.approval_denied"
     return _close(approval.pk, state, actor, action, user=actor.user)
 
 
 def call_approval_expire(*, approval_id: int) -> CallApproval:
-    return _close(
-        approval_id, CallApproval.State.TIMED_OUT, GATEWAY, "tool_call.approval_timed_out"
-    )
+    return _close(approval_id, CallApproval.State.TIMED_OUT, GATEWAY, "tool_call.timeout_refused")
 
 
 def call_approval_state(*, approval_id: int) -> str:

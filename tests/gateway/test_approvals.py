@@ -81,7 +81,7 @@ def test_a_denied_call_is_refused(point, owner):
 
     assert "denied this call of 'search'" in outcome["error"].error.message
     assert CallApproval.objects.get().state == "denied"
-    assert AuditEvent.objects.filter(action="tool_call.denied").count() == 1
+    assert AuditEvent.objects.filter(action="tool_call.approval_denied").count() == 1
 
 
 def test_a_call_nobody_answers_in_time_is_refused(point):
@@ -93,7 +93,7 @@ def test_a_call_nobody_answers_in_time_is_refused(point):
 
     assert "No approver of your organization answered" in outcome["error"].error.message
     assert CallApproval.objects.get().state == "timed_out"
-    assert AuditEvent.objects.filter(action="tool_call.approval_timed_out").count() == 1
+    assert AuditEvent.objects.filter(action="tool_call.timeout_refused").count() == 1
 
 
 def test_approvers_see_the_waiting_call_on_the_live_list(point, owner, member):
