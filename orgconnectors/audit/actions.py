@@ -61,6 +61,7 @@ ACTIONS = _registry(
     AuditAction("invitation.accepted", "Invitation accepted"),
     AuditAction("membership.added", "Member added"),
     AuditAction("membership.role_changed", "Member's role changed"),
+    AuditAction("membership.approver_changed", "Member named or no longer named an approver"),
     AuditAction("membership.removed", "Member removed"),
     AuditAction("api_token.created", "API token created"),
     AuditAction("api_token.revoked", "API token revoked"),

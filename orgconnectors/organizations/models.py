@@ -146,6 +146,8 @@ class Membership(models.Model):
         Organization, on_delete=models.CASCADE, related_name="memberships"
     )
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    # Named by an owner: answers calls waiting for approval (owners always may; auditors never).
+    is_approver = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -165,6 +167,11 @@ class Membership(models.Model):
     @property
     def is_owner(self) -> bool:
         return self.role == self.Role.OWNER
+
+    @property
+    def can_approve(self) -> bool:
+        """Answers calls waiting for approval: owners, and members an owner named."""
+        return self.role == self.Role.OWNER or (self.role == self.Role.MEMBER and self.is_approver)
 
     @property
     def can_connect(self) -> bool:

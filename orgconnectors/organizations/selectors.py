@@ -103,3 +103,13 @@ def owner_emails(*, organization_id: int) -> list[str]:
         .order_by("user__email")
         .values_list("user__email", flat=True)
     )
+
+
+def approver_emails(*, organization_id: int) -> list[str]:
+    """The addresses of those who answer calls waiting for approval (owners and named members)."""
+    return list(
+        Membership.objects.filter(organization_id=organization_id)
+        .filter(Q(role=Membership.Role.OWNER) | Q(role=Membership.Role.MEMBER, is_approver=True))
+        .order_by("user__email")
+        .values_list("user__email", flat=True)
+    )

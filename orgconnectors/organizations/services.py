@@ -179,6 +179,30 @@ def membership_change_role(*, membership: Membership, role: str, actor: Actor) -
     return membership
 
 
+def membership_approver_set(*, membership: Membership, approver: bool, actor: Actor) -> Membership:
+    """An owner names a member as an approver of calls waiting for approval (or no longer)."""
+    if approver and membership.role != Role.MEMBER:
+        raise OrganizationError(
+            "Only members can be named approvers: owners always answer calls waiting for "
+            "approval, and auditors only read.",
+            field="approver",
+        )
+    with transaction.atomic():
+        membership = Membership.objects.select_for_update().get(pk=membership.pk)
+        if membership.is_approver == approver:
+            return membership
+        membership.is_approver = approver
+        membership.save(update_fields=["is_approver"])
+        audit_record(
+            organization=membership.organization,
+            actor=actor,
+            action="membership.approver_changed",
+            target=membership,
+            changes={"approver": approver},
+        )
+    return membership
+
+
 @retry_on_conflict
 def membership_remove(*, membership: Membership, actor: Actor) -> None:
     with transaction.atomic():

@@ -179,11 +179,14 @@ MATRIX = [
     Row("gateway_session_end", "POST", 302, 403,   403,    404,     302),
     Row("connector_pause",    "GET",  405,  405,   405,    405,     405),
     Row("connector_pause",    "POST", 302,  403,   403,    404,     302),
-    # Calls waiting for approval: owners answer them.
+    # Calls waiting for approval: owners, and members they name, answer them (this member is not
+    # named; tests/web/test_approvers.py names one); owners name the approvers.
     Row("approval_list",      "GET",  200,  403,   403,    404,     302),
     Row("approval_list",      "POST", 405,  405,   405,    405,     405),
     Row("approval_decide",    "GET",  405,  405,   405,    405,     405),
     Row("approval_decide",    "POST", 302,  403,   403,    404,     302),
+    Row("approval_approver",  "GET",  405,  405,   405,    405,     405),
+    Row("approval_approver",  "POST", 302,  403,   403,    404,     302),
     Row("approval_settings",  "GET",  405,  405,   405,    405,     405),
     Row("approval_settings",  "POST", 302,  403,   403,    404,     302),
     # The tool governance settings, on the plan page: owners only.
@@ -230,6 +233,7 @@ POST_BODIES = {
     "organization_mfa": {"require_mfa": "true"},
     "connector_pause": {"paused": "true"},
     "approval_decide": {"decision": "deny"},
+    "approval_approver": {"approver": "true"},
     "approval_settings": {"timeout_seconds": "60"},
     "quota_list": {"connector": "", "tool_name": "", "per_minute": "30", "per_day": "1000"},
     "member_apps_reach": {"member_apps_reach": "gateway"},
@@ -273,6 +277,7 @@ FOREIGN_OBJECT_ROWS = [
     ("quota_delete", "POST"),
     ("connector_pause", "POST"),
     ("approval_decide", "POST"),
+    ("approval_approver", "POST"),
     ("tool_call_body", "GET"),
 ]
 # oauth_client_metadata: the document is public and names no organization; any client of

@@ -13,6 +13,11 @@ urlpatterns = [
     path(org + "gateway/live/", views.gateway_live, name="gateway_live"),
     path(org + "gateway/approvals/", views.approval_list, name="approval_list"),
     path(
+        org + "gateway/approvals/approvers/<int:member_id>/",
+        views.approval_approver,
+        name="approval_approver",
+    ),
+    path(
         org + "gateway/approvals/settings/",
         views.approval_settings,
         name="approval_settings",

@@ -38,8 +38,10 @@ from orgconnectors.oauth.handoff import to_authorization_server
 from orgconnectors.oauth.selectors import oauth_pin_view
 from orgconnectors.oauth.services import oauth_connection_enable
 from orgconnectors.organizations.access import org_view
+from orgconnectors.organizations.errors import OrganizationError
 from orgconnectors.organizations.models import Membership
-from orgconnectors.organizations.selectors import member_get
+from orgconnectors.organizations.selectors import member_get, members_of
+from orgconnectors.organizations.services import membership_approver_set
 from orgconnectors.web.connectors.tool_diff import review_rows
 from orgconnectors.web.oauth.views import browser_session_key
 
@@ -394,23 +396,58 @@ def gateway_session_end(request, membership):
     return redirect("gateway_live", slug=organization.slug)
 
 
-# Calls waiting for an approver (owners)
+# Calls waiting for an approver (owners, and members an owner named)
+
+
+def _not_an_approver(request, membership):
+    message = (
+        "Only owners and the members they name as approvers answer calls waiting for approval; "
+        f"your role in {membership.organization.name} is "
+        f"{membership.get_role_display().lower()}, not named an approver."
+    )
+    return render(request, "403.html", {"message": message}, status=403)
 
 
 @require_GET
-@org_view(Role.OWNER)
+@org_view(Role.OWNER, Role.MEMBER)
 def approval_list(request, membership):
     """The live list (htmx asks for the list again every 2 s)."""
+    if not membership.can_approve:
+        return _not_an_approver(request, membership)
     context = {"approvals": call_approvals.pending_approvals(organization=membership.organization)}
     partial = bool(request.headers.get("HX-Request"))
-    if not partial:
+    if not partial and membership.is_owner:
         organization = membership.organization
         context["connectors"] = list(connectors_of(organization=organization))
         context["requirements"] = ApprovalRequirement.objects.filter(
             connector__organization=organization
         ).select_related("connector")
+        context["members"] = [
+            member for member in members_of(organization=organization) if member.role == Role.MEMBER
+        ]
     template = "connectors/_approvals.html" if partial else "connectors/approvals.html"
     return render(request, template, context)
+
+
+@require_POST
+@org_view(Role.OWNER)
+def approval_approver(request, membership, member_id):
+    """Owners name a member as an approver, or no longer."""
+    member = member_get(organization=membership.organization, member_id=member_id)
+    approver = request.POST.get("approver") == "true"
+    try:
+        membership_approver_set(
+            membership=member, approver=approver, actor=Actor.from_request(request)
+        )
+    except OrganizationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            f"{member.user.email} {'now answers' if approver else 'no longer answers'} "
+            "calls waiting for approval.",
+        )
+    return redirect("approval_list", slug=membership.organization.slug)
 
 
 @require_POST
@@ -449,8 +486,10 @@ def approval_settings(request, membership):
 
 
 @require_POST
-@org_view(Role.OWNER)
+@org_view(Role.OWNER, Role.MEMBER)
 def approval_decide(request, membership, approval_id):
+    if not membership.can_approve:
+        return _not_an_approver(request, membership)
     approval = call_approvals.approval_get(
         organization=membership.organization, approval_id=approval_id
     )
