@@ -16,6 +16,7 @@ from orgconnectors.connectors.errors import ConnectorError
 from orgconnectors.connectors.models import ApprovalRequirement, CallApproval, Connector
 from orgconnectors.core.actor import Actor
 from orgconnectors.organizations.models import Membership, Organization
+from orgconnectors.outbox.enqueue import enqueue
 
 GATEWAY = Actor.system("gateway")
 MAX_TIMEOUT_SECONDS = 280  # the Messages API gives up on a tool call after about 300 s
@@ -97,6 +98,8 @@ def call_approval_request(
             target=approval,
             changes={"tool": approval.tool_name, "client": approval.client},
         )
+        # The approvers are emailed once the request is committed (connectors/approval_notify.py).
+        enqueue("connectors.notify_approvers", kwargs={"approval_id": approval.pk})
     return approval
 
 
@@ -149,6 +152,20 @@ def pending_approvals(*, organization: Organization):
         )
         .select_related("connector", "membership__user")
         .order_by("created_at")
+    )
+
+
+def member_recent_approvals(*, membership: Membership, limit: int = 10):
+    """The member's own calls that needed approval in the last day, newest first, with their
+    state (waiting, allowed, denied, timed out)."""
+    return (
+        CallApproval.objects.filter(
+            organization_id=membership.organization_id,
+            membership=membership,
+            created_at__gt=timezone.now() - timedelta(days=1),
+        )
+        .select_related("connector")
+        .order_by("-created_at")[:limit]
     )
 
 

@@ -350,10 +350,10 @@ async def _call_tool(
             call.record(DENIED, over.message)
             raise MCPError(QUOTA_CODE, over.message, over.data)
     if name in access.needs_approval:
-        refused = await _approval(endpoint, call, name, arguments)
+        state, refused = await _approval(endpoint, call, name, arguments)
         if refused:
             call.record(DENIED, refused)
-            raise MCPError(DENIED_CODE, refused, {"outcome": DENIED, "approval": "refused"})
+            raise MCPError(DENIED_CODE, refused, {"outcome": DENIED, "approval": state})
 
     async def progress(value: float, total: float | None, message: str | None) -> None:
         await ctx.session.report_progress(value, total, message)
@@ -405,8 +405,9 @@ _approval_expire = in_thread(call_approval_expire)
 APPROVAL_POLL_SECONDS = 0.25
 
 
-async def _approval(endpoint: Endpoint, call: _Call, name: str, arguments) -> str:
-    """Waits for an approver's answer to this call; "" when allowed, else why it is refused.
+async def _approval(endpoint: Endpoint, call: _Call, name: str, arguments) -> tuple[str, str]:
+    """Waits for an approver's answer to this call: its final state, and "" when allowed, else
+    why it is refused (the member also sees the state on My connectors).
     Polls the row (one indexed query every APPROVAL_POLL_SECONDS while it waits)."""
     caller = endpoint.caller
     approval = await _approval_request(
@@ -426,13 +427,16 @@ async def _approval(endpoint: Endpoint, call: _Call, name: str, arguments) -> st
         await asyncio.sleep(min(APPROVAL_POLL_SECONDS, max(deadline - time.time(), 0.01)))
         state = await _approval_state(approval_id=approval.pk)
     if state == CallApproval.State.ALLOWED:
-        return ""
+        return state, ""
     if state == CallApproval.State.DENIED:
-        return f"An approver of your organization denied this call of {name!r}."
+        return state, (
+            f"Denied: an approver of your organization denied this call of {name!r}, so it was "
+            "not made."
+        )
     seconds = round(deadline - approval.created_at.timestamp())
-    return (
-        f"No approver of your organization answered this call of {name!r} within {seconds} s; "
-        "it was not made."
+    return state, (
+        f"Timed out: no approver of your organization answered this call of {name!r} within "
+        f"{seconds} s, so it was not made."
     )
 
 

@@ -3,9 +3,13 @@ until an owner allows or denies it, or is refused when nobody answers in time.""
 
 import anyio
 import pytest
+from django.core import mail
+from django.test import Client as DjangoClient
+from django.urls import reverse
 from mcp import MCPError
 
 from orgconnectors.audit.models import AuditEvent
+from orgconnectors.connectors.approval_notify import call_approval_approvers_notify
 from orgconnectors.connectors.call_approvals import (
     approval_requirement_set,
     call_approval_decide,
@@ -13,6 +17,7 @@ from orgconnectors.connectors.call_approvals import (
 from orgconnectors.connectors.models import CallApproval
 from orgconnectors.core.actor import Actor
 from orgconnectors.organizations.models import Organization
+from orgconnectors.organizations.services import membership_approver_set
 from tests.gateway.conftest import endpoint_for, gateway_client
 from tests.servers import wait_for
 
@@ -79,7 +84,9 @@ def test_an_allowed_call_waits_for_the_approver_then_goes_through(point, owner):
 def test_a_denied_call_is_refused(point, owner):
     outcome = _call_while(point, lambda: _decide_when_pending(owner, False))
 
+    assert outcome["error"].error.message.startswith("Denied: an approver of your organization")
     assert "denied this call of 'search'" in outcome["error"].error.message
+    assert outcome["error"].error.data["approval"] == "denied"
     assert CallApproval.objects.get().state == "denied"
     assert AuditEvent.objects.filter(action="tool_call.approval_denied").count() == 1
 
@@ -91,15 +98,15 @@ def test_a_call_nobody_answers_in_time_is_refused(point):
 
     outcome = _call_while(point)
 
-    assert "No approver of your organization answered" in outcome["error"].error.message
+    assert outcome["error"].error.message.startswith(
+        "Timed out: no approver of your organization answered this call of 'search'"
+    )
+    assert outcome["error"].error.data["approval"] == "timed_out"
     assert CallApproval.objects.get().state == "timed_out"
     assert AuditEvent.objects.filter(action="tool_call.timeout_refused").count() == 1
 
 
 def test_approvers_see_the_waiting_call_on_the_live_list(point, owner, member):
-    from django.test import Client as DjangoClient
-    from django.urls import reverse
-
     web = DjangoClient()
     web.force_login(owner.user)
 
@@ -118,3 +125,50 @@ def test_approvers_see_the_waiting_call_on_the_live_list(point, owner, member):
     assert "member@acme.test" in seen["html"]
     assert "[redacted]" in seen["html"] and "sk-secret-value-123" not in seen["html"]
     assert outcome["result"].is_error is False
+
+
+def test_approvers_are_emailed_once_about_a_waiting_call(point, owner, member, eager_celery):
+    Organization.objects.filter(pk=point.connector.organization_id).update(name="Acme")
+    membership_approver_set(membership=member, approver=True, actor=Actor.system("t"))
+
+    def allow_once_told():
+        wait_for(lambda: len(mail.outbox) >= 2, timeout=10, what="the approvers' emails")
+        return _decide_when_pending(owner, True)
+
+    outcome = _call_while(point, allow_once_told)
+
+    assert outcome["result"].content[0].text == "found: q"
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([owner.user.email, member.user.email])
+    message = mail.outbox[0]
+    assert message.subject == "Approve or deny: Issues · search"
+    assert "member@acme.test called search on Issues" in message.body
+    assert '"api_key": "[redacted]"' in message.body
+    assert "sk-secret-value-123" not in message.body
+    assert "/orgs/acme/gateway/approvals/" in message.body
+    approval = CallApproval.objects.get()
+    assert approval.notified_at is not None
+    # Told once: a second delivery of the task finds nothing left to send.
+    assert call_approval_approvers_notify(approval_id=approval.pk) == 0
+    assert len(mail.outbox) == 2
+
+
+def test_the_member_sees_their_call_waiting_then_allowed_on_my_connectors(point, owner, member):
+    web = DjangoClient()
+    web.force_login(member.user)
+    url = reverse("my_connectors", args=["acme"])
+
+    def look_then_allow():
+        wait_for(lambda: CallApproval.objects.exists(), timeout=10, what="the waiting call")
+        waiting = web.get(url).content.decode()
+        _decide_when_pending(owner, True)
+        return waiting
+
+    seen = {}
+    _call_while(point, lambda: seen.setdefault("waiting", look_then_allow()))
+    after = web.get(url).content.decode()
+
+    assert "Your calls that needed approval" in seen["waiting"]
+    assert "waiting for an approver" in seen["waiting"]
+    assert 'hx-trigger="every 2s"' in seen["waiting"]
+    assert "Issues · search" in after and "my-call--allowed" in after
+    assert 'hx-trigger="every 2s"' not in after

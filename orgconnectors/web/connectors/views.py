@@ -211,11 +211,14 @@ def connector_remove(request, membership, connector_id):
 
 def _my_connectors_page(request, membership, *, error=None, status=200):
     in_use, limit = connection_usage(membership=membership)
+    my_calls = list(call_approvals.member_recent_approvals(membership=membership))
     context = {
         "rows": connectors_for_member(membership=membership),
         "in_use": in_use,
         "limit": limit,
         "error": error,
+        "my_calls": my_calls,
+        "my_calls_waiting": any(c.state == c.State.PENDING for c in my_calls),
     }
     return render(request, "connectors/my_connectors.html", context, status=status)
 
