@@ -14,6 +14,8 @@ urlpatterns = [
     path("metrics", metrics_view, name="metrics"),
     path("accounts/", include("allauth.urls")),
     path("api/v1/", api.urls),
+    # Each organization's SCIM 2.0 endpoint, for its identity provider (docs/identity.md).
+    path("", include("orgconnectors.scim.urls")),
     path("", include("orgconnectors.web.organizations.urls")),
     path("", include("orgconnectors.web.connectors.urls")),
     path("", include("orgconnectors.web.health.urls")),
