@@ -105,6 +105,9 @@ MATRIX = [
     Row("GET",    ORG + "/api-tokens",            200,  200,   200,    404,     401),
     Row("POST",   ORG + "/api-tokens",            201,  201,   201,    404,     401),
     Row("DELETE", TOKEN,                          404,  204,   404,    404,     401),
+    # SCIM tokens for the identity provider: owners only.
+    Row("GET",    ORG + "/scim-tokens",           200,  403,   403,    404,     401),
+    Row("POST",   ORG + "/scim-tokens",           201,  403,   403,    404,     401),
     # The plan is the operator's: owners ask for a change; PUT says so to everyone in Acme.
     Row("POST",   ORG + "/plan-requests",         201,  403,   403,    404,     401),
     Row("PUT",    ORG + "/plan",                  403,  403,   403,    404,     401),
@@ -127,6 +130,7 @@ BODIES = {
     ("POST", CONNECTOR + "/connection/step-up"): {"scope": "tools:write"},
     ("PUT", CONNECTOR + "/oauth-issuer"): {"issuer": "https://as.example.com"},
     ("POST", ORG + "/api-tokens"): {"name": "Deploy bot", "expires_in_days": 30},
+    ("POST", ORG + "/scim-tokens"): {"name": "Okta"},
     ("POST", ORG + "/plan-requests"): {"plan": "enterprise", "connection_limit": 40},
     ("PUT", ORG + "/plan"): {"plan": "enterprise", "connection_limit": 40},
     ("PUT", OPERATOR_ORG + "/plan"): {"plan": "enterprise", "connection_limit": 40},
