@@ -22,6 +22,7 @@ urlpatterns = [
     path("", include("orgconnectors.web.oauth.urls")),
     path("", include("orgconnectors.web.audit.urls")),
     path("", include("orgconnectors.web.api_tokens.urls")),
+    path("", include("orgconnectors.web.identity.urls")),
     path("", include("orgconnectors.web.messages_api.urls")),
     # The gateway's consent page first: it answers allauth's authorization path.
     path("", include("orgconnectors.web.gateway.urls")),

@@ -173,6 +173,10 @@ MATRIX = [
     Row("add_to_claude",      "POST", 405,  405,   405,    405,     405),
     Row("member_apps_reach",  "GET",  405,  405,   405,    405,     405),
     Row("member_apps_reach",  "POST", 302,  403,   403,    404,     302),
+    # Sign-in (SCIM tokens and what the identity provider provisioned): owners only. Creating a
+    # token answers the page that shows it once (200).
+    Row("sign_in_settings",   "GET",  200,  403,   403,    404,     302),
+    Row("sign_in_settings",   "POST", 200,  403,   403,    404,     302),
     # Not about an organization: anyone signed in may migrate a request (POST shows it).
     Row("mcp_request_migrate", "GET", 200,  200,   200,    200,     302),
     Row("mcp_request_migrate", "POST", 200, 200,   200,    200,     302),
@@ -205,6 +209,7 @@ POST_BODIES = {
     },
     "plan_request": {"plan": "enterprise"},
     "api_token_list": {"name": "Deploy bot", "scopes": ["read"]},
+    "sign_in_settings": {"name": "Okta"},
     "organization_zdr": {"requires_zero_data_retention": "true"},
     "organization_mfa": {"require_mfa": "true"},
     "member_apps_reach": {"member_apps_reach": "gateway"},
