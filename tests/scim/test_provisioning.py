@@ -43,7 +43,9 @@ def test_people_are_found_by_user_name_and_by_email(scim_client):
     for name in ("ada", "grace", "alan"):
         scim_client.create(_person(name))
 
-    by_name = scim_client.query(User, query_parameters={"filter": 'userName eq "grace@acme.example.com"'})
+    by_name = scim_client.query(
+        User, query_parameters={"filter": 'userName eq "grace@acme.example.com"'}
+    )
     by_email = scim_client.query(User, query_parameters={"filter": 'emails.value co "alan@"'})
     by_complex = scim_client.query(
         User, query_parameters={"filter": 'emails[value eq "ada@acme.example.com"]'}
@@ -112,7 +114,8 @@ def test_a_replacement_with_active_false_ends_the_membership(scim_client, org):
     replaced = scim_client.replace(ada)
 
     assert replaced.active is False
-    assert not Membership.objects.filter(organization=org, user__email="ada@acme.example.com").exists()
+    ada_in_acme = Membership.objects.filter(organization=org, user__email="ada@acme.example.com")
+    assert not ada_in_acme.exists()
     assert scim_client.query(User, ada.id).active is False
 
 
