@@ -26,3 +26,26 @@ class ScimTokenCreateIn(InputSchema):
     model_config = ConfigDict(json_schema_extra={"examples": [{"name": "Okta"}]})
 
     name: str = Field(max_length=100, description="The identity provider that will use it.")
+
+
+class ConnectorAccessIn(InputSchema):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"who_may_connect": "groups", "groups": ["<group id>"]}]}
+    )
+
+    who_may_connect: str = Field(
+        description="`everyone` (the default) or `groups`: only the people of `groups`."
+    )
+    groups: list[str] = Field(
+        default_factory=list, description="The SCIM ids of the organization's groups."
+    )
+
+
+class AccessGroupOut(Schema):
+    id: str
+    display_name: str
+
+
+class ConnectorAccessOut(Schema):
+    who_may_connect: str
+    groups: list[AccessGroupOut]

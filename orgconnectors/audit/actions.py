@@ -79,6 +79,7 @@ ACTIONS = _registry(
     AuditAction("connector.updated", "Connector edited"),
     AuditAction("connector.removed", "Connector removed"),
     AuditAction("connector.tool_policy_changed", "Tool policy changed"),
+    AuditAction("connector.access_changed", "Who may connect changed"),
     AuditAction("connector.tools_changed", "Connector's tools changed"),
     AuditAction("connector.tools_drifted", "Connector's tools changed from the approved listing"),
     AuditAction("connector.tools_approved", "Connector's tool listing approved"),

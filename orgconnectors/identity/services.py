@@ -15,6 +15,7 @@ from orgconnectors.core.actor import Actor
 from orgconnectors.core.errors import ServiceError
 from orgconnectors.identity.errors import ScimError
 from orgconnectors.identity.models import ScimGroup, ScimUser
+from orgconnectors.identity.signals import scim_group_members_removed
 from orgconnectors.organizations.models import Membership, Organization
 from orgconnectors.organizations.services import membership_add, membership_end, user_get_or_create
 
@@ -286,7 +287,22 @@ def scim_group_replace(*, group: ScimGroup, team: ScimTeam, actor: Actor) -> Sci
         target=group,
         changes=_membership_changes(before, {m.pk for m in members}),
     )
+    _members_removed(group, before - {m.pk for m in members}, actor)
     return group
+
+
+def _members_removed(group: ScimGroup, scim_user_ids: set, actor: Actor) -> None:
+    if not scim_user_ids:
+        return
+    user_ids = list(
+        ScimUser.objects.filter(pk__in=scim_user_ids, user__isnull=False).values_list(
+            "user_id", flat=True
+        )
+    )
+    if user_ids:
+        scim_group_members_removed.send(
+            sender=ScimGroup, group=group, user_ids=user_ids, actor=actor
+        )
 
 
 @transaction.atomic
@@ -307,4 +323,6 @@ def scim_group_delete(*, group: ScimGroup, actor: Actor) -> None:
         target=group,
         changes=_membership_changes(before, set()),
     )
+    group.members.clear()
+    _members_removed(group, before, actor)
     group.delete()

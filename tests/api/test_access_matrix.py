@@ -108,6 +108,8 @@ MATRIX = [
     # SCIM tokens for the identity provider: owners only.
     Row("GET",    ORG + "/scim-tokens",           200,  403,   403,    404,     401),
     Row("POST",   ORG + "/scim-tokens",           201,  403,   403,    404,     401),
+    # Who may connect a connector: owners choose.
+    Row("PUT",    CONNECTOR + "/access",          200,  403,   403,    404,     401),
     # The plan is the operator's: owners ask for a change; PUT says so to everyone in Acme.
     Row("POST",   ORG + "/plan-requests",         201,  403,   403,    404,     401),
     Row("PUT",    ORG + "/plan",                  403,  403,   403,    404,     401),
@@ -131,6 +133,7 @@ BODIES = {
     ("PUT", CONNECTOR + "/oauth-issuer"): {"issuer": "https://as.example.com"},
     ("POST", ORG + "/api-tokens"): {"name": "Deploy bot", "expires_in_days": 30},
     ("POST", ORG + "/scim-tokens"): {"name": "Okta"},
+    ("PUT", CONNECTOR + "/access"): {"who_may_connect": "everyone"},
     ("POST", ORG + "/plan-requests"): {"plan": "enterprise", "connection_limit": 40},
     ("PUT", ORG + "/plan"): {"plan": "enterprise", "connection_limit": 40},
     ("PUT", OPERATOR_ORG + "/plan"): {"plan": "enterprise", "connection_limit": 40},
@@ -142,6 +145,7 @@ BODIES = {
 # Another organization's connector or member behind Acme's path: 404, even for Acme's owner.
 FOREIGN_OBJECT_ROWS = [
     ("GET", CONNECTOR),
+    ("PUT", CONNECTOR + "/access"),
     ("PATCH", CONNECTOR),
     ("DELETE", CONNECTOR),
     ("PUT", CONNECTOR + "/tool-policy"),

@@ -8,6 +8,7 @@ from orgconnectors.connectors import connections, services, tool_policy
 from orgconnectors.connectors.directory import DIRECTORY, directory_entry
 from orgconnectors.connectors.errors import ConnectionLimitReached, ConnectorError
 from orgconnectors.connectors.forms import ConnectorEditForm, ConnectorForm, ToolPolicyForm
+from orgconnectors.connectors.group_access import ConnectorAccessRefused
 from orgconnectors.connectors.models import Connection
 from orgconnectors.connectors.selectors import (
     connection_usage,
@@ -222,6 +223,8 @@ def connection_enable(request, membership, connector_id):
         )
     except ConnectionLimitReached as refused:
         return _my_connectors_page(request, membership, error=refused.message, status=409)
+    except ConnectorAccessRefused as refused:
+        return _my_connectors_page(request, membership, error=refused.message, status=403)
     except ConnectorError as refused:
         return _my_connectors_page(request, membership, error=refused.message, status=400)
     if enabled.authorize_url:
