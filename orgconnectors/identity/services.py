@@ -174,23 +174,18 @@ def scim_user_replace(*, scim_user: ScimUser, person: ScimPerson, actor: Actor) 
     scim_user.document = person.document
     scim_user.version += 1
     scim_user.save()
+    changes = {"active": {"before": before, "after": person.active}}
+    common = {"organization": scim_user.organization, "actor": actor, "target": scim_user}
     if before and not person.active:
         _membership_stop(scim_user, actor)
-        action = "scim.user_deactivated"
+        audit_record(action="scim.user_deactivated", changes=changes, **common)
     elif person.active and not before:
         _membership_start(scim_user, actor)
-        action = "scim.user_reactivated"
+        audit_record(action="scim.user_reactivated", changes=changes, **common)
     else:
         if person.active and not linked_before:
             _membership_start(scim_user, actor)
-        action = "scim.user_updated"
-    audit_record(
-        organization=scim_user.organization,
-        actor=actor,
-        action=action,
-        target=scim_user,
-        changes={"active": {"before": before, "after": person.active}},
-    )
+        audit_record(action="scim.user_updated", changes=changes, **common)
     return scim_user
 
 
