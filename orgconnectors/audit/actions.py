@@ -74,6 +74,7 @@ ACTIONS = _registry(
     AuditAction("scim.group_provisioned", "Group provisioned by SCIM"),
     AuditAction("scim.group_updated", "Group updated by SCIM"),
     AuditAction("scim.group_deleted", "Group deleted by SCIM"),
+    AuditAction("scim.group_role_changed", "Group's role changed"),
     # Connectors and members' connections
     AuditAction("connector.registered", "Connector registered"),
     AuditAction("connector.updated", "Connector edited"),

@@ -88,6 +88,13 @@ class ScimGroup(models.Model):
     )
     display_name = models.CharField(max_length=254)
     external_id = models.CharField(max_length=254, blank=True)
+    # The role owners map this group to ("" = none): applied to its people on every SCIM change
+    # (identity/group_roles.py).
+    role = models.CharField(
+        max_length=16,
+        blank=True,
+        choices=[("owner", "Owner"), ("auditor", "Auditor"), ("member", "Member")],
+    )
     members = models.ManyToManyField(ScimUser, related_name="groups", blank=True)
     document = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)

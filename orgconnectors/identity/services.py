@@ -14,6 +14,7 @@ from orgconnectors.audit.services import audit_record
 from orgconnectors.core.actor import Actor
 from orgconnectors.core.errors import ServiceError
 from orgconnectors.identity.errors import ScimError
+from orgconnectors.identity.group_roles import roles_apply
 from orgconnectors.identity.models import ScimGroup, ScimUser
 from orgconnectors.identity.signals import scim_group_members_removed
 from orgconnectors.organizations.models import Membership, Organization
@@ -186,6 +187,7 @@ def scim_user_replace(*, scim_user: ScimUser, person: ScimPerson, actor: Actor) 
         if person.active and not linked_before:
             _membership_start(scim_user, actor)
         audit_record(action="scim.user_updated", changes=changes, **common)
+    roles_apply(scim_users=[scim_user], actor=actor)
     return scim_user
 
 
@@ -261,6 +263,7 @@ def scim_group_create(*, organization: Organization, team: ScimTeam, actor: Acto
         target=group,
         changes=_membership_changes(set(), {m.pk for m in members}),
     )
+    roles_apply(scim_users=members, actor=actor)
     return group
 
 
@@ -283,6 +286,10 @@ def scim_group_replace(*, group: ScimGroup, team: ScimTeam, actor: Actor) -> Sci
         changes=_membership_changes(before, {m.pk for m in members}),
     )
     _members_removed(group, before - {m.pk for m in members}, actor)
+    roles_apply(scim_users=members, actor=actor)
+    if group.role:
+        left = ScimUser.objects.filter(pk__in=before - {m.pk for m in members})
+        roles_apply(scim_users=list(left), actor=actor, fallback=Role.MEMBER)
     return group
 
 
@@ -320,4 +327,8 @@ def scim_group_delete(*, group: ScimGroup, actor: Actor) -> None:
     )
     group.members.clear()
     _members_removed(group, before, actor)
+    mapped = bool(group.role)
     group.delete()
+    if mapped:
+        left = ScimUser.objects.filter(pk__in=before)
+        roles_apply(scim_users=list(left), actor=actor, fallback=Role.MEMBER)

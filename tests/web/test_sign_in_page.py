@@ -3,9 +3,12 @@
 import pytest
 from django.test import Client
 
+from orgconnectors.audit.models import AuditEvent
 from orgconnectors.core.actor import Actor
+from orgconnectors.identity.group_roles import group_role_set
 from orgconnectors.identity.models import ScimToken
 from orgconnectors.identity.scim_tokens import scim_token_create
+from orgconnectors.identity.services import ScimTeam, scim_group_create
 from tests.scim.helpers import Scim, provisioned
 
 pytestmark = pytest.mark.django_db
@@ -67,3 +70,75 @@ def test_the_page_lists_provisioned_people(owner, member):
 
     assert "member@acme.test" in page
     assert "Active" in page
+
+
+def _group(org, members, name="Admins"):
+    return scim_group_create(
+        organization=org,
+        team=ScimTeam(
+            display_name=name,
+            external_id="",
+            member_ids=[str(m.pk) for m in members],
+            document={},
+        ),
+        actor=Actor.system("t"),
+    )
+
+
+def test_mapping_a_group_to_a_role_is_previewed_then_applied(owner, member, org):
+    group = _group(org, [provisioned(member)])
+    browser = _browser(owner)
+
+    preview = browser.get(PAGE, {"group": str(group.pk), "role": "owner"})
+
+    assert preview.context["preview"]["changes"] == [
+        {"email": "member@acme.test", "before": "member", "after": "owner"}
+    ]
+    member.refresh_from_db()
+    assert member.role == "member"
+
+    saved = browser.post(PAGE, {"group": str(group.pk), "role": "owner"})
+
+    assert saved.status_code == 302
+    member.refresh_from_db()
+    assert member.role == "owner"
+    assert AuditEvent.objects.filter(action="scim.group_role_changed").count() == 1
+
+
+def test_a_mapped_role_is_applied_on_scim_changes_and_left_on_leaving(owner, member, org):
+    group = _group(org, [], name="Auditors")
+    group_role_set(group=group, role="auditor", actor=Actor.system("t"))
+    scim_member = provisioned(member)
+    scim = Scim(org)
+    op = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+    scim.request(
+        "PATCH",
+        f"Groups/{group.pk}",
+        {
+            "schemas": [op],
+            "Operations": [
+                {"op": "add", "path": "members", "value": [{"value": str(scim_member.pk)}]}
+            ],
+        },
+    )
+    member.refresh_from_db()
+    assert member.role == "auditor"
+
+    scim.request(
+        "PATCH",
+        f"Groups/{group.pk}",
+        {
+            "schemas": [op],
+            "Operations": [{"op": "remove", "path": f'members[value eq "{scim_member.pk}"]'}],
+        },
+    )
+    member.refresh_from_db()
+    assert member.role == "member"
+
+
+def test_another_organizations_group_is_a_404_here(owner, other_org):
+    group = _group(other_org, [], name="Globex")
+
+    assert _browser(owner).get(PAGE, {"group": str(group.pk), "role": "owner"}).status_code == 404
+    assert _browser(owner).post(PAGE, {"group": str(group.pk), "role": "owner"}).status_code == 404

@@ -3,12 +3,14 @@ it provisioned). Owners only."""
 
 from django.conf import settings
 from django.contrib import messages
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from orgconnectors.core.actor import Actor
 from orgconnectors.core.errors import ServiceError
+from orgconnectors.identity.group_roles import group_role_preview, group_role_set
 from orgconnectors.identity.scim_tokens import scim_token_create, scim_token_revoke, scim_tokens_of
 from orgconnectors.identity.selectors import scim_groups_of, scim_users_of
 from orgconnectors.organizations.access import org_view
@@ -24,6 +26,27 @@ def sign_in_settings(request, membership):
     new_token = None
     error = None
     status = 200
+    groups = scim_groups_of(organization=organization)
+    if request.method == "POST" and "group" in request.POST:
+        group = _group(groups, request.POST["group"])
+        try:
+            group_role_set(
+                group=group, role=request.POST.get("role", ""), actor=Actor.from_request(request)
+            )
+        except ServiceError as refused:
+            messages.error(request, refused.message)
+        else:
+            messages.success(request, f"The group “{group.display_name}”'s role is saved.")
+        return redirect("sign_in_settings", slug=organization.slug)
+    preview = None
+    if request.method == "GET" and "group" in request.GET:
+        group = _group(groups, request.GET["group"])
+        role = request.GET.get("role", "")
+        preview = {
+            "group": group,
+            "role": role,
+            "changes": group_role_preview(group=group, role=role) if role else [],
+        }
     if request.method == "POST":
         revoke = request.POST.get("revoke")
         if revoke:
@@ -45,8 +68,18 @@ def sign_in_settings(request, membership):
         "scim_base_url": f"{settings.ORGCONNECTORS_BASE_URL}/scim/v2/{organization.slug}/",
         "scim_tokens": scim_tokens_of(organization=organization),
         "scim_users": scim_users_of(organization=organization).select_related("user"),
-        "scim_groups": scim_groups_of(organization=organization),
+        "scim_groups": groups,
+        "preview": preview,
+        "roles": [("", "No role"), *Membership.Role.choices],
         "new_token": new_token,
         "error": error,
     }
     return render(request, "identity/sign_in.html", context, status=status)
+
+
+def _group(groups, group_id: str):
+    """The organization's group by its SCIM id: 404 when absent or another organization's."""
+    for group in groups:
+        if str(group.pk) == group_id:
+            return group
+    raise Http404("No such group.")
