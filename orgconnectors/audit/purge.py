@@ -33,27 +33,28 @@ def chain_purge_batch(*, organization_id: int, cutoff: datetime, batch_size: int
     return len(due)
 
 
-def usage_purge_batch(*, organization_id: int, cutoff: datetime, batch_size: int) -> int:
+def _purge_batch(model, *, organization_id: int, cutoff: datetime, batch_size: int) -> int:
     ids = list(
-        UsageEvent.objects.filter(organization_id=organization_id, created_at__lt=cutoff)
+        model.objects.filter(organization_id=organization_id, created_at__lt=cutoff)
         .order_by()
         .values_list("id", flat=True)[:batch_size]
     )
     if ids:
-        UsageEvent.objects.filter(pk__in=ids).delete()
+        model.objects.filter(pk__in=ids).delete()
     return len(ids)
+
+
+def usage_purge_batch(*, organization_id: int, cutoff: datetime, batch_size: int) -> int:
+    return _purge_batch(
+        UsageEvent, organization_id=organization_id, cutoff=cutoff, batch_size=batch_size
+    )
 
 
 def tool_call_bodies_purge_batch(*, organization_id: int, cutoff: datetime, batch_size: int) -> int:
     """Kept tool-call bodies go with the usage events of the same age."""
-    ids = list(
-        ToolCallBody.objects.filter(organization_id=organization_id, created_at__lt=cutoff)
-        .order_by()
-        .values_list("id", flat=True)[:batch_size]
+    return _purge_batch(
+        ToolCallBody, organization_id=organization_id, cutoff=cutoff, batch_size=batch_size
     )
-    if ids:
-        ToolCallBody.objects.filter(pk__in=ids).delete()
-    return len(ids)
 
 
 def usage_days_purge(*, organization_id: int, cutoff: datetime) -> int:

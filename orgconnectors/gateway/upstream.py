@@ -25,6 +25,7 @@ from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 
 from orgconnectors.egress import build_async_client, share_async_client
+from orgconnectors.egress.borrowed import Borrowed
 
 logger = logging.getLogger(__name__)
 
@@ -57,19 +58,6 @@ def build_upstream_client() -> httpx2.AsyncClient:
     )
 
 
-class _Borrowed:
-    """The pooled client lent to `sse_client`, which closes whatever its factory returns."""
-
-    def __init__(self, http: httpx2.AsyncClient) -> None:
-        self._http = http
-
-    async def __aenter__(self) -> httpx2.AsyncClient:
-        return self._http
-
-    async def __aexit__(self, *exc_info) -> None:
-        return None
-
-
 def _transport(transport: str, url: str, http: httpx2.AsyncClient):
     if transport == SSE:
         timeout = settings.ORGCONNECTORS_GATEWAY_CALL_TIMEOUT_SECONDS
@@ -77,7 +65,7 @@ def _transport(transport: str, url: str, http: httpx2.AsyncClient):
             url,
             timeout=10.0,
             sse_read_timeout=timeout,
-            httpx_client_factory=lambda headers=None, timeout=None, auth=None: _Borrowed(http),
+            httpx_client_factory=lambda headers=None, timeout=None, auth=None: Borrowed(http),
         )
     return streamable_http_client(url, http_client=http)
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 from orgconnectors.connectors.models import Connector
 from orgconnectors.core.text import one_line
 from orgconnectors.health.transitions import DOWN
-from orgconnectors.organizations.models import Membership
+from orgconnectors.organizations.selectors import owner_emails
 
 
 def _status_words(status: str) -> str:
@@ -49,13 +49,7 @@ def health_owners_notify(*, connector_id: int, before: str, after: str) -> int:
     connector = Connector.objects.select_related("organization").filter(pk=connector_id).first()
     if connector is None:
         return 0
-    recipients = list(
-        Membership.objects.filter(
-            organization_id=connector.organization_id, role=Membership.Role.OWNER
-        )
-        .order_by("user__email")
-        .values_list("user__email", flat=True)
-    )
+    recipients = owner_emails(organization_id=connector.organization_id)
     if not recipients:
         return 0
     subject, body = _message(connector, before, after)

@@ -26,6 +26,7 @@ from pydantic import ValidationError
 
 from orgconnectors.connectors import tool_definitions
 from orgconnectors.egress import EgressError, EgressRefused, afollow_redirects_safely, check_url
+from orgconnectors.egress.borrowed import Borrowed
 from orgconnectors.health.bearer import bearer_for
 from orgconnectors.health.diagnosis import Diagnosis, diagnose, seconds
 from orgconnectors.health.evidence import Answer, Evidence, start_recording
@@ -89,26 +90,13 @@ class _Attempt:
         return round((time.monotonic() - self.started) * 1000)
 
 
-class _Borrowed:
-    """The pooled client lent to `sse_client`, which closes whatever its factory returns."""
-
-    def __init__(self, http: httpx2.AsyncClient) -> None:
-        self._http = http
-
-    async def __aenter__(self) -> httpx2.AsyncClient:
-        return self._http
-
-    async def __aexit__(self, *exc_info) -> None:
-        return None
-
-
 def _open(transport: str, url: str, http: httpx2.AsyncClient, config: ProbeConfig):
     if transport == SSE:
         return sse_client(
             url,
             timeout=config.timeout,
             sse_read_timeout=config.timeout,
-            httpx_client_factory=lambda headers=None, timeout=None, auth=None: _Borrowed(http),
+            httpx_client_factory=lambda headers=None, timeout=None, auth=None: Borrowed(http),
         )
     return streamable_http_client(url, http_client=http)
 

@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from orgconnectors.connectors.models import Connector, ToolChange
 from orgconnectors.core.text import one_line
-from orgconnectors.organizations.models import Membership, Organization
+from orgconnectors.organizations.models import Organization
+from orgconnectors.organizations.selectors import owner_emails
 
 _WHAT = {
     ToolChange.Kind.NEW: "new tool, held until you approve it",
@@ -65,13 +66,7 @@ def tool_changes_owners_notify(*, connector_id: int, change_ids: list[int]) -> i
             return 0
         ToolChange.objects.filter(pk__in=[c.pk for c in changes]).update(notified_at=timezone.now())
         connector = Connector.objects.select_related("organization").get(pk=connector_id)
-        recipients = list(
-            Membership.objects.filter(
-                organization_id=connector.organization_id, role=Membership.Role.OWNER
-            )
-            .order_by("user__email")
-            .values_list("user__email", flat=True)
-        )
+        recipients = owner_emails(organization_id=connector.organization_id)
         if not recipients:
             return 0
         subject, body = _message(connector, changes)

@@ -61,3 +61,14 @@ def through_gateway(
         "mcp_servers": servers,
         "expires_at": min(expiries) if expiries else None,
     }
+
+
+def gateway_urls(*, membership: Membership, connector_ids: list[int]) -> dict[int, str] | None:
+    """The gateway endpoint of each connector when the organization's apps reach servers
+    through the gateway (for the Claude Code lines); None when they reach them directly."""
+    if membership.organization.member_apps_reach != Organization.MemberAppsReach.GATEWAY:
+        return None
+    if not _endpoints_for or not connector_ids:
+        return {} if _endpoints_for else None
+    found = _endpoints_for[0](membership, connector_ids, False)
+    return {connector_id: endpoint.url for connector_id, endpoint in found.items()}

@@ -19,6 +19,7 @@ from orgconnectors.connectors.models import Connection, Connector, ToolOverride
 from orgconnectors.connectors.tool_review import Governance
 from orgconnectors.messages_api import builder
 from orgconnectors.messages_api.compiled import CompiledQuery
+from orgconnectors.messages_api.gateway_handout import gateway_urls
 from orgconnectors.messages_api.tool_handouts import ListingState, tool_handouts
 from orgconnectors.organizations.models import Membership
 
@@ -168,14 +169,21 @@ def _claude_transport(transport: str, detected: str) -> str:
 
 def claude_code_commands(*, membership: Membership) -> list[ClaudeCodeLine]:
     """`claude mcp add` for each connection the member has connected. Claude Code runs on the
-    member's machine, so unlike the Messages API it also reaches servers without https."""
+    member's machine, so unlike the Messages API it also reaches servers without https.
+    Through the gateway, each line names the connector's gateway endpoint (Streamable HTTP)."""
     found = member_connectors(membership=membership)
+    enabled = [h for h in found.held if h.facts.state == Connection.State.ENABLED]
+    gateway = gateway_urls(
+        membership=membership, connector_ids=[h.facts.connector_id for h in enabled]
+    )
     lines = []
-    for held in found.held:
+    for held in enabled:
         facts = held.facts
-        if facts.state != Connection.State.ENABLED:
-            continue
-        transport = _claude_transport(*found.transports[facts.connector_id])
-        command = f"claude mcp add --transport {transport} {facts.server_name} {facts.url}"
+        if gateway is not None and facts.connector_id in gateway:
+            transport, url = "http", gateway[facts.connector_id]
+        else:
+            transport = _claude_transport(*found.transports[facts.connector_id])
+            url = facts.url
+        command = f"claude mcp add --transport {transport} {facts.server_name} {url}"
         lines.append(ClaudeCodeLine(facts.connector_name, transport, command))
     return lines

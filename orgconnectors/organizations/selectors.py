@@ -94,3 +94,12 @@ def pending_plan_request(*, organization: Organization):
         .select_related("plan")
         .first()
     )
+
+
+def owner_emails(*, organization_id: int) -> list[str]:
+    """The owners' addresses, for the emails owners get (each sent on its own)."""
+    return list(
+        Membership.objects.filter(organization_id=organization_id, role=Membership.Role.OWNER)
+        .order_by("user__email")
+        .values_list("user__email", flat=True)
+    )

@@ -15,12 +15,14 @@ OWNER_NAV = [
     "My connectors",
     "Members",
     "Plan",
+    "Add to Claude",
     "Audit trail",
     "Usage",
+    "Tool changes",
     "Use with the API",
     "API tokens",
 ]
-AUDITOR_NAV = ["Connectors", "Audit trail", "Usage", "API tokens"]
+AUDITOR_NAV = ["Connectors", "Audit trail", "Usage", "Tool changes", "API tokens"]
 # An auditor's only buttons: reading the trail, switching organization, their own session, and
 # dismissing a message ("×").
 READING_BUTTONS = {"Filter", "Switch", "Sign out", "×"}

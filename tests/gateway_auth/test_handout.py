@@ -10,6 +10,7 @@ from django.test import Client
 from orgconnectors.audit.models import AuditEvent
 from orgconnectors.connectors.models import Connector
 from orgconnectors.gateway.authorization.access_tokens import member_for_access_token
+from orgconnectors.messages_api.selectors import claude_code_commands
 from orgconnectors.messages_api.services import messages_api_config, messages_api_config_preview
 from orgconnectors.organizations.models import Organization
 from orgconnectors.organizations.organization_settings import organization_settings_update
@@ -150,3 +151,18 @@ def test_add_to_claude_warns_when_orgconnectors_is_not_served_over_https(owner, 
 
     assert "not over https" in page
     assert "ORGCONNECTORS_BASE_URL" in page
+
+
+def test_through_the_gateway_the_claude_code_lines_name_the_gateway(
+    member, tracker, actor, settings
+):
+    settings.ORGCONNECTORS_BASE_URL = "https://oc.example.com"
+    organization_settings_update(
+        organization=member.organization, member_apps_reach=GATEWAY, actor=actor(member)
+    )
+
+    [line] = claude_code_commands(membership=member)
+
+    assert line.command == (
+        f"claude mcp add --transport http tracker https://oc.example.com/mcp/acme/{tracker.pk}"
+    )

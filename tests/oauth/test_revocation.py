@@ -71,7 +71,9 @@ def test_nothing_is_sent_before_the_disconnection_commits(
         connection_disable(membership=member, connector=oauth_connector, actor=actor(member))
 
     assert provider.revoked == []
-    assert len(callbacks) == 2  # the revocation, and sealing the audit event into the chain
+    # The revocation, sealing the audit event into the chain, and the gateway forgetting the
+    # member's tokens (after each of the two signals a removal sends).
+    assert len(callbacks) == 4
     assert TokenRevocation.objects.count() == 1
 
 
@@ -162,5 +164,7 @@ def test_nothing_is_sent_before_the_removal_commits(
         membership_remove(membership=member, actor=actor(owner))
 
     assert provider.revoked == []
-    assert len(callbacks) == 2  # the revocation, and sealing the audit event into the chain
+    # The revocation, sealing the audit event into the chain, and the gateway forgetting the
+    # member's tokens (after each of the two signals a removal sends).
+    assert len(callbacks) == 4
     assert TokenRevocation.objects.count() == 1
