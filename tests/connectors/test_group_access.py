@@ -148,3 +148,24 @@ def test_owners_choose_groups_through_the_api_and_another_orgs_group_is_refused(
     assert "no group" in refused.json()["detail"]
     assert chosen.status_code == 200
     assert chosen.json() == {"who_may_connect": "groups", "groups": []}
+
+
+def test_an_owner_chooses_groups_on_the_connectors_page(org, owner, member, engineering):
+    connector = ConnectorFactory(organization=org, name="Wiki")
+    ConnectionFactory(membership=member, connector=connector)
+    browser = Client()
+    browser.force_login(owner.user)
+    assert (
+        "Who may connect" in browser.get(f"/orgs/acme/connectors/{connector.pk}/").content.decode()
+    )
+
+    saved = browser.post(
+        f"/orgs/acme/connectors/{connector.pk}/access/",
+        {"who_may_connect": "groups", "groups": [str(engineering.pk)]},
+    )
+
+    assert saved.status_code == 302
+    connector.refresh_from_db()
+    assert connector.who_may_connect == "groups"
+    assert list(connector.access_groups.all()) == [engineering]
+    assert Connection.objects.get(membership=member).state == Connection.State.DISABLED

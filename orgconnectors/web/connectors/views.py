@@ -21,6 +21,7 @@ from orgconnectors.connectors.tool_selectors import pending_tool_change_count, t
 from orgconnectors.core.actor import Actor
 from orgconnectors.core.form_errors import add_service_error
 from orgconnectors.health.selectors import connector_health, health_run_pending
+from orgconnectors.identity.selectors import scim_groups_of
 from orgconnectors.oauth.handoff import to_authorization_server
 from orgconnectors.oauth.selectors import oauth_pin_view
 from orgconnectors.oauth.services import oauth_connection_enable
@@ -104,6 +105,11 @@ def detail_page(request, membership, connector, *, tool_form=None, review_error=
         "tool_rows": review_rows(listing.reviews),
         "review_error": review_error,
         "users": connector_members(connector=connector),
+        # Who may connect (web/identity/views.py takes the owners' choice).
+        "org_groups": scim_groups_of(organization=membership.organization),
+        "access_group_ids": {
+            str(pk) for pk in connector.access_groups.values_list("pk", flat=True)
+        },
         "health": connector_health(connector=connector),
         "oauth_pin": oauth_pin_view(connector=connector),
         # After "Check now" (?run=): followed on the page until its result is in.

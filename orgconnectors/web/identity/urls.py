@@ -6,4 +6,9 @@ from orgconnectors.web.identity import views
 
 urlpatterns = [
     path("orgs/<slug:slug>/sign-in/", views.sign_in_settings, name="sign_in_settings"),
+    path(
+        "orgs/<slug:slug>/connectors/<int:connector_id>/access/",
+        views.connector_access,
+        name="connector_access",
+    ),
 ]

@@ -6,8 +6,10 @@ from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
+from orgconnectors.connectors.group_access import connector_access_set
+from orgconnectors.connectors.selectors import connector_get
 from orgconnectors.core.actor import Actor
 from orgconnectors.core.errors import ServiceError
 from orgconnectors.identity.group_roles import group_role_preview, group_role_set
@@ -83,3 +85,24 @@ def _group(groups, group_id: str):
         if str(group.pk) == group_id:
             return group
     raise Http404("No such group.")
+
+
+@require_POST
+@org_view(Membership.Role.OWNER)
+def connector_access(request, membership, connector_id):
+    """Who may connect a connector (its page's form): everyone, or the chosen groups."""
+    connector = connector_get(organization=membership.organization, connector_id=connector_id)
+    try:
+        connector_access_set(
+            connector=connector,
+            who_may_connect=request.POST.get("who_may_connect", ""),
+            group_ids=request.POST.getlist("groups"),
+            actor=Actor.from_request(request),
+        )
+    except ServiceError as refused:
+        messages.error(request, refused.message)
+    else:
+        messages.success(request, f"Who may connect {connector.name} is saved.")
+    return redirect(
+        "connector_detail", slug=membership.organization.slug, connector_id=connector.pk
+    )
