@@ -13,7 +13,13 @@ process) opens one session to each and calls `echo` over it:
 - latency: calls one after another, alternating rounds direct / gateway; p50 and p99 of each,
   and the gateway's added p50 and p99 (target: p50 added at most 5 ms);
 - throughput: calls per second with 1 and with 50 calls in flight at once on the session
-  (target at 50: the gateway at least 0.5x direct).
+  (target at 50: the gateway at least 0.5x direct);
+- the organization endpoint: `tools/list` of /mcp/{org} for a second member connected to 10
+  connectors of 20 approved tools each, against `tools/list` of one of those connectors'
+  endpoints, alternating; p50 of each, measured twice: as the gateway serves it (one raw
+  JSON-RPC POST per listing, the body read, target: the organization's under 2x the one
+  connector's, served from the approved listings, no upstream fetch), and as the SDK's client
+  sees it (which parses and indexes every tool it gets: 10x the tools cost it 10x the work).
 
 The data lives in a database made for the run beside DATABASE_URL's, dropped at the end.
 """
@@ -82,8 +88,13 @@ def _throwaway_postgres(url: str):
     )
 
 
-def prepare(upstream_url: str) -> tuple[str, int]:
-    """Migrate, then a member connected to the upstream with an API token; (token, id)."""
+ORG_CONNECTORS, ORG_TOOLS = 10, 20
+
+
+def prepare(upstream_url: str) -> tuple[str, int, str, int]:
+    """Migrate, then a member connected to the upstream with an API token, and a second member
+    connected to ORG_CONNECTORS connectors of ORG_TOOLS approved tools each, with a token of
+    theirs; (token, id, second token, id of one of the second member's connectors)."""
     import django
 
     django.setup()
@@ -131,7 +142,45 @@ def prepare(upstream_url: str) -> tuple[str, int]:
     _token, secret = api_token_create(
         membership=membership, name="bench", actor=Actor.system("bench"), scopes=["mcp"]
     )
-    return secret, connector.pk
+    wide_user = get_user_model().objects.create_user(email="wide@bench.test", password="x-bench-1")
+    wide = Membership.objects.create(
+        user=wide_user, organization=organization, role=Membership.Role.MEMBER
+    )
+    listed = [
+        definition(
+            {
+                "name": f"tool_{n:02d}",
+                "description": f"Tool number {n} of a connector with many tools.",
+                "inputSchema": {
+                    "type": "object",
+                    "properties": {"text": {"type": "string"}, "limit": {"type": "integer"}},
+                    "required": ["text"],
+                },
+            }
+        )  # fmt: skip
+        for n in range(ORG_TOOLS)
+    ]
+    wide_connectors = []
+    for n in range(ORG_CONNECTORS):
+        wide_connector = Connector.objects.create(
+            organization=organization,
+            name=f"Wide {n:02d}",
+            url=f"{upstream_url}?wide={n}",  # never fetched: listings come from the approved
+            transport=Connector.Transport.STREAMABLE_HTTP,
+            detected_transport=Connector.Transport.STREAMABLE_HTTP,
+            status=Connector.Status.HEALTHY,
+            discovered_tools=listed,
+            approved_tools=listed,
+            tool_listing_version=1,
+        )
+        Connection.objects.create(
+            membership=wide, connector=wide_connector, state=Connection.State.ENABLED
+        )
+        wide_connectors.append(wide_connector)
+    _token, wide_secret = api_token_create(
+        membership=wide, name="bench wide", actor=Actor.system("bench"), scopes=["mcp"]
+    )
+    return secret, connector.pk, wide_secret, wide_connectors[0].pk
 
 
 def _wait_for_port(port: int, process) -> None:
@@ -166,7 +215,7 @@ def _stop(process) -> None:
 # The client side
 
 
-async def _session(stack, url: str, token: str | None):
+async def _session(stack, url: str, token: str | None, *, warm_call: bool = True):
     import httpx2
     import mcp_types as types
     from mcp import Client
@@ -184,9 +233,44 @@ async def _session(stack, url: str, token: str | None):
         client_info=types.Implementation(name="bench-client", version="1.0"),
     )
     await stack.enter_async_context(client)
-    result = await client.call_tool("echo", {"text": "warm"})
-    assert not result.is_error, result
+    if warm_call:
+        result = await client.call_tool("echo", {"text": "warm"})
+        assert not result.is_error, result
+    else:
+        await client.list_tools()
     return client
+
+
+LIST_BODY = b'{"jsonrpc":"2.0","id":1,"method":"tools/list"}'
+
+
+async def _raw_listing_latencies(http, url: str, count: int, expected: int) -> list[float]:
+    """tools/list as one JSON-RPC POST (2025-06-18, stateless: no session needed), timed to
+    the body's last byte: the gateway's serving time, without a client's parsing."""
+    headers = {
+        "Content-Type": "application/json",
+        "Accept": "application/json, text/event-stream",
+        "MCP-Protocol-Version": "2025-06-18",
+    }
+    out = []
+    for _ in range(count):
+        started = time.perf_counter()
+        answer = await http.post(url, content=LIST_BODY, headers=headers)
+        body = answer.content
+        out.append((time.perf_counter() - started) * 1000)
+        assert answer.status_code == 200, (answer.status_code, body[:200])
+    assert body.count(b'"inputSchema"') == expected, body[:300]
+    return out
+
+
+async def _listing_latencies(client, count: int, expected: int) -> list[float]:
+    out = []
+    for _ in range(count):
+        started = time.perf_counter()
+        listed = await client.list_tools()
+        out.append((time.perf_counter() - started) * 1000)
+        assert len(listed.tools) == expected, len(listed.tools)
+    return out
 
 
 async def _latencies(client, count: int) -> list[float]:
@@ -226,12 +310,32 @@ def _percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-async def measure(direct_url: str, gateway_url: str, token: str, args, pids: dict) -> dict:
+async def measure(
+    direct_url: str, gateway_url: str, token: str, args, pids: dict, listings: dict
+) -> dict:
     async with contextlib.AsyncExitStack() as stack:
         sides = {
             "direct": await _session(stack, direct_url, None),
             "gateway": await _session(stack, gateway_url, token),
         }
+        listing_sides = {
+            "one": await _session(stack, listings["one"], listings["token"], warm_call=False),
+            "org": await _session(stack, listings["org"], listings["token"], warm_call=False),
+        }
+        import httpx2
+
+        raw_http = await stack.enter_async_context(
+            httpx2.AsyncClient(headers={"Authorization": f"Bearer {listings['token']}"}, timeout=60)
+        )
+        expected = {"one": ORG_TOOLS, "org": ORG_TOOLS * ORG_CONNECTORS}
+        listing = {"one": [], "org": []}
+        raw = {"one": [], "org": []}
+        for _ in range(args.rounds):
+            for side, client in listing_sides.items():
+                raw[side] += await _raw_listing_latencies(
+                    raw_http, listings[side], args.calls, expected[side]
+                )
+                listing[side] += await _listing_latencies(client, args.calls, expected[side])
         latency = {"direct": [], "gateway": []}
         rates = {(side, c): [] for side in sides for c in (1, 50)}
         cpu = {"gateway": [0.0, 0], "upstream": [0.0, 0]}
@@ -253,6 +357,10 @@ async def measure(direct_url: str, gateway_url: str, token: str, args, pids: dic
         "p99": {s: _percentile(v, 99) for s, v in latency.items()},
         "rate": {k: statistics.median(v) for k, v in rates.items()},
         "cpu_ms": {name: 1000 * spent / max(calls, 1) for name, (spent, calls) in cpu.items()},
+        "listing_p50": {s: _percentile(v, 50) for s, v in listing.items()},
+        "raw_p50": {s: _percentile(v, 50) for s, v in raw.items()},
+        "raw_p99": {s: _percentile(v, 99) for s, v in raw.items()},
+        "listing_p99": {s: _percentile(v, 99) for s, v in listing.items()},
     }
 
 
@@ -279,6 +387,24 @@ def report(figures: dict, args) -> None:
     ratio = rate[("gateway", 50)] / rate[("direct", 50)]
     verdict = "met" if ratio >= 0.5 else "NOT met"
     print(f"  throughput at 50 in flight {ratio:.2f}x direct (target >= 0.5x): {verdict}")
+    print(
+        f"tools/list through the gateway: one connector ({ORG_TOOLS} tools) and the organization "
+        f"endpoint ({ORG_CONNECTORS} connectors x {ORG_TOOLS} tools), {args.rounds} rounds:"
+    )
+    print(f"  {'':34s} {'one':>10s} {'org':>10s} {'ratio':>10s}")
+    rows = [
+        ("served, raw POST, p50 (ms)", figures["raw_p50"]),
+        ("served, raw POST, p99 (ms)", figures["raw_p99"]),
+        ("SDK client, p50 (ms)", figures["listing_p50"]),
+        ("SDK client, p99 (ms)", figures["listing_p99"]),
+    ]
+    for label, values in rows:
+        print(f"  {label:34s} {values['one']:10.2f} {values['org']:10.2f} "
+              f"{values['org'] / values['one']:9.2f}x")  # fmt: skip
+    p50 = figures["raw_p50"]
+    ratio = p50["org"] / p50["one"]
+    verdict = "met" if ratio < 2 else "NOT met"
+    print(f"  organization listing p50 {ratio:.2f}x one connector's (target < 2x): {verdict}")
 
 
 def main() -> None:
@@ -314,7 +440,7 @@ def main() -> None:
             processes.append(upstream)
             _wait_for_port(upstream_port, upstream)
             direct_url = f"http://127.0.0.1:{upstream_port}/mcp"
-            token, connector_id = prepare(direct_url)
+            token, connector_id, wide_token, wide_connector_id = prepare(direct_url)
             command = os.environ.get("BENCH_GATEWAY_COMMAND")
             gateway = subprocess.Popen(
                 command.replace("PORT", str(gateway_port)).split() if command else
@@ -327,7 +453,12 @@ def main() -> None:
             _wait_for_port(gateway_port, gateway)
             gateway_url = f"http://127.0.0.1:{gateway_port}/mcp/bench/{connector_id}"
             pids = {"gateway": _serving_pid(gateway), "upstream": upstream.pid}
-            figures = asyncio.run(measure(direct_url, gateway_url, token, args, pids))
+            listings = {
+                "token": wide_token,
+                "one": f"http://127.0.0.1:{gateway_port}/mcp/bench/{wide_connector_id}",
+                "org": f"http://127.0.0.1:{gateway_port}/mcp/bench",
+            }
+            figures = asyncio.run(measure(direct_url, gateway_url, token, args, pids, listings))
             report(figures, args)
     finally:
         for process in processes:

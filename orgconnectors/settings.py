@@ -362,6 +362,15 @@ ORGCONNECTORS_GATEWAY_CALL_TIMEOUT_SECONDS = env_float(
 ORGCONNECTORS_GATEWAY_USAGE_FLUSH_SECONDS = env_float(
     "ORGCONNECTORS_GATEWAY_USAGE_FLUSH_SECONDS", 1.0
 )
+# An owner ending a member's gateway session refuses that member's calls this long.
+ORGCONNECTORS_GATEWAY_SESSION_HOLD_SECONDS = env_int(
+    "ORGCONNECTORS_GATEWAY_SESSION_HOLD_SECONDS", 900
+)
+# The live view's "session": a (member, client, connector) seen by the gateway this recently
+# (stateless mode keeps no session open between requests).
+ORGCONNECTORS_GATEWAY_SESSION_WINDOW_SECONDS = env_int(
+    "ORGCONNECTORS_GATEWAY_SESSION_WINDOW_SECONDS", 600
+)
 # A token refresh's claim, and how long a credential handed to a refresh task stays out of
 # other sweeps: a worker that dies mid-refresh delays that credential by at most these.
 ORGCONNECTORS_REFRESH_LEASE_SECONDS = env_int("ORGCONNECTORS_REFRESH_LEASE_SECONDS", 60)

@@ -15,6 +15,7 @@ from orgconnectors.api.routers import (
     operator,
     organizations,
     plan_requests,
+    quotas,
     tools,
     usage,
 )
@@ -40,6 +41,7 @@ register_error_handlers(api)
 for router in (organizations, connectors, connections, health, members, audit, usage):
     api.add_router("/orgs", router.router)
 api.add_router("/orgs", plan_requests.router)
+api.add_router("/orgs", quotas.router)
 api.add_router("/orgs", messages_api.router)
 api.add_router("/orgs", api_tokens.router)
 api.add_router("/orgs", tools.router)

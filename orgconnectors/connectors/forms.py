@@ -135,3 +135,33 @@ class ToolPolicyForm(forms.Form):
         if new_tool:
             overrides[new_tool] = self.cleaned_data["new_tool_decision"] == "allow"
         return overrides
+
+
+class QuotaForm(forms.Form):
+    """One scope's limits, per member: the organization, a connector, or a tool of one."""
+
+    connector = forms.TypedChoiceField(
+        required=False,
+        coerce=int,
+        empty_value=None,
+        label="Applies to",
+        help_text="The whole organization, or one connector.",
+    )
+    tool_name = forms.CharField(
+        required=False,
+        max_length=128,
+        label="Tool",
+        help_text="Leave empty for every tool of the connector.",
+    )
+    per_minute = forms.IntegerField(
+        required=False, min_value=1, label="Calls per minute", help_text="Empty: no limit."
+    )
+    per_day = forms.IntegerField(
+        required=False, min_value=1, label="Calls per day", help_text="Empty: no limit."
+    )
+
+    def __init__(self, *args, connectors=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["connector"].choices = [("", "The whole organization")] + [
+            (c.pk, c.name) for c in connectors
+        ]

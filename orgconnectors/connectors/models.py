@@ -85,6 +85,9 @@ class Connector(models.Model):
     last_error = models.CharField(max_length=500, blank=True)
     last_latency_ms = models.PositiveIntegerField(null=True, blank=True)
     down_since = models.DateTimeField(null=True, blank=True)
+    # An owner's kill switch: while set, the gateway refuses every member's calls (and ends those
+    # in flight at their next access check); connectors/pauses.py.
+    paused_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -264,4 +267,161 @@ class ToolChange(models.Model):
     def audit_target(self) -> AuditTarget:
         return AuditTarget(
             type="tool_change", id=self.pk, label=self.tool_name, connector_id=self.connector_id
+        )
+
+
+class Quota(models.Model):
+    """A limit on the tool calls each member may make through the gateway, per minute and per
+    day (a moving window), on the whole organization (no connector), on one connector (no
+    tool) or on one tool of a connector. Empty: no limit of that period. The organization's
+    row, when there is one, replaces its plan's default (connectors/quotas.py)."""
+
+    organization = models.ForeignKey(
+        "organizations.Organization", on_delete=models.CASCADE, related_name="quotas"
+    )
+    connector = models.ForeignKey(
+        Connector, null=True, blank=True, on_delete=models.CASCADE, related_name="quotas"
+    )
+    tool_name = models.CharField(max_length=128, blank=True)
+    per_minute = models.PositiveIntegerField(null=True, blank=True)
+    per_day = models.PositiveIntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["connector_id", "tool_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "connector", "tool_name"],
+                name="one_quota_per_scope",
+                nulls_distinct=False,
+            ),
+            models.CheckConstraint(
+                condition=models.Q(connector__isnull=False) | models.Q(tool_name=""),
+                name="quota_tool_needs_connector",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.scope_label
+
+    @property
+    def scope_label(self) -> str:
+        if self.connector_id is None:
+            return "the organization"
+        if self.tool_name:
+            return f"the tool {self.tool_name!r} of {self.connector.name}"
+        return str(self.connector.name)
+
+    def audit_target(self) -> AuditTarget:
+        return AuditTarget(
+            type="quota", id=self.pk, label=self.scope_label, connector_id=self.connector_id
+        )
+
+
+class GatewayHold(models.Model):
+    """An owner ended a member's gateway session: until `until`, the gateway refuses that
+    member's calls on the connector (or, without one, on every connector). See
+    connectors/pauses.py."""
+
+    organization = models.ForeignKey(
+        "organizations.Organization", on_delete=models.CASCADE, related_name="+"
+    )
+    membership = models.ForeignKey(
+        "organizations.Membership", on_delete=models.CASCADE, related_name="gateway_holds"
+    )
+    connector = models.ForeignKey(
+        Connector, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    until = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["membership", "until"], name="gateway_hold_member_until")]
+
+    def __str__(self) -> str:
+        return f"Gateway hold until {self.until:%Y-%m-%d %H:%M}"
+
+    def audit_target(self) -> AuditTarget:
+        label = self.membership.user.email
+        if self.connector_id is not None:
+            label += f" · {self.connector.name}"
+        return AuditTarget(
+            type="gateway_session",
+            id=self.pk,
+            label=label,
+            connector_id=self.connector_id,
+            member_user_id=self.membership.user_id,
+        )
+
+
+class ApprovalRequirement(models.Model):
+    """An owner's decision that calls to one tool of a connector wait for an approver
+    (connectors/call_approvals.py): with ToolOverride's allowed and blocked, the third state."""
+
+    connector = models.ForeignKey(
+        Connector, on_delete=models.CASCADE, related_name="approval_requirements"
+    )
+    tool_name = models.CharField(max_length=128)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connector", "tool_name"], name="one_approval_requirement_per_tool"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tool_name}: needs approval"
+
+    def audit_target(self) -> AuditTarget:
+        return AuditTarget(
+            type="connector",
+            id=self.connector_id,
+            label=f"{self.connector.name} · {self.tool_name}",
+            connector_id=self.connector_id,
+        )
+
+
+class CallApproval(models.Model):
+    """One call waiting for (or past) an approver's decision."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting for an approver"
+        ALLOWED = "allowed", "Allowed"
+        DENIED = "denied", "Denied"
+        TIMED_OUT = "timed_out", "No answer in time"
+
+    organization = models.ForeignKey(
+        "organizations.Organization", on_delete=models.CASCADE, related_name="+"
+    )
+    connector = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="+")
+    membership = models.ForeignKey(
+        "organizations.Membership", on_delete=models.CASCADE, related_name="+"
+    )
+    tool_name = models.CharField(max_length=128)
+    client = models.CharField(max_length=100, blank=True)
+    # Redacted of secrets when written (audit/body_redaction.py).
+    arguments = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["organization", "state"], name="call_approval_org_state")]
+
+    def __str__(self) -> str:
+        return f"{self.tool_name} ({self.state})"
+
+    def audit_target(self) -> AuditTarget:
+        return AuditTarget(
+            type="call_approval",
+            id=self.pk,
+            label=f"{self.connector.name} · {self.tool_name}",
+            connector_id=self.connector_id,
+            member_user_id=self.membership.user_id,
         )

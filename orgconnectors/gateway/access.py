@@ -1,10 +1,11 @@
 """What a member may do on one connector through the gateway, read per call from process
 memory, refreshed from the database every ORGCONNECTORS_GATEWAY_CACHE_SECONDS.
 
-A miss costs four to six indexed queries (connector with its overrides, membership,
-connection, credential; a refresh when the token is about to expire); a hit costs none. So a
-connector removed, a connection disconnected or suspended, a member removed or a tool blocked
-stops the member's calls within that time.
+A miss costs six to eight indexed queries (connector with its overrides, membership, an
+owner's hold on the member's session, connection, quotas, credential; a refresh when the token
+is about to expire); a hit costs none. So a connector removed or paused, a connection
+disconnected or suspended, a member removed or held, or a tool blocked stops the member's calls
+within that time.
 """
 
 import threading
@@ -14,7 +15,10 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import transaction
 
+from orgconnectors.connectors.call_approvals import tools_needing_approval
 from orgconnectors.connectors.models import Connection, Connector
+from orgconnectors.connectors.pauses import hold_reason, paused_reason
+from orgconnectors.connectors.quotas import QuotaRule, quota_rules
 from orgconnectors.core.actor import Actor
 from orgconnectors.encryption import DecryptionFailed
 from orgconnectors.gateway.caller import Caller
@@ -50,6 +54,10 @@ class Access:
     token_unavailable: str = ""  # a refresh failed for now: calls fail, but not "denied"
     # The organization keeps each call's arguments and result (redacted) for its auditors.
     keep_bodies: bool = False
+    # The quotas a call meets (connectors/quotas.py), the narrowest first.
+    quota_rules: tuple[QuotaRule, ...] = ()
+    # Tools whose calls wait for an approver (connectors/call_approvals.py).
+    needs_approval: frozenset[str] = frozenset()
 
     def refusal(self, name: str) -> str:
         return self.refusals.get(name) or (
@@ -70,7 +78,7 @@ def _transport(connector: Connector) -> str:
 
 def _load(caller: Caller, connector_id: int) -> Access:
     connector = (
-        Connector.objects.select_related("organization")
+        Connector.objects.select_related("organization__plan")
         .prefetch_related("tool_overrides")
         .filter(pk=connector_id, organization_id=caller.organization_id)
         .first()
@@ -85,6 +93,11 @@ def _load(caller: Caller, connector_id: int) -> Access:
     }
     if not Membership.objects.filter(pk=caller.membership_id).exists():
         return Access(**common, connection_id=None, blocked_reason="You are no longer a member.")
+    if connector.paused_at is not None:
+        return Access(**common, connection_id=None, blocked_reason=paused_reason(connector))
+    held = hold_reason(membership_id=caller.membership_id, connector_id=connector.pk)
+    if held:
+        return Access(**common, connection_id=None, blocked_reason=held)
     connection = (
         Connection.objects.filter(membership_id=caller.membership_id, connector=connector)
         .values("pk", "state", "state_reason")
@@ -117,6 +130,8 @@ def _load(caller: Caller, connector_id: int) -> Access:
         upstream_token=token,
         token_unavailable=unavailable,
         keep_bodies=connector.organization.keep_tool_call_bodies,
+        quota_rules=quota_rules(organization=connector.organization, connector=connector),
+        needs_approval=tools_needing_approval(connector),
     )
 
 

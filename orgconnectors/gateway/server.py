@@ -1,9 +1,13 @@
-"""The gateway's MCP server: `{BASE_URL}/mcp/{org}/{connector id}` over Streamable HTTP.
+"""The gateway's MCP server: `{BASE_URL}/mcp/{org}/{connector id}` and the organization
+endpoint `{BASE_URL}/mcp/{org}` (every connector the member connected, organization.py), over
+Streamable HTTP.
 
 One SDK low-level server per process serves every endpoint, in stateless mode: any worker
 process can answer any request (granian runs several, without sticky sessions), and the
 protocol revisions the SDK serves (2025-06-18, 2025-11-25 and 2026-07-28) all work. Tools only:
-`initialize` declares the tools capability and nothing else.
+`initialize` declares the tools capability and nothing else, with `listChanged` false: a
+stateless server sends no notification of its own, so a client sees a connection enabled or
+disabled, or a tool approved or blocked, at its next `tools/list`.
 
 Per request, before the SDK sees it, the ASGI app checks the caller (caller.py) and that the
 connector is theirs (access.py), and leaves both in the ASGI scope for the handlers. Per call,
@@ -34,6 +38,12 @@ from mcp.server.transport_security import (
 )
 
 from orgconnectors.audit.models import UsageEvent
+from orgconnectors.connectors.call_approvals import (
+    call_approval_expire,
+    call_approval_request,
+    call_approval_state,
+)
+from orgconnectors.connectors.models import CallApproval
 from orgconnectors.core.metrics import gateway_call_counted
 from orgconnectors.gateway.access import (
     Access,
@@ -42,6 +52,9 @@ from orgconnectors.gateway.access import (
     connection_upstream_refused,
 )
 from orgconnectors.gateway.caller import Caller, CallerRejected, acaller_resolve
+from orgconnectors.gateway.organization import aorg_listing
+from orgconnectors.gateway.quotas import quota_hit
+from orgconnectors.gateway.sessions import session_seen, sessions_flush
 from orgconnectors.gateway.threads import in_thread
 from orgconnectors.gateway.upstream import UpstreamFailed, upstream_pool, upstream_pool_close
 from orgconnectors.gateway.usage_buffer import usage_add, usage_flush, usage_pending
@@ -49,7 +62,7 @@ from orgconnectors.gateway.usage_buffer import usage_add, usage_flush, usage_pen
 logger = logging.getLogger(__name__)
 
 PREFIX = "/mcp/"
-_PATH = re.compile(r"^/mcp/(?P<org>[-a-zA-Z0-9_]{1,64})/(?P<connector>[0-9]{1,18})/?$")
+_PATH = re.compile(r"^/mcp/(?P<org>[-a-zA-Z0-9_]{1,64})(?:/(?P<connector>[0-9]{1,18}))?/?$")
 SCOPE_KEY = "orgconnectors.gateway"
 MAX_BODY_BYTES = DEFAULT_MAX_REQUEST_BODY_SIZE
 
@@ -60,18 +73,24 @@ OK, TOOL_ERROR, UPSTREAM_ERROR, DENIED, CANCELLED = (
 DENIED_CODE = types.INVALID_PARAMS
 NOT_CONNECTED_CODE = -32001
 UPSTREAM_CODE = -32002
+QUOTA_CODE = -32003
 
 INSTRUCTIONS = (
-    "orgconnectors gateway: the tools your organization approved on this connector, called "
-    "with your own connection. Tools only: no resources, prompts or completions."
+    "orgconnectors gateway: the tools your organization approved on this connector (or, on "
+    "the organization endpoint, on every connector you connected, named "
+    "{connector}__{tool}), called with your own connection. Tools only: no resources, "
+    "prompts or completions."
 )
 
 
 @dataclass(frozen=True)
 class Endpoint:
     caller: Caller
-    connector_id: int
+    connector_id: int | None  # None: the organization endpoint
     user_agent: str
+
+    def on(self, connector_id: int) -> "Endpoint":
+        return Endpoint(caller=self.caller, connector_id=connector_id, user_agent=self.user_agent)
 
 
 # Client names from `initialize`, for the calls that follow it on other requests (stateless).
@@ -118,6 +137,34 @@ async def _remember_client(ctx, call_next):
     return await call_next(ctx)
 
 
+# The organization endpoint's tools/list in its wire form, per member and protocol revision,
+# for as long as the listing it was made from is the one in memory: the SDK validates and dumps
+# every result it sends, which for 10 connectors x 20 tools costs more than the rest of the
+# request; the listing it would check is the same object it checked last time.
+_wire_listings: dict[tuple[int, str], tuple[object, dict]] = {}
+_WIRE_LISTINGS_MAX = 10_000
+
+
+async def _org_listing_wire(ctx, call_next):
+    """Middleware: the organization listing's wire dict, reused while its listing is."""
+    if ctx.method != "tools/list" or ctx.request is None or (ctx.params or {}).get("cursor"):
+        return await call_next(ctx)
+    endpoint = ctx.request.scope.get(SCOPE_KEY)
+    if endpoint is None or endpoint.connector_id is not None:
+        return await call_next(ctx)
+    listing = await aorg_listing(caller=endpoint.caller)
+    key = (endpoint.caller.membership_id, ctx.protocol_version)
+    known = _wire_listings.get(key)
+    if known is not None and known[0] is listing:
+        _seen(ctx, endpoint, call=False)
+        return known[1]
+    wire = await call_next(ctx)
+    if len(_wire_listings) >= _WIRE_LISTINGS_MAX:
+        _wire_listings.clear()
+    _wire_listings[key] = (listing, wire)
+    return wire
+
+
 async def _access(endpoint: Endpoint) -> Access:
     try:
         return await aendpoint_access(caller=endpoint.caller, connector_id=endpoint.connector_id)
@@ -125,8 +172,25 @@ async def _access(endpoint: Endpoint) -> Access:
         raise MCPError(NOT_CONNECTED_CODE, str(exc), {"outcome": DENIED}) from None
 
 
+def _seen(ctx, endpoint: Endpoint, *, call: bool) -> tuple[str, str]:
+    """The client's name and version; records the sighting for owners' live view."""
+    client = _client_info(ctx, endpoint)
+    caller = endpoint.caller
+    session_seen(
+        organization_id=caller.organization_id,
+        membership_id=caller.membership_id,
+        connector_id=endpoint.connector_id,
+        client=client[0],
+        call=call,
+    )
+    return client
+
+
 async def list_tools(ctx, params) -> types.ListToolsResult:
     endpoint = _endpoint(ctx)
+    _seen(ctx, endpoint, call=False)
+    if endpoint.connector_id is None:
+        return (await aorg_listing(caller=endpoint.caller)).result
     access = await _access(endpoint)
     if access.blocked_reason:
         raise MCPError(NOT_CONNECTED_CODE, access.blocked_reason, {"outcome": DENIED})
@@ -140,10 +204,10 @@ def _size(value) -> int:
 class _Call:
     """One call's facts for its usage row and metrics."""
 
-    def __init__(self, ctx, endpoint: Endpoint, name: str, arguments) -> None:
+    def __init__(self, ctx, endpoint: Endpoint, name: str, arguments, client=None) -> None:
         self.endpoint = endpoint
         self.name = name[:128]
-        self.client = _client_info(ctx, endpoint)
+        self.client = client or _client_info(ctx, endpoint)
         self.started_at = timezone.now()
         self.started = time.monotonic()
         self.request_bytes = _size(arguments)
@@ -239,7 +303,26 @@ class _Watch:
 
 async def call_tool(ctx, params: types.CallToolRequestParams) -> types.CallToolResult:
     endpoint = _endpoint(ctx)
-    call = _Call(ctx, endpoint, params.name, params.arguments)
+    client = _seen(ctx, endpoint, call=True)
+    if endpoint.connector_id is not None:
+        return await _call_tool(ctx, endpoint, params.name, params.arguments, client=client)
+    listing = await aorg_listing(caller=endpoint.caller)
+    route = listing.routes.get(params.name)
+    if route is None:
+        reason = listing.refusal(params.name)
+        _Call(ctx, endpoint, params.name, params.arguments, client).record(DENIED, reason)
+        raise MCPError(DENIED_CODE, reason, {"outcome": DENIED})
+    # The client as it introduced itself to the organization endpoint.
+    routed = endpoint.on(route.connector_id)
+    return await _call_tool(ctx, routed, route.tool, params.arguments, client=client)
+
+
+async def _call_tool(
+    ctx, endpoint: Endpoint, name: str, arguments, client=None
+) -> types.CallToolResult:
+    """One call of `name` on endpoint's connector: the per-connector path, which the
+    organization endpoint takes too once it has found the connector and the tool."""
+    call = _Call(ctx, endpoint, name, arguments, client)
     try:
         access = await _access(endpoint)
     except MCPError as exc:
@@ -249,18 +332,33 @@ async def call_tool(ctx, params: types.CallToolRequestParams) -> types.CallToolR
     if access.blocked_reason:
         call.record(DENIED, access.blocked_reason)
         raise MCPError(NOT_CONNECTED_CODE, access.blocked_reason, {"outcome": DENIED})
-    if params.name not in access.tool_names:
-        reason = access.refusal(params.name)
+    if name not in access.tool_names:
+        reason = access.refusal(name)
         call.record(DENIED, reason)
         raise MCPError(DENIED_CODE, reason, {"outcome": DENIED})
     if access.token_unavailable:
         call.record(UPSTREAM_ERROR, access.token_unavailable)
         raise MCPError(UPSTREAM_CODE, access.token_unavailable, {"outcome": UPSTREAM_ERROR})
+    if access.quota_rules:
+        over = await quota_hit(
+            rules=access.quota_rules,
+            organization_id=endpoint.caller.organization_id,
+            membership_id=endpoint.caller.membership_id,
+            tool=name,
+        )
+        if over is not None:
+            call.record(DENIED, over.message)
+            raise MCPError(QUOTA_CODE, over.message, over.data)
+    if name in access.needs_approval:
+        refused = await _approval(endpoint, call, name, arguments)
+        if refused:
+            call.record(DENIED, refused)
+            raise MCPError(DENIED_CODE, refused, {"outcome": DENIED, "approval": "refused"})
 
     async def progress(value: float, total: float | None, message: str | None) -> None:
         await ctx.session.report_progress(value, total, message)
 
-    watch = _Watch(endpoint, params.name)
+    watch = _Watch(endpoint, name)
     try:
         with anyio.CancelScope() as scope:
             watch.start(scope)
@@ -270,8 +368,8 @@ async def call_tool(ctx, params: types.CallToolRequestParams) -> types.CallToolR
                 url=access.url,
                 transport=access.transport,
                 token=access.upstream_token,
-                name=params.name,
-                arguments=params.arguments,
+                name=name,
+                arguments=arguments,
                 progress=progress,
             )
     except anyio.get_cancelled_exc_class():
@@ -301,6 +399,43 @@ async def call_tool(ctx, params: types.CallToolRequestParams) -> types.CallToolR
     return result
 
 
+_approval_request = in_thread(call_approval_request)
+_approval_state = in_thread(call_approval_state)
+_approval_expire = in_thread(call_approval_expire)
+APPROVAL_POLL_SECONDS = 0.25
+
+
+async def _approval(endpoint: Endpoint, call: _Call, name: str, arguments) -> str:
+    """Waits for an approver's answer to this call; "" when allowed, else why it is refused.
+    Polls the row (one indexed query every APPROVAL_POLL_SECONDS while it waits)."""
+    caller = endpoint.caller
+    approval = await _approval_request(
+        organization_id=caller.organization_id,
+        connector_id=endpoint.connector_id,
+        membership_id=caller.membership_id,
+        tool_name=name,
+        client=call.client[0],
+        arguments=arguments,
+    )
+    deadline = approval.expires_at.timestamp()
+    state = CallApproval.State.PENDING
+    while state == CallApproval.State.PENDING:
+        if time.time() >= deadline:
+            state = (await _approval_expire(approval_id=approval.pk)).state
+            break
+        await asyncio.sleep(min(APPROVAL_POLL_SECONDS, max(deadline - time.time(), 0.01)))
+        state = await _approval_state(approval_id=approval.pk)
+    if state == CallApproval.State.ALLOWED:
+        return ""
+    if state == CallApproval.State.DENIED:
+        return f"An approver of your organization denied this call of {name!r}."
+    seconds = round(deadline - approval.created_at.timestamp())
+    return (
+        f"No approver of your organization answered this call of {name!r} within {seconds} s; "
+        "it was not made."
+    )
+
+
 def build_server() -> Server:
     server = Server(
         "orgconnectors-gateway",
@@ -313,7 +448,7 @@ def build_server() -> Server:
         get_tool_input_schema=lambda name: None,
     )
     # Without the SDK's OpenTelemetry middleware: a span per message costs even unexported.
-    server.middleware = [_remember_client]
+    server.middleware = [_remember_client, _org_listing_wire]
     return server
 
 
@@ -405,16 +540,20 @@ class GatewayApp:
             if self._runner is not None:
                 await asyncio.wait([self._runner], timeout=10)
         await upstream_pool_close()
+        await sessions_flush()
         if usage_pending():
             await in_thread(usage_flush)()
 
     async def __call__(self, scope, receive, send) -> None:
         match = _PATH.match(scope["path"])
         if match is None:
-            await _answer(send, 404, "No such gateway endpoint: use /mcp/{org}/{connector id}.")
+            detail = "No such gateway endpoint: use /mcp/{org} or /mcp/{org}/{connector id}."
+            await _answer(send, 404, detail)
             return
         org, connector = match["org"], match["connector"]
-        resource_url = f"{settings.ORGCONNECTORS_BASE_URL}/mcp/{org}/{connector}"
+        resource_url = f"{settings.ORGCONNECTORS_BASE_URL}/mcp/{org}" + (
+            f"/{connector}" if connector else ""
+        )
         try:
             caller = await acaller_resolve(
                 _header(scope, b"authorization"),
@@ -425,15 +564,16 @@ class GatewayApp:
             headers = {"WWW-Authenticate": rejected.www_authenticate}
             await _answer(send, rejected.status, rejected.detail, headers)
             return
-        try:
-            await aendpoint_access(caller=caller, connector_id=int(connector))
-        except EndpointNotFound as exc:
-            await _answer(send, 404, str(exc))
-            return
+        if connector:
+            try:
+                await aendpoint_access(caller=caller, connector_id=int(connector))
+            except EndpointNotFound as exc:
+                await _answer(send, 404, str(exc))
+                return
         scope = dict(scope)
         scope[SCOPE_KEY] = Endpoint(
             caller=caller,
-            connector_id=int(connector),
+            connector_id=int(connector) if connector else None,
             user_agent=_header(scope, b"user-agent"),
         )
         if scope["method"] == "GET":

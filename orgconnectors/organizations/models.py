@@ -93,6 +93,9 @@ class Organization(models.Model):
     block_new_destructive_tools = models.BooleanField(default=False)
     # The gateway keeps each tool call's arguments and result (redacted of secrets) for auditors.
     keep_tool_call_bodies = models.BooleanField(default=False)
+    # How long a call to a tool that needs approval waits for an approver (the Messages API
+    # gives up on a tool call after about 300 s).
+    approval_timeout_seconds = models.PositiveIntegerField(default=120)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -11,7 +11,7 @@ from django.utils import timezone
 from orgconnectors.api.models import ApiToken
 from orgconnectors.api.tokens import api_token_create
 from orgconnectors.audit.models import ToolCallBody
-from orgconnectors.connectors.models import Connector
+from orgconnectors.connectors.models import Connector, Quota
 from orgconnectors.core.actor import Actor
 from orgconnectors.health.models import HealthRun
 from orgconnectors.organizations.models import Membership, Organization
@@ -104,6 +104,8 @@ class Objects:
     export_job: ExportJob
     # A kept tool-call body (auditors only).
     tool_call_body: ToolCallBody
+    # An organization-wide tool-call quota.
+    quota: Quota
 
 
 def _run(organization: Organization) -> HealthRun:
@@ -148,6 +150,7 @@ def world(
             _spare_token(member),
             finished_export(owner),
             _body(org),
+            Quota.objects.create(organization=org, per_minute=60),
         ),
         globex=Objects(
             other_org,
@@ -157,6 +160,7 @@ def world(
             _spare_token(other_member),
             finished_export(other_owner),
             _body(other_org),
+            Quota.objects.create(organization=other_org, per_minute=60),
         ),
         people={
             "owner": owner,

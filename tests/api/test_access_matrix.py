@@ -110,6 +110,10 @@ MATRIX = [
     Row("POST",   ORG + "/scim-tokens",           201,  403,   403,    404,     401),
     # Who may connect a connector: owners choose.
     Row("PUT",    CONNECTOR + "/access",          200,  403,   403,    404,     401),
+    # Tool-call quotas: owners set them, owners and auditors read them.
+    Row("GET",    ORG + "/quotas",                200,  403,   200,    404,     401),
+    Row("PUT",    ORG + "/quotas",                200,  403,   403,    404,     401),
+    Row("DELETE", ORG + "/quotas/{quota_id}",     204,  403,   403,    404,     401),
     # The plan is the operator's: owners ask for a change; PUT says so to everyone in Acme.
     Row("POST",   ORG + "/plan-requests",         201,  403,   403,    404,     401),
     Row("PUT",    ORG + "/plan",                  403,  403,   403,    404,     401),
@@ -137,6 +141,7 @@ BODIES = {
     ("POST", ORG + "/plan-requests"): {"plan": "enterprise", "connection_limit": 40},
     ("PUT", ORG + "/plan"): {"plan": "enterprise", "connection_limit": 40},
     ("PUT", OPERATOR_ORG + "/plan"): {"plan": "enterprise", "connection_limit": 40},
+    ("PUT", ORG + "/quotas"): {"per_minute": 30, "per_day": 1000},
     ("POST", "/api/v1/tools/migrate-mcp-request"): {
         "mcp_servers": [{"type": "url", "url": "https://a.example/mcp", "name": "a"}]
     },
@@ -165,6 +170,7 @@ FOREIGN_OBJECT_ROWS = [
     ("GET", EXPORT),
     ("GET", EXPORT + "/download"),
     ("GET", CALL_BODY),
+    ("DELETE", ORG + "/quotas/{quota_id}"),
 ]
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")

@@ -24,6 +24,7 @@ from orgconnectors.connectors.tool_definitions import definition
 from orgconnectors.core.actor import Actor
 from orgconnectors.gateway.access import forget_cached_access
 from orgconnectors.gateway.caller import forget_cached_callers
+from orgconnectors.gateway.organization import forget_cached_org_listings
 from orgconnectors.gateway.server import with_gateway
 from orgconnectors.gateway.usage_buffer import usage_flush
 from tests.factories import ConnectionFactory, ConnectorFactory
@@ -165,6 +166,7 @@ def _fresh_gateway_caches(settings):
     settings.ORGCONNECTORS_GATEWAY_CACHE_SECONDS = 0
     forget_cached_callers()
     forget_cached_access()
+    forget_cached_org_listings()
     RELEASE.event.clear()
     RELEASE.started.clear()
     yield
@@ -179,10 +181,13 @@ class Endpoint:
     secret: str
 
 
-def endpoint_for(membership, gateway, url: str, transport: str, *, auth=Connector.Auth.NONE):
+def endpoint_for(
+    membership, gateway, url: str, transport: str, *, auth=Connector.Auth.NONE, **fields
+):
     """A connector on `url` the member is connected to, with delete_issue blocked, and an API
-    token of theirs; returns the gateway URL to call."""
+    token of theirs; returns the gateway URL to call. `fields`: more of the connector's."""
     connector = ConnectorFactory(
+        **fields,
         organization=membership.organization,
         url=url,
         transport=transport,

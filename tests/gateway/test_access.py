@@ -125,7 +125,7 @@ def test_an_auditors_token_cannot_get_the_mcp_scope(auditor):
     ("path", "body", "status"),
     [
         ("/mcp/acme/not-a-number", INITIALIZE, 404),
-        ("/mcp/acme", INITIALIZE, 404),
+        ("/mcp/acme/1/extra", INITIALIZE, 404),  # /mcp/acme is the organization endpoint
         ("", b"{not json", 400),
         ("", {"jsonrpc": "2.0", "id": 1}, 400),
     ],

@@ -1,14 +1,16 @@
 """The organizations, people and objects every web page test points its URLs at."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from orgconnectors.api.models import ApiToken
 from orgconnectors.api.tokens import api_token_create
 from orgconnectors.audit.models import AuditEvent, ToolCallBody
-from orgconnectors.connectors.models import Connector
+from orgconnectors.connectors.models import CallApproval, Connector, Quota
 from orgconnectors.health.models import HealthRun
 from orgconnectors.health.services import health_check_all
 from orgconnectors.oauth.models import OAuthClient
@@ -40,6 +42,10 @@ class Objects:
     oauth_client: OAuthClient
     # Each auditing person's own finished export (only whoever asked for it may see it).
     export_jobs: dict[str, ExportJob]
+    # An organization-wide tool-call quota.
+    quota: Quota
+    # A call waiting for an approver.
+    approval: CallApproval
     # A kept tool-call body (auditors only).
     tool_call_body: ToolCallBody
 
@@ -86,6 +92,14 @@ def _objects(organization, memberships: dict[str, Membership], target: Membershi
         export_jobs={
             role: finished_export(m) for role, m in memberships.items() if m.can_read_audit
         },
+        quota=Quota.objects.create(organization=organization, per_minute=60),
+        approval=CallApproval.objects.create(
+            organization=organization,
+            connector=connector,
+            membership=target,
+            tool_name="delete_page",
+            expires_at=timezone.now() + timedelta(minutes=2),
+        ),
         tool_call_body=ToolCallBody.objects.create(
             organization=organization,
             call_id=f"{organization.slug:0<32}"[:32],

@@ -63,6 +63,8 @@ def url_for(name: str, objects, *, role: str = "owner", slug: str = "acme") -> s
         "token": objects.invitation_token,
         "pk": objects.oauth_client.pk,
         "issuer_key": "0123456789abcdef",
+        "quota_id": objects.quota.pk,
+        "approval_id": objects.approval.pk,
         "call_id": objects.tool_call_body.call_id,
     }
     return reverse(name, kwargs={param: values[param] for param in route_params(name)})

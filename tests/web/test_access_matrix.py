@@ -165,6 +165,27 @@ MATRIX = [
     # The two-factor requirement, on the plan page: owners only.
     Row("organization_mfa",   "GET",  405,  405,   405,    405,     405),
     Row("organization_mfa",   "POST", 302,  403,   403,    404,     302),
+    # Tool-call quotas: owners only.
+    Row("quota_list",         "GET",  200,  403,   403,    404,     302),
+    Row("quota_list",         "POST", 302,  403,   403,    404,     302),
+    Row("quota_delete",       "GET",  405,  405,   405,    405,     405),
+    Row("quota_delete",       "POST", 302,  403,   403,    404,     302),
+    # The gateway's live view and kill switch: owners only.
+    Row("gateway_live",       "GET",  200,  403,   403,    404,     302),
+    Row("gateway_live",       "POST", 405,  405,   405,    405,     405),
+    Row("gateway_session_end", "GET", 405,  405,   405,    405,     405),
+    # The body names no member here: back to the page with the reason;
+    # tests/gateway/test_live.py ends a real session.
+    Row("gateway_session_end", "POST", 302, 403,   403,    404,     302),
+    Row("connector_pause",    "GET",  405,  405,   405,    405,     405),
+    Row("connector_pause",    "POST", 302,  403,   403,    404,     302),
+    # Calls waiting for approval: owners answer them.
+    Row("approval_list",      "GET",  200,  403,   403,    404,     302),
+    Row("approval_list",      "POST", 405,  405,   405,    405,     405),
+    Row("approval_decide",    "GET",  405,  405,   405,    405,     405),
+    Row("approval_decide",    "POST", 302,  403,   403,    404,     302),
+    Row("approval_settings",  "GET",  405,  405,   405,    405,     405),
+    Row("approval_settings",  "POST", 302,  403,   403,    404,     302),
     # The tool governance settings, on the plan page: owners only.
     Row("organization_tool_governance", "GET",  405, 405, 405, 405, 405),
     Row("organization_tool_governance", "POST", 302, 403, 403, 404, 302),
@@ -216,6 +237,10 @@ POST_BODIES = {
     "connector_access": {"who_may_connect": "everyone"},
     "organization_zdr": {"requires_zero_data_retention": "true"},
     "organization_mfa": {"require_mfa": "true"},
+    "connector_pause": {"paused": "true"},
+    "approval_decide": {"decision": "deny"},
+    "approval_settings": {"timeout_seconds": "60"},
+    "quota_list": {"connector": "", "tool_name": "", "per_minute": "30", "per_day": "1000"},
     "member_apps_reach": {"member_apps_reach": "gateway"},
     "mcp_request_migrate": {
         "request_body": '{"mcp_servers": [{"type": "url", "url": "https://a.example/mcp", '
@@ -255,6 +280,9 @@ FOREIGN_OBJECT_ROWS = [
     ("export_detail", "GET"),
     ("export_download", "GET"),
     ("api_token_revoke", "POST"),
+    ("quota_delete", "POST"),
+    ("connector_pause", "POST"),
+    ("approval_decide", "POST"),
     ("tool_call_body", "GET"),
 ]
 # oauth_client_metadata: the document is public and names no organization; any client of

@@ -1,15 +1,28 @@
 """Connector pages: the owners' inventory and settings, and every member's own connections."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from orgconnectors.connectors import connections, services, tool_policy
+from orgconnectors.connectors import (
+    call_approvals,
+    connections,
+    pauses,
+    quotas,
+    services,
+    tool_policy,
+)
 from orgconnectors.connectors.directory import DIRECTORY, directory_entry
 from orgconnectors.connectors.errors import ConnectionLimitReached, ConnectorError
-from orgconnectors.connectors.forms import ConnectorEditForm, ConnectorForm, ToolPolicyForm
+from orgconnectors.connectors.forms import (
+    ConnectorEditForm,
+    ConnectorForm,
+    QuotaForm,
+    ToolPolicyForm,
+)
 from orgconnectors.connectors.group_access import ConnectorAccessRefused
-from orgconnectors.connectors.models import Connection
+from orgconnectors.connectors.models import ApprovalRequirement, Connection
 from orgconnectors.connectors.selectors import (
     connection_usage,
     connector_get,
@@ -20,6 +33,7 @@ from orgconnectors.connectors.selectors import (
 from orgconnectors.connectors.tool_selectors import pending_tool_change_count, tool_listing_of
 from orgconnectors.core.actor import Actor
 from orgconnectors.core.form_errors import add_service_error
+from orgconnectors.gateway.sessions import live_sessions
 from orgconnectors.health.selectors import connector_health, health_run_pending
 from orgconnectors.identity.selectors import scim_groups_of
 from orgconnectors.oauth.handoff import to_authorization_server
@@ -27,6 +41,7 @@ from orgconnectors.oauth.selectors import oauth_pin_view
 from orgconnectors.oauth.services import oauth_connection_enable
 from orgconnectors.organizations.access import org_view
 from orgconnectors.organizations.models import Membership
+from orgconnectors.organizations.selectors import member_get
 from orgconnectors.web.connectors.tool_diff import review_rows
 from orgconnectors.web.oauth.views import browser_session_key
 
@@ -258,3 +273,204 @@ def connection_disable(request, membership, connector_id):
         return _my_connectors_page(request, membership, error=refused.message, status=400)
     messages.success(request, f"{connector.name} is disconnected.")
     return redirect("my_connectors", slug=membership.organization.slug)
+
+
+# Tool-call quotas (owners)
+
+
+def _quota_page(request, membership, form=None, *, status=200):
+    organization = membership.organization
+    connectors = list(connectors_of(organization=organization))
+    per_minute, per_day = quotas.plan_default(organization)
+    context = {
+        "quotas": quotas.quotas_of(organization=organization),
+        "plan_default": {"per_minute": per_minute, "per_day": per_day},
+        "form": form or QuotaForm(connectors=connectors),
+    }
+    return render(request, "connectors/quotas.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@org_view(Role.OWNER)
+def quota_list(request, membership):
+    if request.method == "GET":
+        return _quota_page(request, membership)
+    organization = membership.organization
+    form = QuotaForm(request.POST, connectors=connectors_of(organization=organization))
+    if not form.is_valid():
+        return _quota_page(request, membership, form, status=400)
+    data = form.cleaned_data
+    connector = None
+    if data["connector"] is not None:
+        connector = connector_get(organization=organization, connector_id=data["connector"])
+    try:
+        quota = quotas.quota_set(
+            organization=organization,
+            actor=Actor.from_request(request),
+            connector=connector,
+            tool_name=data["tool_name"],
+            per_minute=data["per_minute"],
+            per_day=data["per_day"],
+        )
+    except ConnectorError as error:
+        add_service_error(form, error)
+        return _quota_page(request, membership, form, status=400)
+    messages.success(request, f"The quota of {quota.scope_label} is saved.")
+    return redirect("quota_list", slug=organization.slug)
+
+
+@require_POST
+@org_view(Role.OWNER)
+def quota_delete(request, membership, quota_id):
+    quota = quotas.quota_get(organization=membership.organization, quota_id=quota_id)
+    quotas.quota_remove(quota=quota, actor=Actor.from_request(request))
+    messages.success(request, f"The quota of {quota.scope_label} is removed.")
+    return redirect("quota_list", slug=membership.organization.slug)
+
+
+# The gateway's live view and kill switch (owners)
+
+
+@require_GET
+@org_view(Role.OWNER)
+def gateway_live(request, membership):
+    organization = membership.organization
+    connectors = {c.pk: c for c in connectors_of(organization=organization)}
+    sessions = live_sessions(organization_id=organization.pk)
+    people = {
+        m.pk: m
+        for m in Membership.objects.filter(
+            organization=organization, pk__in={s.membership_id for s in sessions}
+        ).select_related("user")
+    }
+    rows = [
+        {
+            "session": session,
+            "member": people[session.membership_id],
+            "connector": connectors.get(session.connector_id),
+        }
+        for session in sessions
+        if session.membership_id in people
+        and (session.connector_id is None or session.connector_id in connectors)
+    ]
+    context = {
+        "rows": rows,
+        "connectors": list(connectors.values()),
+        "window_minutes": settings.ORGCONNECTORS_GATEWAY_SESSION_WINDOW_SECONDS // 60,
+        "hold_minutes": settings.ORGCONNECTORS_GATEWAY_SESSION_HOLD_SECONDS // 60,
+    }
+    return render(request, "connectors/gateway_live.html", context)
+
+
+@require_POST
+@org_view(Role.OWNER)
+def connector_pause(request, membership, connector_id):
+    connector = connector_get(organization=membership.organization, connector_id=connector_id)
+    paused = request.POST.get("paused") == "true"
+    pauses.connector_pause(connector=connector, actor=Actor.from_request(request), paused=paused)
+    if paused:
+        messages.success(request, f"{connector.name} is paused: every member's calls are refused.")
+    else:
+        messages.success(request, f"{connector.name} is resumed.")
+    return redirect("gateway_live", slug=membership.organization.slug)
+
+
+@require_POST
+@org_view(Role.OWNER)
+def gateway_session_end(request, membership):
+    organization = membership.organization
+    if not request.POST.get("member_id"):
+        messages.error(request, "Choose the session to end: no member was named.")
+        return redirect("gateway_live", slug=organization.slug)
+    member = member_get(organization=organization, member_id=request.POST.get("member_id"))
+    connector = None
+    if request.POST.get("connector_id"):
+        connector = connector_get(
+            organization=organization, connector_id=request.POST["connector_id"]
+        )
+    pauses.gateway_session_end(
+        organization=organization,
+        membership=member,
+        connector=connector,
+        actor=Actor.from_request(request),
+    )
+    messages.success(
+        request,
+        f"{member.user.email}'s session is ended: their calls"
+        f"{' on ' + connector.name if connector else ''} are refused for "
+        f"{settings.ORGCONNECTORS_GATEWAY_SESSION_HOLD_SECONDS // 60} minutes.",
+    )
+    return redirect("gateway_live", slug=organization.slug)
+
+
+# Calls waiting for an approver (owners)
+
+
+@require_GET
+@org_view(Role.OWNER)
+def approval_list(request, membership):
+    """The live list (htmx asks for the list again every 2 s)."""
+    context = {"approvals": call_approvals.pending_approvals(organization=membership.organization)}
+    partial = bool(request.headers.get("HX-Request"))
+    if not partial:
+        organization = membership.organization
+        context["connectors"] = list(connectors_of(organization=organization))
+        context["requirements"] = ApprovalRequirement.objects.filter(
+            connector__organization=organization
+        ).select_related("connector")
+    template = "connectors/_approvals.html" if partial else "connectors/approvals.html"
+    return render(request, template, context)
+
+
+@require_POST
+@org_view(Role.OWNER)
+def approval_settings(request, membership):
+    """Owners mark a tool as needing approval (or not), or change the timeout."""
+    organization = membership.organization
+    actor = Actor.from_request(request)
+    try:
+        if request.POST.get("timeout_seconds"):
+            call_approvals.approval_timeout_set(
+                organization=organization,
+                seconds=int(request.POST["timeout_seconds"]),
+                actor=actor,
+            )
+            messages.success(request, "The approval timeout is saved.")
+        else:
+            connector = connector_get(
+                organization=organization, connector_id=request.POST.get("connector_id")
+            )
+            tool_name = (request.POST.get("tool_name") or "").strip()
+            if not tool_name:
+                raise ConnectorError("Name the tool.", field="tool_name")
+            required = request.POST.get("required") != "false"
+            call_approvals.approval_requirement_set(
+                connector=connector, tool_name=tool_name, required=required, actor=actor
+            )
+            messages.success(
+                request,
+                f"Calls of {tool_name} on {connector.name} "
+                f"{'now wait for approval' if required else 'no longer wait for approval'}.",
+            )
+    except (ConnectorError, ValueError) as error:
+        messages.error(request, str(error) or "Give the timeout in whole seconds.")
+    return redirect("approval_list", slug=organization.slug)
+
+
+@require_POST
+@org_view(Role.OWNER)
+def approval_decide(request, membership, approval_id):
+    approval = call_approvals.approval_get(
+        organization=membership.organization, approval_id=approval_id
+    )
+    allow = request.POST.get("decision") == "allow"
+    decided = call_approvals.call_approval_decide(
+        approval=approval, allow=allow, actor=Actor.from_request(request)
+    )
+    if decided.state == decided.State.TIMED_OUT:
+        messages.error(request, "Too late: no answer came in time, so the call was refused.")
+    elif decided.state == (decided.State.ALLOWED if allow else decided.State.DENIED):
+        messages.success(request, f"The call of {decided.tool_name} is {decided.state}.")
+    else:
+        messages.error(request, f"The call of {decided.tool_name} was already {decided.state}.")
+    return redirect("approval_list", slug=membership.organization.slug)

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('connectors', '0005_connector_discovered_digest'),
+        ('connectors', '0008_call_approvals'),
         ('identity', '0001_initial'),
     ]
 
