@@ -33,6 +33,11 @@ from orgconnectors.connectors.selectors import (
 from orgconnectors.connectors.tool_selectors import pending_tool_change_count, tool_listing_of
 from orgconnectors.core.actor import Actor
 from orgconnectors.core.form_errors import add_service_error
+from orgconnectors.gateway.quotas import (
+    UsageUnavailable,
+    member_quota_usage,
+    members_near_quota,
+)
 from orgconnectors.gateway.sessions import live_sessions
 from orgconnectors.health.selectors import connector_health, health_run_pending
 from orgconnectors.identity.selectors import scim_groups_of
@@ -216,11 +221,16 @@ def connector_remove(request, membership, connector_id):
 
 def _my_connectors_page(request, membership, *, error=None, status=200):
     in_use, limit = connection_usage(membership=membership)
+    try:
+        quota_usage = member_quota_usage(membership=membership)
+    except UsageUnavailable:
+        quota_usage = None
     context = {
         "rows": connectors_for_member(membership=membership),
         "in_use": in_use,
         "limit": limit,
         "error": error,
+        "quota_usage": quota_usage,
     }
     return render(request, "connectors/my_connectors.html", context, status=status)
 
@@ -282,7 +292,12 @@ def _quota_page(request, membership, form=None, *, status=200):
     organization = membership.organization
     connectors = list(connectors_of(organization=organization))
     per_minute, per_day = quotas.plan_default(organization)
+    try:
+        near = members_near_quota(organization=organization)
+    except UsageUnavailable:
+        near = None
     context = {
+        "near": near,
         "quotas": quotas.quotas_of(organization=organization),
         "plan_default": {"per_minute": per_minute, "per_day": per_day},
         "form": form or QuotaForm(connectors=connectors),
