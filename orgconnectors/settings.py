@@ -102,6 +102,8 @@ INSTALLED_APPS = [
     "orgconnectors.accounts",
     "orgconnectors.organizations",
     "orgconnectors.connectors",
+    "orgconnectors.identity",
+    "orgconnectors.scim",
     "orgconnectors.audit",
     "orgconnectors.reports",
     "orgconnectors.api",

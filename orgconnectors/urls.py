@@ -14,12 +14,15 @@ urlpatterns = [
     path("metrics", metrics_view, name="metrics"),
     path("accounts/", include("allauth.urls")),
     path("api/v1/", api.urls),
+    # Each organization's SCIM 2.0 endpoint, for its identity provider (docs/identity.md).
+    path("", include("orgconnectors.scim.urls")),
     path("", include("orgconnectors.web.organizations.urls")),
     path("", include("orgconnectors.web.connectors.urls")),
     path("", include("orgconnectors.web.health.urls")),
     path("", include("orgconnectors.web.oauth.urls")),
     path("", include("orgconnectors.web.audit.urls")),
     path("", include("orgconnectors.web.api_tokens.urls")),
+    path("", include("orgconnectors.web.identity.urls")),
     path("", include("orgconnectors.web.messages_api.urls")),
     # The gateway's consent page first: it answers allauth's authorization path.
     path("", include("orgconnectors.web.gateway.urls")),

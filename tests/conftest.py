@@ -1,12 +1,15 @@
 import threading
 
 import pytest
+import redis
+from django.conf import settings as django_settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import connection
 
 from orgconnectors.celery import app as celery_app
 from orgconnectors.core.actor import Actor
+from orgconnectors.messages_api.ratelimit import forget_rate_counts
 from orgconnectors.organizations.models import Membership, Plan
 from tests.factories import MembershipFactory, OrganizationFactory
 
@@ -42,6 +45,16 @@ def rate_limits_start_afresh():
     each test starts without an earlier test's or run's sign-in failures. Only the cache's own
     keys go; Celery's queues in the same database stay."""
     yield
+    forget_rate_counts()
+    if django_settings.REDIS_URL:
+        # The configuration's moving windows (the `limits` library's keys).
+        limits_redis = redis.Redis.from_url(django_settings.REDIS_URL, socket_connect_timeout=0.5)
+        try:
+            keys = list(limits_redis.scan_iter(match="LIMITS:LIMITER/orgconnectors-ratelimit*"))
+            if keys:
+                limits_redis.delete(*keys)
+        except (redis.RedisError, OSError):
+            pass  # a test stopped its Redis: nothing of it to forget
     cache = caches["default"]
     if isinstance(cache, RedisCache):
         client = cache._cache.get_client(write=True)

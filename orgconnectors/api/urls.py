@@ -8,6 +8,7 @@ from orgconnectors.api.routers import (
     connections,
     connectors,
     health,
+    identity,
     members,
     messages_api,
     oauth_issuer,
@@ -44,6 +45,7 @@ api.add_router("/orgs", quotas.router)
 api.add_router("/orgs", messages_api.router)
 api.add_router("/orgs", api_tokens.router)
 api.add_router("/orgs", tools.router)
+api.add_router("/orgs", identity.router)
 api.add_router("", audit.public_router)
 api.add_router("/orgs", oauth_issuer.router)
 api.add_router("/tools", messages_api.tools_router)

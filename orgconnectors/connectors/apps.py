@@ -6,5 +6,6 @@ class ConnectorsConfig(AppConfig):
     label = "connectors"
 
     def ready(self) -> None:
-        # Registers the plan's connection limits with organizations/plan_change.py.
-        from orgconnectors.connectors import plan_limits  # noqa: F401
+        # plan_limits registers the plan's connection limits with organizations/plan_change.py;
+        # group_access ends the connections of people who leave a connector's groups.
+        from orgconnectors.connectors import group_access, plan_limits  # noqa: F401

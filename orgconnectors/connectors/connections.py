@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from orgconnectors.audit.services import audit_record
 from orgconnectors.connectors.errors import ConnectorError
+from orgconnectors.connectors.group_access import connection_access_check
 from orgconnectors.connectors.models import Connection, Connector
 from orgconnectors.connectors.plan_limits import connection_limit_check
 from orgconnectors.connectors.signals import connections_ending
@@ -53,6 +54,7 @@ def connection_enable(*, membership: Membership, connector: Connector, actor: Ac
         connection = _locked_connection(membership, connector)
         if connection is not None and connection.in_use:
             return connection
+        connection_access_check(membership=membership, connector=connector)
         connection_limit_check(membership=membership, connector=connector)
         before = connection.state if connection else None
         if connection is None:

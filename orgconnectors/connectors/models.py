@@ -44,6 +44,16 @@ class Connector(models.Model):
     url = models.URLField(max_length=500)
     transport = models.CharField(max_length=16, choices=Transport.choices, default=Transport.AUTO)
     auth = models.CharField(max_length=8, choices=Auth.choices, default=Auth.NONE)
+    # Who may connect: everyone in the organization, or only the people of the chosen groups
+    # (an empty choice of groups is nobody). connectors/group_access.py.
+    who_may_connect = models.CharField(
+        max_length=8,
+        choices=[("everyone", "Everyone"), ("groups", "Chosen groups")],
+        default="everyone",
+    )
+    access_groups = models.ManyToManyField(
+        "identity.ScimGroup", blank=True, related_name="connectors"
+    )
     oauth_client_id = models.CharField(max_length=255, blank=True)
     # MultiFernet ciphertext; never rendered, never sent back.
     oauth_client_secret_encrypted = EncryptedTextField(blank=True)

@@ -134,14 +134,7 @@ def plan_default(organization: Organization) -> tuple[int | None, int | None]:
     return PLAN_DEFAULTS.get(organization.plan.code, (None, None))
 
 
-def quota_rules(*, organization: Organization, connector: Connector) -> tuple[QuotaRule, ...]:
-    """The limits a call to a tool of `connector` meets, the narrowest first (the tool's are
-    kept for every tool; the gateway picks the one called). One query."""
-    rows = list(
-        Quota.objects.filter(organization=organization).filter(
-            Q(connector__isnull=True) | Q(connector=connector)
-        )
-    )
+def _rules(organization: Organization, connector: Connector | None, rows) -> tuple[QuotaRule, ...]:
     rules = []
     for row in sorted(rows, key=lambda r: (r.connector_id is None, not r.tool_name)):
         if row.per_minute is None and row.per_day is None:
@@ -160,3 +153,30 @@ def quota_rules(*, organization: Organization, connector: Connector) -> tuple[Qu
         if per_minute is not None or per_day is not None:
             rules.append(QuotaRule(ORGANIZATION, "the organization", None, "", per_minute, per_day))
     return tuple(rules)
+
+
+def quota_rules(
+    *, organization: Organization, connector: Connector | None
+) -> tuple[QuotaRule, ...]:
+    """The limits a call to a tool of `connector` meets, the narrowest first (the tool's are
+    kept for every tool; the gateway picks the one called); with no connector, the
+    organization's only. One query."""
+    scope = Q(connector__isnull=True)
+    if connector is not None:
+        scope |= Q(connector=connector)
+    rows = list(Quota.objects.filter(organization=organization).filter(scope))
+    return _rules(organization, connector, rows)
+
+
+def quota_rules_of(
+    *, organization: Organization, connectors: list[Connector]
+) -> dict[int | None, tuple[QuotaRule, ...]]:
+    """`quota_rules` for each of `connectors` (by id) and, under None, the organization's own;
+    one query for them all (the pages that show usage)."""
+    rows = list(Quota.objects.filter(organization=organization))
+    general = [row for row in rows if row.connector_id is None]
+    rules_of = {None: _rules(organization, None, general)}
+    for connector in connectors:
+        own = [row for row in rows if row.connector_id == connector.pk]
+        rules_of[connector.pk] = _rules(organization, connector, general + own)
+    return rules_of

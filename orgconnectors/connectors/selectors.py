@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 
+from orgconnectors.connectors.group_access import open_to_q
 from orgconnectors.connectors.models import Connection, Connector
 from orgconnectors.organizations.models import Membership, Organization
 
@@ -42,14 +43,19 @@ class MemberConnector:
 
 
 def connectors_for_member(*, membership: Membership) -> list[MemberConnector]:
-    """Every connector of the member's organization, with the member's own connection if any."""
-    connectors = Connector.objects.filter(
-        organization_id=membership.organization_id
-    ).prefetch_related(
-        Prefetch(
-            "connections",
-            queryset=Connection.objects.filter(membership=membership),
-            to_attr="own_connections",
+    """Every connector of the member's organization they may connect (everyone's, and those of
+    their groups: connectors/group_access.py), with the member's own connection if any."""
+    connectors = (
+        Connector.objects.filter(
+            open_to_q(user_id=membership.user_id), organization_id=membership.organization_id
+        )
+        .distinct()
+        .prefetch_related(
+            Prefetch(
+                "connections",
+                queryset=Connection.objects.filter(membership=membership),
+                to_attr="own_connections",
+            )
         )
     )
     return [

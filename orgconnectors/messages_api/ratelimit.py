@@ -1,9 +1,13 @@
-"""How often one caller may ask for the Messages API configuration: a fixed-window counter.
+"""How often one caller may ask for the Messages API configuration: a moving window, counted
+by the `limits` library.
 
-The counter lives in Redis when REDIS_URL is set, so every web process shares it; otherwise in
-Django's cache (per process with the default local-memory cache, enough for one machine).
-When Redis does not answer within half a second, the request is allowed and the log says so:
-apps keep getting their configuration during an outage, only unthrottled.
+The window lives in Redis when REDIS_URL is set (the storage the gateway's quotas use, each hit
+one atomic Lua script), so every web process shares it; otherwise in this process's memory
+(enough for one machine). A moving window counts the requests of the last period, so a caller
+cannot spend twice the rate across a window's edge; a refused request is told when the oldest
+request it counts leaves the window. When Redis does not answer within half a second, the
+request is allowed and the log says so: apps keep getting their configuration during an outage,
+only unthrottled.
 """
 
 import functools
@@ -13,9 +17,12 @@ import re
 import time
 from dataclasses import dataclass
 
-import redis
 from django.conf import settings
-from django.core.cache import cache
+from limits import RateLimitItemPerSecond
+from limits.errors import StorageError
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +31,7 @@ REDIS_TIMEOUT_SECONDS = 0.5
 
 _UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([a-z]+)\s*$")
-_KEY_PREFIX = "orgconnectors:ratelimit:"
+_KEY_PREFIX = "orgconnectors-ratelimit:"
 
 
 class InvalidRate(ValueError):
@@ -58,51 +65,42 @@ class Verdict:
 
 
 @functools.cache
-def _redis(url: str):
-    return redis.Redis.from_url(
-        url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
+def _limiter(url: str) -> MovingWindowRateLimiter:
+    """One limiter per storage; "memory://" without REDIS_URL."""
+    if url == "memory://":
+        return MovingWindowRateLimiter(storage_from_string(url))
+    storage = storage_from_string(
+        url,
+        wrap_exceptions=True,
+        socket_timeout=REDIS_TIMEOUT_SECONDS,
+        socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
     )
+    return MovingWindowRateLimiter(storage)
 
 
-def _count_in_redis(url: str, key: str, window: int) -> int:
-    pipe = _redis(url).pipeline()
-    pipe.incr(key)
-    # The key outlives its window a little, so a clock skew between processes is harmless.
-    pipe.expire(key, window + 1, nx=True)
-    count, _expiry_set = pipe.execute()
-    return int(count)
-
-
-def _count_in_cache(key: str, window: int) -> int:
-    cache.add(key, 0, timeout=window + 1)
-    try:
-        return cache.incr(key)
-    except ValueError:  # evicted between add and incr: this request is the window's first
-        cache.set(key, 1, timeout=window + 1)
-        return 1
+def forget_rate_counts() -> None:
+    """Drop this process's limiters (and so what memory storage counted); for tests."""
+    _limiter.cache_clear()
 
 
 def rate_limit_hit(*, scope: str, ident: str, rate: Rate) -> Verdict:
-    """Count one request of `ident` in the current window of `rate`."""
-    now = time.time()
-    window_start = int(now // rate.window_seconds) * rate.window_seconds
-    key = f"{_KEY_PREFIX}{scope}:{ident}:{window_start}"
-    redis_url = getattr(settings, "REDIS_URL", None)
-    if redis_url:
-        try:
-            count = _count_in_redis(redis_url, key, rate.window_seconds)
-        except redis.RedisError as error:
-            logger.warning(
-                "Redis is unreachable (%s); the %s rate limit lets this request through.",
-                error,
-                scope,
-            )
+    """Count one request of `ident` in the moving window of `rate`."""
+    item = RateLimitItemPerSecond(rate.limit, rate.window_seconds)
+    ids = (_KEY_PREFIX + scope, ident)
+    url = getattr(settings, "REDIS_URL", None) or "memory://"
+    try:
+        limiter = _limiter(url)
+        if limiter.hit(item, *ids):
             return Verdict(True, rate.limit, 0)
-    else:
-        count = _count_in_cache(key, rate.window_seconds)
-    if count <= rate.limit:
+        stats = limiter.get_window_stats(item, *ids)
+    except (StorageError, RedisError, OSError) as error:
+        logger.warning(
+            "Redis is unreachable (%s); the %s rate limit lets this request through.",
+            type(error).__name__,
+            scope,
+        )
         return Verdict(True, rate.limit, 0)
-    retry_after = max(1, math.ceil(window_start + rate.window_seconds - now))
+    retry_after = max(1, math.ceil(stats.reset_time - time.time()))
     return Verdict(False, rate.limit, retry_after)
 
 

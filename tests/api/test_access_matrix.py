@@ -105,6 +105,11 @@ MATRIX = [
     Row("GET",    ORG + "/api-tokens",            200,  200,   200,    404,     401),
     Row("POST",   ORG + "/api-tokens",            201,  201,   201,    404,     401),
     Row("DELETE", TOKEN,                          404,  204,   404,    404,     401),
+    # SCIM tokens for the identity provider: owners only.
+    Row("GET",    ORG + "/scim-tokens",           200,  403,   403,    404,     401),
+    Row("POST",   ORG + "/scim-tokens",           201,  403,   403,    404,     401),
+    # Who may connect a connector: owners choose.
+    Row("PUT",    CONNECTOR + "/access",          200,  403,   403,    404,     401),
     # Tool-call quotas: owners set them, owners and auditors read them.
     Row("GET",    ORG + "/quotas",                200,  403,   200,    404,     401),
     Row("PUT",    ORG + "/quotas",                200,  403,   403,    404,     401),
@@ -131,6 +136,8 @@ BODIES = {
     ("POST", CONNECTOR + "/connection/step-up"): {"scope": "tools:write"},
     ("PUT", CONNECTOR + "/oauth-issuer"): {"issuer": "https://as.example.com"},
     ("POST", ORG + "/api-tokens"): {"name": "Deploy bot", "expires_in_days": 30},
+    ("POST", ORG + "/scim-tokens"): {"name": "Okta"},
+    ("PUT", CONNECTOR + "/access"): {"who_may_connect": "everyone"},
     ("POST", ORG + "/plan-requests"): {"plan": "enterprise", "connection_limit": 40},
     ("PUT", ORG + "/plan"): {"plan": "enterprise", "connection_limit": 40},
     ("PUT", OPERATOR_ORG + "/plan"): {"plan": "enterprise", "connection_limit": 40},
@@ -143,6 +150,7 @@ BODIES = {
 # Another organization's connector or member behind Acme's path: 404, even for Acme's owner.
 FOREIGN_OBJECT_ROWS = [
     ("GET", CONNECTOR),
+    ("PUT", CONNECTOR + "/access"),
     ("PATCH", CONNECTOR),
     ("DELETE", CONNECTOR),
     ("PUT", CONNECTOR + "/tool-policy"),

@@ -1,69 +1,113 @@
-"""Each API token (or signed-in person) may ask for the configuration so often; then a 429 that
-says when to come back, in the body and in Retry-After."""
+"""Each API token (or signed-in person) may ask for the configuration so often over a moving
+window; then a 429 that says when to come back, in the body and in Retry-After.
+
+The `limits` library stamps each request with Python's clock (time.time(), also when it counts
+in Redis: the timestamps go to its Lua scripts as arguments), so time_machine moves the window
+for the real Redis too; Redis' own clock only expires keys that are idle anyway.
+"""
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from django.core.cache import cache
 
-from orgconnectors.messages_api.ratelimit import InvalidRate, Rate, parse_rate
+from orgconnectors.messages_api.ratelimit import InvalidRate, Rate, forget_rate_counts, parse_rate
 from tests.api.conftest import session_client, token_client
 from tests.messages_api.helpers import CONFIG
 
 pytestmark = pytest.mark.django_db
 
 URL = CONFIG.format(org="acme")
-# 20 s into a minute: the window ends in 40 s. Tomorrow, so the tokens made today still work.
+# Tomorrow, so the tokens made today still work; 20 s into a minute.
 MOMENT = (datetime.now(UTC) + timedelta(days=1)).replace(second=20, microsecond=0)
 
 
-@pytest.fixture(params=["redis", "cache"])
+def at(seconds: float):
+    """The clock frozen `seconds` after MOMENT."""
+    return time_machine.travel(MOMENT + timedelta(seconds=seconds), tick=False)
+
+
+@pytest.fixture(params=["redis", "memory"])
 def backend(request, settings):
-    """Both counters: Redis when REDIS_URL is set, otherwise Django's cache."""
+    """Both storages: Redis when REDIS_URL is set, otherwise this process's memory."""
     settings.ORGCONNECTORS_CONFIG_RATE_LIMIT = "2/min"
-    if request.param == "cache":
+    if request.param == "memory":
         settings.REDIS_URL = None
-        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-        cache.clear()
     elif not settings.REDIS_URL:
         pytest.skip("REDIS_URL is not set")
+    forget_rate_counts()
     return request.param
 
 
 def test_the_request_past_the_limit_is_a_429_with_retry_after(member, actor, backend):
     api = token_client(member, actor=actor)
 
-    with time_machine.travel(MOMENT, tick=False):
-        statuses = [api.get(URL).status_code for _ in range(2)]
+    with at(0):
+        first = api.get(URL).status_code
+    with at(20):
+        second = api.get(URL).status_code
+    with at(30):
         refused = api.get(URL)
 
-    assert statuses == [200, 200]
+    assert [first, second] == [200, 200]
     assert refused.status_code == 429
-    assert refused["Retry-After"] == "40"
-    detail = "Too many requests for the configuration: at most 2 per period. Try again in 40 s."
+    # The first request leaves the window 60 s after it was made: in 30 s.
+    assert refused["Retry-After"] == "30"
+    detail = "Too many requests for the configuration: at most 2 per period. Try again in 30 s."
     assert refused.json() == {
         "code": "rate_limited",
         "detail": detail,
         "errors": {"__all__": [detail]},
-        "retry_after": 40,
+        "retry_after": 30,
     }
 
 
-def test_the_next_window_starts_afresh(member, actor, backend):
+def test_the_window_moves_one_request_at_a_time(member, actor, backend):
     api = token_client(member, actor=actor)
-    with time_machine.travel(MOMENT, tick=False):
-        for _ in range(3):
-            api.get(URL)
+    with at(0):
+        api.get(URL)
+    with at(20):
+        api.get(URL)
 
-    with time_machine.travel(MOMENT.replace(second=0) + timedelta(minutes=1), tick=False):
+    with at(61):  # the first has left the window, the second has not
+        again = api.get(URL).status_code
+        refused = api.get(URL)
+
+    assert again == 200
+    assert refused.status_code == 429
+    assert refused["Retry-After"] == "19"
+
+
+def test_a_window_edge_does_not_double_the_rate(member, actor, backend):
+    api = token_client(member, actor=actor)
+    with at(39):  # the last second of a clock minute
+        statuses = [api.get(URL).status_code for _ in range(2)]
+
+    with at(41):  # the next clock minute: a fixed window would start afresh here
+        refused = api.get(URL)
+
+    assert statuses == [200, 200]
+    assert refused.status_code == 429
+    assert refused["Retry-After"] == "58"
+
+
+def test_refused_requests_do_not_push_the_window_back(member, actor, backend):
+    api = token_client(member, actor=actor)
+    with at(0):
+        for _ in range(2):
+            api.get(URL)
+    with at(30):
+        for _ in range(5):
+            assert api.get(URL).status_code == 429
+
+    with at(61):  # a minute after the two that counted, whatever was refused since
         assert api.get(URL).status_code == 200
 
 
 def test_each_token_has_its_own_count(member, actor, backend):
     first, second = token_client(member, actor=actor), token_client(member, actor=actor)
 
-    with time_machine.travel(MOMENT, tick=False):
+    with at(0):
         for _ in range(2):
             first.get(URL)
         assert first.get(URL).status_code == 429
@@ -71,7 +115,7 @@ def test_each_token_has_its_own_count(member, actor, backend):
 
 
 def test_the_session_is_counted_per_person(member, owner, backend):
-    with time_machine.travel(MOMENT, tick=False):
+    with at(0):
         for _ in range(2):
             session_client(member).get(URL)
         assert session_client(member).get(URL).status_code == 429

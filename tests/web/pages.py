@@ -9,8 +9,17 @@ from django.urls import URLResolver, get_resolver, reverse
 # tests/api/operations.py reads from the ninja API itself; metrics is for Prometheus, behind a
 # token of its own (tests/ops/test_metrics.py); identity/ and .well-known/ are the gateway's
 # OAuth authorization server (allauth's, and its consent page), which answers OAuth clients by
-# the protocol's rules (tests/gateway_auth/).
-SKIPPED_PREFIXES = ("admin/", "accounts/", "api/v1/", "metrics", "identity/", ".well-known/")
+# the protocol's rules (tests/gateway_auth/); scim/v2/ is each organization's SCIM endpoint, for
+# its identity provider's SCIM token only (tests/scim/).
+SKIPPED_PREFIXES = (
+    "admin/",
+    "accounts/",
+    "api/v1/",
+    "metrics",
+    "identity/",
+    ".well-known/",
+    "scim/v2/",
+)
 
 
 def _walk(patterns, prefix=""):

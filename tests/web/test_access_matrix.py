@@ -197,6 +197,13 @@ MATRIX = [
     Row("add_to_claude",      "POST", 405,  405,   405,    405,     405),
     Row("member_apps_reach",  "GET",  405,  405,   405,    405,     405),
     Row("member_apps_reach",  "POST", 302,  403,   403,    404,     302),
+    # Sign-in (SCIM tokens and what the identity provider provisioned): owners only. Creating a
+    # token answers the page that shows it once (200).
+    Row("sign_in_settings",   "GET",  200,  403,   403,    404,     302),
+    Row("sign_in_settings",   "POST", 200,  403,   403,    404,     302),
+    # Who may connect a connector, on its page: owners only.
+    Row("connector_access",   "GET",  405,  405,   405,    405,     405),
+    Row("connector_access",   "POST", 302,  403,   403,    404,     302),
     # Not about an organization: anyone signed in may migrate a request (POST shows it).
     Row("mcp_request_migrate", "GET", 200,  200,   200,    200,     302),
     Row("mcp_request_migrate", "POST", 200, 200,   200,    200,     302),
@@ -229,6 +236,8 @@ POST_BODIES = {
     },
     "plan_request": {"plan": "enterprise"},
     "api_token_list": {"name": "Deploy bot", "scopes": ["read"]},
+    "sign_in_settings": {"name": "Okta"},
+    "connector_access": {"who_may_connect": "everyone"},
     "organization_zdr": {"requires_zero_data_retention": "true"},
     "organization_mfa": {"require_mfa": "true"},
     "connector_pause": {"paused": "true"},
@@ -253,6 +262,7 @@ GET_QUERIES = {
 # organization but the credential itself, good for whoever holds the link.
 FOREIGN_OBJECT_ROWS = [
     ("connector_detail", "GET"),
+    ("connector_access", "POST"),
     ("connector_edit", "GET"),
     ("connector_edit", "POST"),
     ("connector_tools", "POST"),

@@ -21,6 +21,7 @@ from orgconnectors.connectors.forms import (
     QuotaForm,
     ToolPolicyForm,
 )
+from orgconnectors.connectors.group_access import ConnectorAccessRefused
 from orgconnectors.connectors.models import ApprovalRequirement, Connection
 from orgconnectors.connectors.selectors import (
     connection_usage,
@@ -32,8 +33,14 @@ from orgconnectors.connectors.selectors import (
 from orgconnectors.connectors.tool_selectors import pending_tool_change_count, tool_listing_of
 from orgconnectors.core.actor import Actor
 from orgconnectors.core.form_errors import add_service_error
+from orgconnectors.gateway.quotas import (
+    UsageUnavailable,
+    member_quota_usage,
+    members_near_quota,
+)
 from orgconnectors.gateway.sessions import live_sessions
 from orgconnectors.health.selectors import connector_health, health_run_pending
+from orgconnectors.identity.selectors import scim_groups_of
 from orgconnectors.oauth.handoff import to_authorization_server
 from orgconnectors.oauth.selectors import oauth_pin_view
 from orgconnectors.oauth.services import oauth_connection_enable
@@ -120,6 +127,11 @@ def detail_page(request, membership, connector, *, tool_form=None, review_error=
         "tool_rows": review_rows(listing.reviews),
         "review_error": review_error,
         "users": connector_members(connector=connector),
+        # Who may connect (web/identity/views.py takes the owners' choice).
+        "org_groups": scim_groups_of(organization=membership.organization),
+        "access_group_ids": {
+            str(pk) for pk in connector.access_groups.values_list("pk", flat=True)
+        },
         "health": connector_health(connector=connector),
         "oauth_pin": oauth_pin_view(connector=connector),
         # After "Check now" (?run=): followed on the page until its result is in.
@@ -212,6 +224,10 @@ def connector_remove(request, membership, connector_id):
 def _my_connectors_page(request, membership, *, error=None, status=200):
     in_use, limit = connection_usage(membership=membership)
     my_calls = list(call_approvals.member_recent_approvals(membership=membership))
+    try:
+        quota_usage = member_quota_usage(membership=membership)
+    except UsageUnavailable:
+        quota_usage = None
     context = {
         "rows": connectors_for_member(membership=membership),
         "in_use": in_use,
@@ -219,6 +235,7 @@ def _my_connectors_page(request, membership, *, error=None, status=200):
         "error": error,
         "my_calls": my_calls,
         "my_calls_waiting": any(c.state == c.State.PENDING for c in my_calls),
+        "quota_usage": quota_usage,
     }
     return render(request, "connectors/my_connectors.html", context, status=status)
 
@@ -242,6 +259,8 @@ def connection_enable(request, membership, connector_id):
         )
     except ConnectionLimitReached as refused:
         return _my_connectors_page(request, membership, error=refused.message, status=409)
+    except ConnectorAccessRefused as refused:
+        return _my_connectors_page(request, membership, error=refused.message, status=403)
     except ConnectorError as refused:
         return _my_connectors_page(request, membership, error=refused.message, status=400)
     if enabled.authorize_url:
@@ -278,7 +297,12 @@ def _quota_page(request, membership, form=None, *, status=200):
     organization = membership.organization
     connectors = list(connectors_of(organization=organization))
     per_minute, per_day = quotas.plan_default(organization)
+    try:
+        near = members_near_quota(organization=organization)
+    except UsageUnavailable:
+        near = None
     context = {
+        "near": near,
         "quotas": quotas.quotas_of(organization=organization),
         "plan_default": {"per_minute": per_minute, "per_day": per_day},
         "form": form or QuotaForm(connectors=connectors),

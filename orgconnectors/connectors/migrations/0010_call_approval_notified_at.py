@@ -3,7 +3,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("connectors", "0008_call_approvals"),
+        ("connectors", "0009_connector_access_groups"),
     ]
 
     operations = [
