@@ -19,6 +19,7 @@ OWNER_NAV = [
     "Live sessions",
     "Approvals",
     "Add to Claude",
+    "Sign-in",
     "Audit trail",
     "Usage",
     "Tool changes",
