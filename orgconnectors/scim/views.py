@@ -41,6 +41,30 @@ def _answer(payload: dict | None, status: int = 200, location: str | None = None
     return response
 
 
+def _resource_answer(request, resource, ctx, *, status: int = 200, location=None) -> HttpResponse:
+    """A resource as the client asked to see it (`attributes`, `excludedAttributes`)."""
+    payload = resource.model_dump(scim_ctx=ctx, response_parameters=_response_parameters(request))
+    return _answer(payload, status=status, location=location)
+
+
+def _replacement(request, model, current):
+    """PUT: the body as the new resource; PATCH: the current resource (`current()`) with the
+    body's operations applied. With the context to answer in, or (None, None) for other methods."""
+    if request.method == "PUT":
+        ctx = Context.RESOURCE_REPLACEMENT_REQUEST
+        return model.model_validate(_body(request), scim_ctx=ctx), (
+            Context.RESOURCE_REPLACEMENT_RESPONSE
+        )
+    if request.method == "PATCH":
+        patch = PatchOp[model].model_validate(
+            _body(request), scim_ctx=Context.RESOURCE_PATCH_REQUEST
+        )
+        resource = current()
+        patch.patch(resource)
+        return resource, Context.RESOURCE_PATCH_RESPONSE
+    return None, None
+
+
 def _error(status: int, detail: str, scim_type: str | None = None) -> HttpResponse:
     error = Error(status=status, scim_type=scim_type, detail=detail)
     response = _answer(error.model_dump(), status=status)
@@ -161,11 +185,10 @@ def users(request):
         actor=request.scim_actor,
     )
     created = resources.user_resource(scim_user, request.scim_base)
-    return _answer(
-        created.model_dump(
-            scim_ctx=Context.RESOURCE_CREATION_RESPONSE,
-            response_parameters=_response_parameters(request),
-        ),
+    return _resource_answer(
+        request,
+        created,
+        Context.RESOURCE_CREATION_RESPONSE,
         status=201,
         location=created.meta.location,
     )
@@ -183,37 +206,27 @@ def user(request, scim_id: str):
     organization = request.scim_organization
     scim_user = selectors.scim_user_get(organization=organization, scim_id=scim_id)
     if request.method == "GET":
-        return _answer(
-            resources.user_resource(scim_user, request.scim_base).model_dump(
-                scim_ctx=Context.RESOURCE_QUERY_RESPONSE,
-                response_parameters=_response_parameters(request),
-            )
+        return _resource_answer(
+            request,
+            resources.user_resource(scim_user, request.scim_base),
+            Context.RESOURCE_QUERY_RESPONSE,
         )
     if request.method == "DELETE":
         services.scim_user_delete(scim_user=scim_user, actor=request.scim_actor)
         return _answer(None, status=204)
-    if request.method == "PUT":
-        ctx = Context.RESOURCE_REPLACEMENT_REQUEST
-        replacement = User.model_validate(_body(request), scim_ctx=ctx)
-        answer_ctx = Context.RESOURCE_REPLACEMENT_RESPONSE
-    elif request.method == "PATCH":
-        ctx = Context.RESOURCE_PATCH_REQUEST
-        patch = PatchOp[User].model_validate(_body(request), scim_ctx=ctx)
-        replacement = resources.user_resource(scim_user, request.scim_base)
-        patch.patch(replacement)
-        answer_ctx = Context.RESOURCE_PATCH_RESPONSE
-    else:
+    replacement, answer_ctx = _replacement(
+        request, User, lambda: resources.user_resource(scim_user, request.scim_base)
+    )
+    if replacement is None:
         return _not_allowed("GET", "PUT", "PATCH", "DELETE")
-    scim_user = services.scim_user_replace(
+    services.scim_user_replace(
         scim_user=scim_user,
         person=resources.person_from(replacement, Context.RESOURCE_REPLACEMENT_REQUEST),
         actor=request.scim_actor,
     )
     scim_user = selectors.scim_user_get(organization=organization, scim_id=scim_id)
-    return _answer(
-        resources.user_resource(scim_user, request.scim_base).model_dump(
-            scim_ctx=answer_ctx, response_parameters=_response_parameters(request)
-        )
+    return _resource_answer(
+        request, resources.user_resource(scim_user, request.scim_base), answer_ctx
     )
 
 
@@ -232,11 +245,10 @@ def groups(request):
     )
     row = selectors.scim_group_get(organization=organization, scim_id=str(row.pk))
     created = resources.group_resource(row, request.scim_base)
-    return _answer(
-        created.model_dump(
-            scim_ctx=Context.RESOURCE_CREATION_RESPONSE,
-            response_parameters=_response_parameters(request),
-        ),
+    return _resource_answer(
+        request,
+        created,
+        Context.RESOURCE_CREATION_RESPONSE,
         status=201,
         location=created.meta.location,
     )
@@ -254,26 +266,18 @@ def group(request, scim_id: str):
     organization = request.scim_organization
     row = selectors.scim_group_get(organization=organization, scim_id=scim_id)
     if request.method == "GET":
-        return _answer(
-            resources.group_resource(row, request.scim_base).model_dump(
-                scim_ctx=Context.RESOURCE_QUERY_RESPONSE,
-                response_parameters=_response_parameters(request),
-            )
+        return _resource_answer(
+            request,
+            resources.group_resource(row, request.scim_base),
+            Context.RESOURCE_QUERY_RESPONSE,
         )
     if request.method == "DELETE":
         services.scim_group_delete(group=row, actor=request.scim_actor)
         return _answer(None, status=204)
-    if request.method == "PUT":
-        ctx = Context.RESOURCE_REPLACEMENT_REQUEST
-        replacement = Group.model_validate(_body(request), scim_ctx=ctx)
-        answer_ctx = Context.RESOURCE_REPLACEMENT_RESPONSE
-    elif request.method == "PATCH":
-        ctx = Context.RESOURCE_PATCH_REQUEST
-        patch = PatchOp[Group].model_validate(_body(request), scim_ctx=ctx)
-        replacement = resources.group_resource(row, request.scim_base)
-        patch.patch(replacement)
-        answer_ctx = Context.RESOURCE_PATCH_RESPONSE
-    else:
+    replacement, answer_ctx = _replacement(
+        request, Group, lambda: resources.group_resource(row, request.scim_base)
+    )
+    if replacement is None:
         return _not_allowed("GET", "PUT", "PATCH", "DELETE")
     services.scim_group_replace(
         group=row,
@@ -281,11 +285,7 @@ def group(request, scim_id: str):
         actor=request.scim_actor,
     )
     row = selectors.scim_group_get(organization=organization, scim_id=scim_id)
-    return _answer(
-        resources.group_resource(row, request.scim_base).model_dump(
-            scim_ctx=answer_ctx, response_parameters=_response_parameters(request)
-        )
-    )
+    return _resource_answer(request, resources.group_resource(row, request.scim_base), answer_ctx)
 
 
 @scim_view
