@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models.functions import Lower
 
 from orgconnectors.core.audit_target import AuditTarget
+from orgconnectors.encryption.fields import EncryptedTextField
 
 
 class ScimToken(models.Model):
@@ -109,3 +110,123 @@ class ScimGroup(models.Model):
 
     def audit_target(self) -> AuditTarget:
         return AuditTarget(type="scim_group", id=str(self.pk), label=self.display_name)
+
+
+class SingleSignOn(models.Model):
+    """The organization's identity provider for sign-in: one OpenID Connect client or one SAML
+    2.0 service provider, served by allauth's `openid_connect` / `saml` providers as an app built
+    from this row (identity/sso_apps.py). Metadata and keys are fetched through the egress
+    module, never by the providers themselves."""
+
+    secrets_label = "single sign-on client secrets"
+
+    class Protocol(models.TextChoices):
+        OIDC = "oidc", "OpenID Connect"
+        SAML = "saml", "SAML 2.0"
+
+    organization = models.OneToOneField(
+        "organizations.Organization", on_delete=models.CASCADE, related_name="single_sign_on"
+    )
+    protocol = models.CharField(max_length=8, choices=Protocol.choices)
+    # OpenID Connect: the issuer (its discovery document is {issuer}/.well-known/openid-configuration).
+    issuer = models.URLField(max_length=500, blank=True)
+    client_id = models.CharField(max_length=255, blank=True)
+    client_secret_encrypted = EncryptedTextField(blank=True)
+    # SAML: where the IdP's metadata was read from ("" when pasted), and the metadata itself as
+    # last read (the providers never fetch it).
+    metadata_url = models.URLField(max_length=500, blank=True)
+    metadata_xml = models.TextField(blank=True)
+    metadata_fetched_at = models.DateTimeField(null=True, blank=True)
+    # The role of a person's membership made at their first SSO sign-in (just in time).
+    default_role = models.CharField(max_length=16, default="member")
+    # Members can no longer sign in with a password (owners keep the break-glass link).
+    require_sso = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.get_protocol_display()} for {self.organization_id}"
+
+    @property
+    def has_client_secret(self) -> bool:
+        return bool(self.client_secret_encrypted)
+
+    def audit_target(self) -> AuditTarget:
+        return AuditTarget(
+            type="single_sign_on", id=self.pk, label=f"{self.get_protocol_display()} sign-in"
+        )
+
+
+class ClaimedDomain(models.Model):
+    """An email domain an organization claims: once verified (DNS TXT record through the egress
+    resolver, or an operator), people with an address there are sent to its identity provider and
+    join it just in time. A domain is verified for one organization at most."""
+
+    class Method(models.TextChoices):
+        DNS = "dns", "DNS TXT record"
+        OPERATOR = "operator", "Operator"
+
+    organization = models.ForeignKey(
+        "organizations.Organization", on_delete=models.CASCADE, related_name="claimed_domains"
+    )
+    domain = models.CharField(max_length=253)
+    # The value of the TXT record that proves the claim (not a secret: it is published).
+    verification_token = models.CharField(max_length=64)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    verified_by = models.CharField(max_length=8, choices=Method.choices, blank=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    last_check_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["domain"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "domain"], name="one_claim_per_org"),
+            models.UniqueConstraint(
+                fields=["domain"],
+                condition=models.Q(verified_at__isnull=False),
+                name="one_verified_claim_per_domain",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.domain
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verified_at is not None
+
+    def audit_target(self) -> AuditTarget:
+        return AuditTarget(type="claimed_domain", id=self.pk, label=self.domain)
+
+
+class BreakGlassLink(models.Model):
+    """An operator-issued, one-time sign-in link for an owner while single sign-on is required
+    (the identity provider is down or misconfigured). Only the token's SHA-256 is stored."""
+
+    organization = models.ForeignKey(
+        "organizations.Organization", on_delete=models.CASCADE, related_name="break_glass_links"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="break_glass_links"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    issued_by = models.CharField(max_length=150)
+    reason = models.CharField(max_length=300)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"break-glass link for {self.user_id}"
+
+    def audit_target(self) -> AuditTarget:
+        return AuditTarget(
+            type="break_glass_link",
+            id=self.pk,
+            label="break-glass link",
+            member_user_id=self.user_id,
+        )
