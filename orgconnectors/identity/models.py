@@ -128,7 +128,8 @@ class SingleSignOn(models.Model):
         "organizations.Organization", on_delete=models.CASCADE, related_name="single_sign_on"
     )
     protocol = models.CharField(max_length=8, choices=Protocol.choices)
-    # OpenID Connect: the issuer (its discovery document is {issuer}/.well-known/openid-configuration).
+    # OpenID Connect: the issuer; its discovery document is at
+    # {issuer}/.well-known/openid-configuration.
     issuer = models.URLField(max_length=500, blank=True)
     client_id = models.CharField(max_length=255, blank=True)
     client_secret_encrypted = EncryptedTextField(blank=True)
