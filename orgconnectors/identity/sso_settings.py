@@ -29,11 +29,6 @@ class SsoError(ServiceError):
     pass
 
 
-class SsoNotConfigured(SsoError):
-    status = 404
-    code = "not_found"
-
-
 def issuer_normalized(issuer: str) -> str:
     """The issuer as owners may paste it: with or without the discovery path or a final "/"."""
     issuer = (issuer or "").strip()
@@ -216,11 +211,11 @@ def sso_configure(
 
 def sso_remove(*, organization: Organization, actor: Actor) -> None:
     """Single sign-on off: people sign in with their password again (accounts made by SSO have
-    none: they set one through "Forgot your password?")."""
+    none: they set one through "Forgot your password?"). Harmless when it is already off."""
     with transaction.atomic():
         sso = SingleSignOn.objects.select_for_update().filter(organization=organization).first()
         if sso is None:
-            raise SsoNotConfigured("Single sign-on is not configured.")
+            return  # already off: nothing to record
         audit_record(
             organization=organization,
             actor=actor,
