@@ -2,9 +2,12 @@
 Sign-in page (its partial _sso.html), and the login page sends a person to the provider of the
 organization that has verified their email's domain."""
 
+from urllib.parse import urlsplit
+
 from allauth.socialaccount.adapter import get_adapter as get_social_adapter
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 
 from orgconnectors.core.actor import Actor
@@ -78,4 +81,20 @@ def sso_login(request):
         context = {"message": message, "title": "No single sign-on for this address"}
         return render(request, "identity/sso_refused.html", context, status=400)
     provider = get_social_adapter().get_provider(request, provider_id_for(sso))
-    return provider.redirect_from_request(request)
+    response = provider.redirect_from_request(request)
+    location = response.get("Location") if response.status_code in (301, 302, 303) else None
+    if not location:
+        return response
+    # Not a redirect: the Content-Security-Policy's form-action 'self' also covers the
+    # redirects that follow a form's submission (as in oauth/handoff.py), so the browser is
+    # handed a page that goes on to the identity provider by itself.
+    context = {
+        "organization": sso.organization,
+        "url": location,
+        "host": urlsplit(location).hostname or location,
+    }
+    handoff = render(request, "identity/sso_handoff.html", context)
+    handoff["Refresh"] = f"0;url={location}"
+    # The address carries the sign-in's state: no cache keeps it.
+    add_never_cache_headers(handoff)
+    return handoff
