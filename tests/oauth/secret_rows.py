@@ -7,13 +7,14 @@ from django.utils import timezone
 
 from orgconnectors.connectors.models import Connector
 from orgconnectors.encryption import decrypt, encrypt
+from orgconnectors.identity.models import SingleSignOn
 from orgconnectors.oauth.models import (
     OAuthClient,
     OAuthCredential,
     PendingAuthorization,
     TokenRevocation,
 )
-from tests.factories import ConnectionFactory, ConnectorFactory
+from tests.factories import ConnectionFactory, ConnectorFactory, OrganizationFactory
 
 # (model, field) of every encrypted column, as encryption.rotation finds them by their type.
 COLUMNS = (
@@ -25,6 +26,7 @@ COLUMNS = (
     (TokenRevocation, "client_secret_encrypted"),
     (TokenRevocation, "access_token_encrypted"),
     (TokenRevocation, "refresh_token_encrypted"),
+    (SingleSignOn, "client_secret_encrypted"),
 )
 
 
@@ -33,6 +35,7 @@ def store_secrets(membership, *, tag: str = "a") -> set[str]:
     the plain values."""
     plain = {f"{name}-{tag}-plain-value" for name in ("conn", "client", "at", "rt", "pkce")}
     plain |= {f"{name}-{tag}-plain-value" for name in ("rev-secret", "rev-at", "rev-rt")}
+    plain.add(f"sso-{tag}-plain-value")
     connector = ConnectorFactory(
         organization=membership.organization,
         auth=Connector.Auth.OAUTH,
@@ -74,6 +77,14 @@ def store_secrets(membership, *, tag: str = "a") -> set[str]:
         client_secret_encrypted=encrypt(f"rev-secret-{tag}-plain-value"),
         access_token_encrypted=encrypt(f"rev-at-{tag}-plain-value"),
         refresh_token_encrypted=encrypt(f"rev-rt-{tag}-plain-value"),
+    )
+    # One single sign-on per organization: each call's in an organization of its own.
+    SingleSignOn.objects.create(
+        organization=OrganizationFactory(),
+        protocol=SingleSignOn.Protocol.OIDC,
+        issuer="https://login.example.com",
+        client_id=f"sso-{tag}",
+        client_secret_encrypted=encrypt(f"sso-{tag}-plain-value"),
     )
     return plain
 
