@@ -135,6 +135,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # A sign-in started at an identity provider that cannot be reached: a page with the reason.
+    "orgconnectors.identity.sso_middleware.SsoProviderUnreachable",
 ]
 
 ROOT_URLCONF = "orgconnectors.urls"

@@ -1,6 +1,8 @@
 """Signing in through Acme's OpenID Connect provider (a real one on loopback): who gets in, who
 joins just in time, who is refused."""
 
+import html
+
 import pytest
 from allauth.socialaccount.models import SocialAccount
 from django.contrib.auth import get_user_model
@@ -9,6 +11,7 @@ from orgconnectors.audit.models import AuditEvent
 from orgconnectors.identity.sso_selectors import members_without_sso
 from orgconnectors.organizations.models import Membership
 from tests.factories import MembershipFactory, UserFactory
+from tests.responses import text
 
 pytestmark = pytest.mark.django_db
 
@@ -126,3 +129,24 @@ def test_a_callback_that_does_not_answer_this_browsers_sign_in_is_refused_with_a
 
 def test_the_provider_of_an_organization_without_single_sign_on_is_not_found(client, org):
     assert client.post("/accounts/oidc/org-acme/login/").status_code == 404
+
+
+def test_allauths_requests_to_the_provider_go_through_the_egress_guard(
+    client, org, acme_domain, acme_sso, settings
+):
+    # Configured while loopback was allowed; now the guard refuses the provider's address.
+    settings.ORGCONNECTORS_ALLOW_LOOPBACK = False
+    answer = client.post("/accounts/oidc/org-acme/login/", {"process": "login"})
+    assert answer.status_code == 502
+    body = html.unescape(text(answer))
+    assert "Acme's identity provider could not be reached" in body
+    assert "http:// is not allowed" in body
+
+
+def test_the_login_pages_single_sign_on_says_when_the_provider_cannot_be_reached(
+    client, org, acme_domain, acme_sso, settings
+):
+    settings.ORGCONNECTORS_ALLOW_LOOPBACK = False
+    answer = client.post("/sign-in/sso/", {"email": "someone@acme.test"})
+    assert answer.status_code == 502
+    assert "Acme's identity provider could not be reached" in html.unescape(text(answer))
