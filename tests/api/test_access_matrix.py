@@ -40,6 +40,7 @@ TOKEN = ORG + "/api-tokens/{token_id}"
 EXPORT = ORG + "/exports/{job_id}"
 CALL_BODY = ORG + "/tool-calls/{call_id}/body"
 OPERATOR_ORG = "/api/v1/operator/orgs/{org}"
+DOMAIN = ORG + "/domains/{domain_id}"
 
 # fmt: off
 MATRIX = [
@@ -108,6 +109,12 @@ MATRIX = [
     # SCIM tokens for the identity provider: owners only.
     Row("GET",    ORG + "/scim-tokens",           200,  403,   403,    404,     401),
     Row("POST",   ORG + "/scim-tokens",           201,  403,   403,    404,     401),
+    # Claimed email domains: owners only. Acme's domain in the path is verified already, so
+    # verifying it again answers it as it is (tests/identity/domains/ verify through real DNS).
+    Row("GET",    ORG + "/domains",               200,  403,   403,    404,     401),
+    Row("POST",   ORG + "/domains",               201,  403,   403,    404,     401),
+    Row("POST",   DOMAIN + "/verify",             200,  403,   403,    404,     401),
+    Row("DELETE", DOMAIN,                         204,  403,   403,    404,     401),
     # Who may connect a connector: owners choose.
     Row("PUT",    CONNECTOR + "/access",          200,  403,   403,    404,     401),
     # Tool-call quotas: owners set them, owners and auditors read them.
@@ -137,6 +144,7 @@ BODIES = {
     ("PUT", CONNECTOR + "/oauth-issuer"): {"issuer": "https://as.example.com"},
     ("POST", ORG + "/api-tokens"): {"name": "Deploy bot", "expires_in_days": 30},
     ("POST", ORG + "/scim-tokens"): {"name": "Okta"},
+    ("POST", ORG + "/domains"): {"domain": "new.example.com"},
     ("PUT", CONNECTOR + "/access"): {"who_may_connect": "everyone"},
     ("POST", ORG + "/plan-requests"): {"plan": "enterprise", "connection_limit": 40},
     ("PUT", ORG + "/plan"): {"plan": "enterprise", "connection_limit": 40},
@@ -171,6 +179,8 @@ FOREIGN_OBJECT_ROWS = [
     ("GET", EXPORT + "/download"),
     ("GET", CALL_BODY),
     ("DELETE", ORG + "/quotas/{quota_id}"),
+    ("POST", DOMAIN + "/verify"),
+    ("DELETE", DOMAIN),
 ]
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
