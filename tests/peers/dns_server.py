@@ -41,9 +41,8 @@ class DnsServer:
     def __init__(self):
         self._records = _Records()
         # The default logger prints every packet; a quiet one keeps test output readable.
-        self._server = DNSServer(
-            self._records, address="127.0.0.1", port=0, logger=DNSLogger("-recv,-send,-request,-reply,-truncated,-error,-data")
-        )  # fmt: skip
+        quiet = DNSLogger("-recv,-send,-request,-reply,-truncated,-error,-data")
+        self._server = DNSServer(self._records, address="127.0.0.1", port=0, logger=quiet)
         self.port = self._server.server.server_address[1]
         self.address = f"127.0.0.1:{self.port}"
 
