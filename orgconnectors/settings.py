@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     "csp",
     "allauth",
     "allauth.account",
+    "allauth.socialaccount",
     "allauth.mfa",
     # The gateway's OAuth 2.1 authorization server (orgconnectors/gateway/authorization).
     "allauth.idp.oidc",
@@ -206,7 +207,9 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_EMAIL_VERIFICATION = env_str("ORGCONNECTORS_EMAIL_VERIFICATION", "mandatory")
 ACCOUNT_LOGOUT_ON_GET = False
-ACCOUNT_ADAPTER = "orgconnectors.accounts.adapter.AccountAdapter"
+# identity's adapter refuses a password to members of an organization that requires single
+# sign-on (identity/account_adapter.py); it extends accounts' own.
+ACCOUNT_ADAPTER = "orgconnectors.identity.account_adapter.AccountAdapter"
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if ORGCONNECTORS_BASE_URL.startswith("https") else "http"
 LOGIN_REDIRECT_URL = "home"
 LOGIN_URL = "account_login"
