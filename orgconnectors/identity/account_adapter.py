@@ -11,12 +11,18 @@ from orgconnectors.identity.require_sso import password_sign_in_refusal
 
 class AccountAdapter(AccountsAdapter):
     def authenticate(self, request, **credentials):
-        # Every password check of allauth comes here (the sign-in form, re-authentication, the
-        # OIDC provider's password grant); a refusal only after a right password, so it tells
-        # nothing to someone who does not know it.
+        # Every password check of allauth comes here; the refusal comes only after a right
+        # password, so it tells nothing to someone who does not know it. Re-authentication of
+        # the person already signed in (through SSO or break-glass; allauth asks for it before
+        # two-factor setup) is not a sign-in and is left alone.
         user = super().authenticate(request, **credentials)
-        if user is not None:
+        if user is not None and not _is_signed_in_as(request, user):
             refusal = password_sign_in_refusal(user=user)
             if refusal:
                 raise ValidationError(refusal, code="sso_required")
         return user
+
+
+def _is_signed_in_as(request, user) -> bool:
+    signed_in = getattr(request, "user", None)
+    return bool(signed_in is not None and signed_in.is_authenticated and signed_in.pk == user.pk)

@@ -121,3 +121,17 @@ def test_passwords_work_again_once_it_is_no_longer_required(
 
     assert response.status_code == 302
     assert client.session[SESSION_KEY] == str(member.user.pk)
+
+
+def test_someone_signed_in_may_still_confirm_their_password_to_reauthenticate(
+    client, owner, verified_email, acme_requires_sso
+):
+    # Signed in through SSO or a break-glass link; allauth asks for the password again before
+    # two-factor setup, which is not a sign-in.
+    verified_email(owner)
+    client.force_login(owner.user)
+
+    response = client.post(reverse("account_reauthenticate"), {"password": PASSWORD})
+
+    assert response.status_code == 302
+    assert client.session[SESSION_KEY] == str(owner.user.pk)
