@@ -180,7 +180,7 @@ def domain_verify(*, claimed_domain: ClaimedDomain, actor: Actor) -> ClaimedDoma
     error = _check_dns(claimed_domain)
     try:
         with transaction.atomic():
-            claimed = ClaimedDomain.objects.select_for_update().get(pk=claimed_domain.pk)
+            claimed = _locked(claimed_domain)
             claimed.last_checked_at = timezone.now()
             claimed.last_check_error = error[:300]
             if error or claimed.is_verified:
@@ -199,12 +199,19 @@ def domain_verify_by_operator(*, claimed_domain: ClaimedDomain, operator: Actor)
     """An operator vouches for the claim (the admin's "Verify (operator)")."""
     try:
         with transaction.atomic():
-            claimed = ClaimedDomain.objects.select_for_update().get(pk=claimed_domain.pk)
+            claimed = _locked(claimed_domain)
             if not claimed.is_verified:
                 claimed.last_check_error = ""
                 _mark_verified(claimed, ClaimedDomain.Method.OPERATOR, operator)
     except IntegrityError:
         raise _taken(claimed_domain.domain) from None
+    return claimed
+
+
+def _locked(claimed_domain: ClaimedDomain) -> ClaimedDomain:
+    claimed = ClaimedDomain.objects.select_for_update().filter(pk=claimed_domain.pk).first()
+    if claimed is None:
+        raise ServiceError(f"The claim on {claimed_domain.domain} was released meanwhile.")
     return claimed
 
 
@@ -266,3 +273,19 @@ def domain_get(*, organization: Organization, domain_id) -> ClaimedDomain:
     if claimed is None:
         raise Http404("No such domain.")
     return claimed
+
+
+def verified_claim_for_email(*, email: str) -> ClaimedDomain | None:
+    """The verified claim on the domain of `email` (one at most), with its organization."""
+    domain = (email or "").rpartition("@")[2].strip().lower().rstrip(".")
+    if not domain:
+        return None
+    try:
+        domain = idna.encode(domain, uts46=True).decode("ascii")
+    except (idna.IDNAError, UnicodeError):
+        return None
+    return (
+        ClaimedDomain.objects.select_related("organization")
+        .filter(domain=domain, verified_at__isnull=False)
+        .first()
+    )

@@ -5,7 +5,12 @@ import pytest
 
 from orgconnectors.audit.models import AuditEvent
 from orgconnectors.core.errors import ServiceError
-from orgconnectors.identity.domains import DomainTaken, domain_claim, domain_release
+from orgconnectors.identity.domains import (
+    DomainTaken,
+    domain_claim,
+    domain_release,
+    verified_claim_for_email,
+)
 from orgconnectors.identity.models import ClaimedDomain
 from tests.api.conftest import token_client
 
@@ -126,3 +131,14 @@ def test_the_only_verified_domain_cannot_be_released_while_sso_is_required(
         domain_release(claimed_domain=claimed, actor=actor(owner))
 
     assert ClaimedDomain.objects.filter(pk=claimed.pk).exists()
+
+
+def test_an_address_finds_the_organization_that_verified_its_domain(
+    org, other_org, verified_domain, owner, actor
+):
+    verified_domain(org, "xn--bcher-kva.example")
+    domain_claim(organization=other_org, domain="unverified.example", actor=actor(owner))
+
+    assert verified_claim_for_email(email="Ana@Bücher.Example").organization == org
+    assert verified_claim_for_email(email="ana@unverified.example") is None
+    assert verified_claim_for_email(email="not an address") is None
