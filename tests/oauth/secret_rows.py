@@ -19,6 +19,7 @@ from tests.factories import ConnectionFactory, ConnectorFactory, OrganizationFac
 # (model, field) of every encrypted column, as encryption.rotation finds them by their type.
 COLUMNS = (
     (Connector, "oauth_client_secret_encrypted"),
+    (SingleSignOn, "client_secret_encrypted"),
     (OAuthClient, "client_secret_encrypted"),
     (OAuthCredential, "access_token_encrypted"),
     (OAuthCredential, "refresh_token_encrypted"),
@@ -26,16 +27,14 @@ COLUMNS = (
     (TokenRevocation, "client_secret_encrypted"),
     (TokenRevocation, "access_token_encrypted"),
     (TokenRevocation, "refresh_token_encrypted"),
-    (SingleSignOn, "client_secret_encrypted"),
 )
 
 
 def store_secrets(membership, *, tag: str = "a") -> set[str]:
     """A row of each kind for `membership`, every secret encrypted under the first key now;
     the plain values."""
-    plain = {f"{name}-{tag}-plain-value" for name in ("conn", "client", "at", "rt", "pkce")}
+    plain = {f"{name}-{tag}-plain-value" for name in ("conn", "client", "at", "rt", "pkce", "sso")}
     plain |= {f"{name}-{tag}-plain-value" for name in ("rev-secret", "rev-at", "rev-rt")}
-    plain.add(f"sso-{tag}-plain-value")
     connector = ConnectorFactory(
         organization=membership.organization,
         auth=Connector.Auth.OAUTH,
@@ -69,6 +68,14 @@ def store_secrets(membership, *, tag: str = "a") -> set[str]:
         resource=connector.url,
         expires_at=timezone.now() + timedelta(minutes=10),
     )
+    # An organization has one single sign-on: each call's row is another organization's.
+    SingleSignOn.objects.create(
+        organization=OrganizationFactory(),
+        protocol=SingleSignOn.Protocol.OIDC,
+        issuer="https://idp.example.com",
+        client_id=f"sso-{tag}",
+        client_secret_encrypted=encrypt(f"sso-{tag}-plain-value"),
+    )
     TokenRevocation.objects.create(
         organization=membership.organization,
         target_label=f"connection {tag}",
@@ -77,14 +84,6 @@ def store_secrets(membership, *, tag: str = "a") -> set[str]:
         client_secret_encrypted=encrypt(f"rev-secret-{tag}-plain-value"),
         access_token_encrypted=encrypt(f"rev-at-{tag}-plain-value"),
         refresh_token_encrypted=encrypt(f"rev-rt-{tag}-plain-value"),
-    )
-    # One single sign-on per organization: each call's in an organization of its own.
-    SingleSignOn.objects.create(
-        organization=OrganizationFactory(),
-        protocol=SingleSignOn.Protocol.OIDC,
-        issuer="https://login.example.com",
-        client_id=f"sso-{tag}",
-        client_secret_encrypted=encrypt(f"sso-{tag}-plain-value"),
     )
     return plain
 

@@ -122,11 +122,12 @@ def test_progress_is_recorded_after_each_batch(
 
     key_rotation_run(rotation_id=rotation.pk, batch_size=1, on_progress=watch)
 
-    assert [entry[:5] for entry in seen[:4]] == [
+    assert [entry[:5] for entry in seen[:5]] == [
         ("connector client secrets", 1, Status.RUNNING, 1, 8),
         ("connector client secrets", 2, Status.RUNNING, 2, 8),
         ("connector client secrets", 3, Status.RUNNING, 3, 8),
         ("single sign-on client secrets", 1, Status.RUNNING, 4, 8),
+        ("OAuth clients", 1, Status.RUNNING, 5, 8),
     ]
     assert [entry[3] for entry in seen] == list(range(1, 9))
     assert all(entry[5] is not None for entry in seen)
