@@ -8,6 +8,8 @@ from allauth.socialaccount.models import SocialAccount
 from django.contrib.auth import get_user_model
 
 from orgconnectors.audit.models import AuditEvent
+from orgconnectors.core.actor import Actor
+from orgconnectors.identity.require_sso import require_sso_set
 from orgconnectors.identity.sso_selectors import members_without_sso
 from orgconnectors.organizations.models import Membership
 from tests.factories import MembershipFactory, UserFactory
@@ -150,3 +152,12 @@ def test_the_login_pages_single_sign_on_says_when_the_provider_cannot_be_reached
     answer = client.post("/sign-in/sso/", {"email": "someone@acme.test"})
     assert answer.status_code == 502
     assert "Acme's identity provider could not be reached" in html.unescape(text(answer))
+
+
+def test_while_single_sign_on_is_required_a_member_still_signs_in_through_it(
+    client, org, owner, member, acme_domain, acme_sso, sso_sign_in
+):
+    require_sso_set(organization=org, required=True, actor=Actor(user=owner.user))
+    assert sso_sign_in("member@acme.test").status_code == 302
+    assert _signed_in_as(client) == member.user
+    assert list(members_without_sso(org)) == [owner]
