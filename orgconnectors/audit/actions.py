@@ -76,6 +76,11 @@ ACTIONS = _registry(
     AuditAction("scim.group_updated", "Group updated by SCIM"),
     AuditAction("scim.group_deleted", "Group deleted by SCIM"),
     AuditAction("scim.group_role_changed", "Group's role changed"),
+    AuditAction("group.created", "Group made in the dashboard"),
+    AuditAction("group.renamed", "Group renamed"),
+    AuditAction("group.deleted", "Group deleted"),
+    AuditAction("group.members_added", "People added to a group"),
+    AuditAction("group.members_removed", "People removed from a group"),
     # Connectors and members' connections
     AuditAction("connector.registered", "Connector registered"),
     AuditAction("connector.updated", "Connector edited"),

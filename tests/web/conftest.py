@@ -13,6 +13,8 @@ from orgconnectors.audit.models import AuditEvent, ToolCallBody
 from orgconnectors.connectors.models import CallApproval, Connector, Quota
 from orgconnectors.health.models import HealthRun
 from orgconnectors.health.services import health_check_all
+from orgconnectors.identity.dashboard_groups import group_create, group_members_add
+from orgconnectors.identity.models import ScimGroup
 from orgconnectors.oauth.models import OAuthClient
 from orgconnectors.organizations.invitations import invitation_create
 from orgconnectors.organizations.models import Invitation, Membership, Organization
@@ -48,6 +50,8 @@ class Objects:
     approval: CallApproval
     # A kept tool-call body (auditors only).
     tool_call_body: ToolCallBody
+    # A group made in the dashboard, holding the target member.
+    group: ScimGroup
 
 
 @dataclass
@@ -79,6 +83,8 @@ def _objects(organization, memberships: dict[str, Membership], target: Membershi
         token_endpoint=f"https://auth.{organization.slug}.test/token",
     )
     run_id = health_check_all(organization=organization, actor=actor(owner))
+    group = group_create(organization=organization, name="Support", actor=actor(owner))
+    group_members_add(group=group, membership_ids=[target.pk], actor=actor(owner))
     return Objects(
         organization=organization,
         connector=connector,
@@ -107,6 +113,7 @@ def _objects(organization, memberships: dict[str, Membership], target: Membershi
             request={"value": {"query": "q"}},
             response={"value": {"content": []}},
         ),
+        group=group,
     )
 
 
