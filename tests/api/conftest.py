@@ -14,6 +14,8 @@ from orgconnectors.audit.models import ToolCallBody
 from orgconnectors.connectors.models import Connector, Quota
 from orgconnectors.core.actor import Actor
 from orgconnectors.health.models import HealthRun
+from orgconnectors.identity.dashboard_groups import group_create, group_members_add
+from orgconnectors.identity.models import ScimGroup
 from orgconnectors.organizations.models import Membership, Organization
 from orgconnectors.reports.models import ExportJob
 from tests.audit.jobs import finished_export
@@ -106,11 +108,22 @@ class Objects:
     tool_call_body: ToolCallBody
     # An organization-wide tool-call quota.
     quota: Quota
+    # A group made in the dashboard, holding `member`.
+    group: ScimGroup
 
 
 def _run(organization: Organization) -> HealthRun:
     return HealthRun.objects.create(
         organization=organization, kind=HealthRun.Kind.ALL, total=0, finished_at=timezone.now()
+    )
+
+
+def _group(membership: Membership) -> ScimGroup:
+    group = group_create(
+        organization=membership.organization, name="Support", actor=Actor.system("test")
+    )
+    return group_members_add(
+        group=group, membership_ids=[membership.pk], actor=Actor.system("test")
     )
 
 
@@ -151,6 +164,7 @@ def world(
             finished_export(owner),
             _body(org),
             Quota.objects.create(organization=org, per_minute=60),
+            _group(member),
         ),
         globex=Objects(
             other_org,
@@ -161,6 +175,7 @@ def world(
             finished_export(other_owner),
             _body(other_org),
             Quota.objects.create(organization=other_org, per_minute=60),
+            _group(other_member),
         ),
         people={
             "owner": owner,
