@@ -48,7 +48,8 @@ def groups(request, membership):
     return redirect("groups", slug=membership.organization.slug)
 
 
-def _act(request, membership, done, service, **arguments) -> None:
+def _act(request, done: str, service, **arguments) -> None:
+    """Call `service` as the signed-in owner; its refusal, or `done`, is the next page's message."""
     try:
         service(actor=Actor.from_request(request), **arguments)
     except ServiceError as refused:
@@ -64,7 +65,6 @@ def group_rename_view(request, membership, group_id):
     name = request.POST.get("name", "")
     _act(
         request,
-        membership,
         f"“{group.display_name}” is now “{name.strip()}”.",
         group_rename,
         group=group,
@@ -79,7 +79,6 @@ def group_delete_view(request, membership, group_id):
     group = group_get(organization=membership.organization, group_id=group_id)
     _act(
         request,
-        membership,
         f"The group “{group.display_name}” is deleted.",
         group_delete,
         group=group,
@@ -96,7 +95,6 @@ def group_members_view(request, membership, group_id):
     if request.POST.get("action") == "remove":
         _act(
             request,
-            membership,
             f"Removed from “{group.display_name}”.",
             group_members_remove,
             group=group,
@@ -105,7 +103,6 @@ def group_members_view(request, membership, group_id):
     else:
         _act(
             request,
-            membership,
             f"Added to “{group.display_name}”.",
             group_members_add,
             group=group,
