@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from orgconnectors.web.identity import break_glass, domains, views
+from orgconnectors.web.identity import break_glass, domains, group_urls, views
 
 urlpatterns = [
     path("orgs/<slug:slug>/sign-in/", views.sign_in_settings, name="sign_in_settings"),
@@ -26,3 +26,5 @@ urlpatterns = [
         name="connector_access",
     ),
 ]
+
+urlpatterns += group_urls.urlpatterns
