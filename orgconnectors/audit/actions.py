@@ -76,6 +76,13 @@ ACTIONS = _registry(
     AuditAction("scim.group_updated", "Group updated by SCIM"),
     AuditAction("scim.group_deleted", "Group deleted by SCIM"),
     AuditAction("scim.group_role_changed", "Group's role changed"),
+    # Single sign-on: the daily re-reading of a SAML identity provider's metadata.
+    AuditAction("sso.metadata_refreshed", "Identity provider's SAML metadata changed"),
+    AuditAction(
+        "sso.metadata_refresh_failed",
+        "Identity provider's SAML metadata could not be read",
+        _FAILURE,
+    ),
     # Connectors and members' connections
     AuditAction("connector.registered", "Connector registered"),
     AuditAction("connector.updated", "Connector edited"),
