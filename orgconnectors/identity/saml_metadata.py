@@ -12,6 +12,7 @@ expansion, "billion laughs", and no external entity that would read a file or a 
 
 import base64
 import binascii
+import xml.parsers.expat
 from dataclasses import dataclass
 
 import httpx
@@ -118,14 +119,43 @@ def _fetch(url: str) -> bytes:
     return body
 
 
+_DTD_REFUSED = (
+    "The metadata declares a DTD or XML entities, which are refused: they can expand into "
+    "gigabytes or read local files, and SAML metadata never needs them."
+)
+
+
+class _DeclaresDtd(Exception):
+    pass
+
+
+def _refuse_dtd(document: bytes) -> None:
+    """Stop at the first DOCTYPE, before any entity is declared, let alone expanded.
+
+    python3-saml's parser refuses a DTD too, but only after lxml has read it, so a document
+    with one ends in an lxml error about entities rather than this sentence. Expat reports the
+    DOCTYPE as soon as it starts, in whatever encoding the document is written."""
+
+    def declared(*_args) -> None:
+        raise _DeclaresDtd
+
+    parser = xml.parsers.expat.ParserCreate()
+    parser.StartDoctypeDeclHandler = declared
+    parser.EntityDeclHandler = declared
+    try:
+        parser.Parse(document, True)
+    except _DeclaresDtd:
+        raise SamlMetadataError(_DTD_REFUSED) from None
+    except xml.parsers.expat.ExpatError:
+        pass  # not well-formed: lxml's parse below says where
+
+
 def _parse(document: bytes, *, entity_id: str | None) -> SamlIdpMetadata:
+    _refuse_dtd(document)
     try:
         root = OneLogin_Saml2_XML.to_etree(document)
     except (DTDForbidden, EntitiesForbidden, NotSupportedError):
-        raise SamlMetadataError(
-            "The metadata declares a DTD or XML entities, which are refused: they can expand "
-            "into gigabytes or read local files, and SAML metadata never needs them."
-        ) from None
+        raise SamlMetadataError(_DTD_REFUSED) from None
     except etree.XMLSyntaxError as error:
         raise SamlMetadataError(f"The metadata is not well-formed XML ({error}).") from None
     entity = _identity_provider(root, entity_id)
