@@ -226,7 +226,13 @@ def _handler(peer_ref: dict):
                 self._send(200, peer.metadata().encode(), "application/samlmetadata+xml")
             elif parts.path == "/sso/redirect":
                 query = parse_qs(parts.query)
-                page = peer.answer(query["SAMLRequest"][0], query.get("RelayState", [None])[0])
+                try:
+                    page = peer.answer(
+                        query["SAMLRequest"][0], query.get("RelayState", [None])[0]
+                    )
+                except Exception as failed:  # noqa: BLE001 - shown to the test, not swallowed
+                    self._send(500, repr(failed).encode(), "text/plain")
+                    return
                 self._send(200, page.encode(), "text/html; charset=utf-8")
             elif parts.path.startswith("/documents/") and parts.path[11:] in peer.documents:
                 status, body = peer.documents[parts.path[11:]]

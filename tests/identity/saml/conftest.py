@@ -1,6 +1,15 @@
+import httpx
 import pytest
+from django.test import Client
 
-from tests.peers.saml_idp import start_saml_idp
+from orgconnectors.identity.models import SingleSignOn
+from orgconnectors.identity.saml_metadata import saml_metadata_read
+from tests.peers.saml_idp import PostedForm, posted_form, start_saml_idp
+
+# python3-saml refuses single-label host names (Django's "testserver") in its own URLs: the
+# browser speaks to the configured base URL's host, as in production.
+HOST = "127.0.0.1:8000"
+BASE = f"http://{HOST}"
 
 
 @pytest.fixture
@@ -9,3 +18,48 @@ def saml_idp():
     peer = start_saml_idp()
     yield peer
     peer.stop()
+
+
+@pytest.fixture
+def browser():
+    return Client(HTTP_HOST=HOST)
+
+
+@pytest.fixture
+def saml_sso(org, saml_idp, browser, settings):
+    """Acme signs in through the loopback IdP, which trusts Acme's service provider (as an
+    administrator sets it up from our metadata)."""
+    settings.SOCIALACCOUNT_ADAPTER = "tests.identity.saml.minimal_adapter.Adapter"
+    metadata = saml_metadata_read(url=saml_idp.metadata_url)
+    sso = SingleSignOn.objects.create(
+        organization=org,
+        protocol=SingleSignOn.Protocol.SAML,
+        metadata_url=saml_idp.metadata_url,
+        metadata_xml=metadata.xml,
+    )
+    ours = browser.get(f"/accounts/saml/{org.slug}/metadata/")
+    assert ours.status_code == 200, ours.content
+    saml_idp.trust_sp(ours.content.decode())
+    return sso
+
+
+def sign_in_request(browser, slug: str = "acme") -> str:
+    """Start at our SAML login (a POST: allauth does not start a sign-in on a GET); the URL of
+    the identity provider it redirects to, carrying the AuthnRequest."""
+    response = browser.post(f"/accounts/saml/{slug}/login/")
+    assert response.status_code == 302, response.content
+    location = response.headers["Location"]
+    assert "/sso/redirect?SAMLRequest=" in location
+    return location
+
+
+def idp_answer(url: str) -> PostedForm:
+    """What the identity provider's auto-submitting form posts back."""
+    page = httpx.get(url, timeout=10)
+    assert page.status_code == 200, page.text
+    return posted_form(page.text)
+
+
+def post_to_acs(browser, form: PostedForm):
+    assert form.action.startswith(BASE)
+    return browser.post(form.action.removeprefix(BASE), form.data(), follow=True)
