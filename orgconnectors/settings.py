@@ -96,8 +96,10 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
-    # Single sign-on: one allauth app per organization, built from its SingleSignOn row.
+    # Single sign-on: each organization's identity provider, as an app built from its
+    # SingleSignOn row (identity/sso_apps.py), never from the SocialApp table.
     "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
     "allauth.socialaccount.providers.saml",
     # The gateway's OAuth 2.1 authorization server (orgconnectors/gateway/authorization).
     "allauth.idp.oidc",
@@ -204,6 +206,17 @@ ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_ADAPTER = "orgconnectors.accounts.adapter.AccountAdapter"
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if ORGCONNECTORS_BASE_URL.startswith("https") else "http"
 LOGIN_REDIRECT_URL = "home"
+# Single sign-on (identity/sso_adapter.py): who may sign in through an organization's identity
+# provider, and its requests through the egress module. Upstream tokens are not kept; no sign-up
+# form: an account is made only for an address in a domain the organization has verified.
+SOCIALACCOUNT_ADAPTER = "orgconnectors.identity.sso_adapter.SsoAdapter"
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_EMAIL_REQUIRED = True
+# The login page's "Sign in with single sign-on" form posts, so the provider's login URL is
+# reached with a POST (CSRF-protected) and never by a GET from another site.
+SOCIALACCOUNT_LOGIN_ON_GET = False
 LOGIN_URL = "account_login"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 

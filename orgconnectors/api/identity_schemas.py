@@ -49,3 +49,65 @@ class AccessGroupOut(Schema):
 class ConnectorAccessOut(Schema):
     who_may_connect: str
     groups: list[AccessGroupOut]
+
+
+class SingleSignOnIn(InputSchema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "protocol": "oidc",
+                    "issuer": "https://login.example.com",
+                    "client_id": "orgconnectors",
+                    "client_secret": "<secret>",
+                    "default_role": "member",
+                },
+                {"protocol": "saml", "metadata_url": "https://idp.example.com/metadata"},
+            ]
+        }
+    )
+
+    protocol: str = Field(description="`oidc` (OpenID Connect) or `saml` (SAML 2.0).")
+    issuer: str | None = Field(
+        default=None,
+        max_length=500,
+        description="OpenID Connect: the issuer (its discovery document is read and checked).",
+    )
+    client_id: str | None = Field(default=None, max_length=255)
+    client_secret: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="OpenID Connect: stored encrypted, never shown again; omit it to keep the "
+        "current one.",
+    )
+    metadata_url: str | None = Field(
+        default=None, max_length=500, description="SAML: where the IdP publishes its metadata."
+    )
+    metadata_xml: str | None = Field(
+        default=None, max_length=500_000, description="SAML: the IdP's metadata itself."
+    )
+    default_role: str | None = Field(
+        default=None,
+        description="The role of people who join at their first sign-in: `member` (default) or "
+        "`auditor` (never owner).",
+    )
+
+
+class SingleSignOnOut(Schema):
+    configured: bool
+    protocol: str | None = None
+    issuer: str = ""
+    client_id: str = ""
+    has_client_secret: bool = Field(
+        default=False, description="Whether a client secret is stored (it is never shown)."
+    )
+    metadata_url: str = ""
+    metadata_fetched_at: datetime | None = None
+    default_role: str = "member"
+    require_sso: bool = False
+    oidc_redirect_uri: str = Field(
+        description="OpenID Connect: the redirect URI to register at the identity provider."
+    )
+    saml_acs_url: str = Field(description="SAML: the assertion consumer service URL.")
+    saml_entity_id: str = Field(description="SAML: the service provider's entity id.")
+    saml_metadata_url: str = Field(description="SAML: the service provider's metadata.")

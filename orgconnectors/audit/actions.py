@@ -76,6 +76,10 @@ ACTIONS = _registry(
     AuditAction("scim.group_updated", "Group updated by SCIM"),
     AuditAction("scim.group_deleted", "Group deleted by SCIM"),
     AuditAction("scim.group_role_changed", "Group's role changed"),
+    AuditAction("sso.configured", "Single sign-on configured"),
+    AuditAction("sso.removed", "Single sign-on removed"),
+    AuditAction("sso.signed_in", "Signed in through single sign-on"),
+    AuditAction("membership.joined_by_sso", "Joined at first single sign-on"),
     # Single sign-on: the daily re-reading of a SAML identity provider's metadata.
     AuditAction("sso.metadata_refreshed", "Identity provider's SAML metadata changed"),
     AuditAction(

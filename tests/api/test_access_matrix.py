@@ -108,6 +108,11 @@ MATRIX = [
     # SCIM tokens for the identity provider: owners only.
     Row("GET",    ORG + "/scim-tokens",           200,  403,   403,    404,     401),
     Row("POST",   ORG + "/scim-tokens",           201,  403,   403,    404,     401),
+    # Single sign-on: owners only. The PUT's issuer is a private address (400, after access);
+    # tests/identity/sso/ configures a real provider.
+    Row("GET",    ORG + "/sso",                   200,  403,   403,    404,     401),
+    Row("PUT",    ORG + "/sso",                   400,  403,   403,    404,     401),
+    Row("DELETE", ORG + "/sso",                   204,  403,   403,    404,     401),
     # Who may connect a connector: owners choose.
     Row("PUT",    CONNECTOR + "/access",          200,  403,   403,    404,     401),
     # Tool-call quotas: owners set them, owners and auditors read them.
@@ -137,6 +142,12 @@ BODIES = {
     ("PUT", CONNECTOR + "/oauth-issuer"): {"issuer": "https://as.example.com"},
     ("POST", ORG + "/api-tokens"): {"name": "Deploy bot", "expires_in_days": 30},
     ("POST", ORG + "/scim-tokens"): {"name": "Okta"},
+    ("PUT", ORG + "/sso"): {
+        "protocol": "oidc",
+        "issuer": "https://10.0.0.1",
+        "client_id": "orgconnectors",
+        "client_secret": "s",
+    },
     ("PUT", CONNECTOR + "/access"): {"who_may_connect": "everyone"},
     ("POST", ORG + "/plan-requests"): {"plan": "enterprise", "connection_limit": 40},
     ("PUT", ORG + "/plan"): {"plan": "enterprise", "connection_limit": 40},

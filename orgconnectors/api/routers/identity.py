@@ -8,12 +8,17 @@ from orgconnectors.api.identity_schemas import (
     ScimTokenCreatedOut,
     ScimTokenCreateIn,
     ScimTokenOut,
+    SingleSignOnIn,
+    SingleSignOnOut,
 )
 from orgconnectors.api.schemas import ACCESS_ERRORS, INPUT_ERRORS
 from orgconnectors.api.scopes import ADMIN, READ
 from orgconnectors.connectors.group_access import connector_access_set
 from orgconnectors.connectors.selectors import connector_get
 from orgconnectors.identity.scim_tokens import scim_token_create, scim_tokens_of
+from orgconnectors.identity.sso_routing import sso_endpoints
+from orgconnectors.identity.sso_selectors import single_sign_on_of
+from orgconnectors.identity.sso_settings import sso_configure, sso_remove
 
 router = Router(tags=["identity"])
 
@@ -76,3 +81,74 @@ def connector_access_put(request, org: str, connector_id: int, payload: Connecto
             for group in connector.access_groups.all()
         ],
     }
+
+
+def _single_sign_on_out(organization) -> dict:
+    sso = single_sign_on_of(organization=organization)
+    answer: dict = {"configured": sso is not None, **sso_endpoints(organization)}
+    if sso is not None:
+        answer.update(
+            protocol=sso.protocol,
+            issuer=sso.issuer,
+            client_id=sso.client_id,
+            has_client_secret=sso.has_client_secret,
+            metadata_url=sso.metadata_url,
+            metadata_fetched_at=sso.metadata_fetched_at,
+            default_role=sso.default_role,
+            require_sso=sso.require_sso,
+        )
+    return answer
+
+
+@router.get(
+    "/{org}/sso",
+    response={200: SingleSignOnOut, **ACCESS_ERRORS},
+    operation_id="sso_get",
+    summary="The organization's single sign-on (owners); never the client secret",
+    description="Also when none is configured: the redirect URI (OpenID Connect) and the ACS "
+    "URL and entity id (SAML) to register at the identity provider first.",
+)
+@needs_scope(READ)
+def sso_get(request, org: str):
+    membership = caller_membership(request, org, OWNER)
+    return _single_sign_on_out(membership.organization)
+
+
+@router.put(
+    "/{org}/sso",
+    response={200: SingleSignOnOut, **INPUT_ERRORS},
+    operation_id="sso_configure",
+    summary="Configure single sign-on (owners): OpenID Connect or SAML 2.0",
+    description="OpenID Connect: the issuer's discovery document is read (through the egress "
+    "guard: public addresses only) and must name the same issuer. SAML: the IdP's metadata is "
+    "read from `metadata_url` or `metadata_xml`. People of the organization's verified domains "
+    "join at their first sign-in with `default_role`.",
+)
+@needs_scope(ADMIN)
+def sso_put(request, org: str, payload: SingleSignOnIn):
+    membership = caller_membership(request, org, OWNER)
+    sso_configure(
+        organization=membership.organization,
+        protocol=payload.protocol,
+        issuer=payload.issuer,
+        client_id=payload.client_id,
+        client_secret=payload.client_secret,
+        metadata_url=payload.metadata_url,
+        metadata_xml=payload.metadata_xml,
+        default_role=payload.default_role,
+        actor=caller_actor(request),
+    )
+    return _single_sign_on_out(membership.organization)
+
+
+@router.delete(
+    "/{org}/sso",
+    response={204: None, **INPUT_ERRORS},
+    operation_id="sso_remove",
+    summary="Remove single sign-on (owners); people sign in with their password again",
+)
+@needs_scope(ADMIN)
+def sso_delete(request, org: str):
+    membership = caller_membership(request, org, OWNER)
+    sso_remove(organization=membership.organization, actor=caller_actor(request))
+    return Status(204, None)
