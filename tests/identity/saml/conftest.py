@@ -1,9 +1,11 @@
 import httpx
 import pytest
 from django.test import Client
+from django.utils import timezone
 
-from orgconnectors.identity.models import SingleSignOn
-from orgconnectors.identity.saml_metadata import saml_metadata_read
+from orgconnectors.core.actor import Actor
+from orgconnectors.identity.models import ClaimedDomain
+from orgconnectors.identity.sso_settings import sso_configure
 from tests.peers.saml_idp import PostedForm, posted_form, start_saml_idp
 
 # python3-saml refuses single-label host names (Django's "testserver") in its own URLs: the
@@ -26,16 +28,27 @@ def browser():
 
 
 @pytest.fixture
-def saml_sso(org, saml_idp, browser, settings):
-    """Acme signs in through the loopback IdP, which trusts Acme's service provider (as an
-    administrator sets it up from our metadata)."""
-    settings.SOCIALACCOUNT_ADAPTER = "tests.identity.saml.minimal_adapter.Adapter"
-    metadata = saml_metadata_read(url=saml_idp.metadata_url)
-    sso = SingleSignOn.objects.create(
+def acme_domain(org):
+    return ClaimedDomain.objects.create(
         organization=org,
-        protocol=SingleSignOn.Protocol.SAML,
+        domain="acme.test",
+        verification_token="t",
+        verified_at=timezone.now(),
+        verified_by=ClaimedDomain.Method.OPERATOR,
+    )
+
+
+@pytest.fixture
+def saml_sso(org, owner, acme_domain, saml_idp, browser):
+    """Acme (which has verified acme.test) signs in through the loopback IdP, configured by its
+    owner from the IdP's metadata URL; the IdP trusts Acme's service provider (as an
+    administrator sets it up from our metadata)."""
+    sso = sso_configure(
+        organization=org,
+        protocol="saml",
         metadata_url=saml_idp.metadata_url,
-        metadata_xml=metadata.xml,
+        default_role="member",
+        actor=Actor(user=owner.user),
     )
     ours = browser.get(f"/accounts/saml/{org.slug}/metadata/")
     assert ours.status_code == 200, ours.content

@@ -7,8 +7,12 @@ import base64
 
 import pytest
 from allauth.socialaccount.models import SocialAccount
+from django.contrib.auth import get_user_model
 from django.test import Client
+from saml2.saml import NAMEID_FORMAT_EMAILADDRESS
 
+from orgconnectors.audit.models import AuditEvent
+from orgconnectors.organizations.models import Membership
 from tests.identity.saml.conftest import BASE, HOST, idp_answer, post_to_acs, sign_in_request
 from tests.peers.saml_idp import PostedForm, posted_form
 
@@ -17,7 +21,77 @@ def signed_in_user_id(browser):
     return browser.session.get("_auth_user_id")
 
 
-def assert_refused(browser, response, caplog, reason: str, status: int = 401):
+def signed_in_as(browser):
+    user_id = signed_in_user_id(browser)
+    return get_user_model().objects.get(pk=user_id) if user_id else None
+
+
+def test_a_member_signs_in_through_the_identity_provider(saml_sso, saml_idp, browser, member):
+    saml_idp.login_as("member@acme.test", "Mona", "Member")
+    idp_url = sign_in_request(browser)
+
+    response = post_to_acs(browser, idp_answer(idp_url))
+
+    assert response.status_code == 200, response.content.decode()[:2000]
+    assert signed_in_as(browser) == member.user
+    request = saml_idp.requests_seen[-1]
+    # Our AuthnRequest: our entity id, our ACS, an email NameID asked for.
+    assert request.issuer.text == f"{BASE}/accounts/saml/acme/metadata/"
+    assert request.assertion_consumer_service_url == f"{BASE}/accounts/saml/acme/acs/"
+    assert request.name_id_policy.format == NAMEID_FORMAT_EMAILADDRESS
+    account = SocialAccount.objects.get(user=member.user)
+    assert (account.provider, account.uid) == ("acme", "member@acme.test")
+    assert account.extra_data["urn:oid:0.9.2342.19200300.100.1.3"] == ["member@acme.test"]
+    assert AuditEvent.objects.filter(organization=member.organization, action="sso.signed_in")
+
+
+def test_a_person_of_a_verified_domain_joins_at_first_sign_in_with_the_default_role(
+    saml_sso, saml_idp, browser, org
+):
+    saml_sso.default_role = "auditor"
+    saml_sso.save()
+    saml_idp.login_as("newcomer@acme.test", "Nia", "Newcomer")
+
+    post_to_acs(browser, idp_answer(sign_in_request(browser)))
+
+    user = signed_in_as(browser)
+    assert (user.email, user.first_name, user.last_name) == (
+        "newcomer@acme.test",
+        "Nia",
+        "Newcomer",
+    )
+    assert Membership.objects.get(organization=org, user=user).role == "auditor"
+    actions = set(AuditEvent.objects.filter(organization=org).values_list("action", flat=True))
+    assert {"membership.joined_by_sso", "sso.signed_in"} <= actions
+
+
+def test_a_person_outside_the_verified_domains_who_is_not_a_member_is_refused(
+    saml_sso, saml_idp, browser
+):
+    saml_idp.login_as("stranger@elsewhere.test")
+
+    response = post_to_acs(browser, idp_answer(sign_in_request(browser)))
+
+    assert response.status_code == 403
+    assert "stranger@elsewhere.test is not a member of Acme" in response.content.decode()
+    assert signed_in_user_id(browser) is None
+
+
+def test_a_response_posted_twice_signs_in_only_once(saml_sso, saml_idp, browser, member, caplog):
+    saml_idp.login_as("member@acme.test")
+    answer = idp_answer(sign_in_request(browser))
+    post_to_acs(browser, answer)
+    assert signed_in_as(browser) == member.user
+    browser.logout()
+    SocialAccount.objects.all().delete()
+
+    response = post_to_acs(browser, answer)
+
+    # Its request's state was used up by the first sign-in.
+    assert_refused(browser, response, caplog, "Forbidden", status=403)
+
+
+def assert_refused(browser, response, caplog, reason: str, status: int = 403):
     """Nobody signed in, no account linked, and allauth logged why (python3-saml's reason)."""
     assert signed_in_user_id(browser) is None
     assert not SocialAccount.objects.exists()
