@@ -227,9 +227,7 @@ def _handler(peer_ref: dict):
             elif parts.path == "/sso/redirect":
                 query = parse_qs(parts.query)
                 try:
-                    page = peer.answer(
-                        query["SAMLRequest"][0], query.get("RelayState", [None])[0]
-                    )
+                    page = peer.answer(query["SAMLRequest"][0], query.get("RelayState", [None])[0])
                 except Exception as failed:  # noqa: BLE001 - shown to the test, not swallowed
                     self._send(500, repr(failed).encode(), "text/plain")
                     return
