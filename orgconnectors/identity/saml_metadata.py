@@ -61,14 +61,21 @@ def saml_metadata_read(
     """The identity provider described at `url` (fetched through the egress module) or by
     `xml`; raises SamlMetadataError saying what is wrong. `entity_id` chooses one provider
     in a document that describes several."""
-    if (url is None) == (xml is None):
-        raise ValueError("give the metadata's url or its xml, one of them")
+    url, xml = (url or "").strip() or None, (xml or "").strip() or None
+    if url is not None and xml is not None:
+        raise SamlMetadataError(
+            "Give the identity provider's metadata URL or its XML, not both.", field="metadata_url"
+        )
+    if url is None and xml is None:
+        raise SamlMetadataError(
+            "Give the identity provider's metadata URL or its XML.", field="metadata_url"
+        )
     if url is not None:
         field = "metadata_url"
-        document = _fetch(url.strip())
+        document = _fetch(url)
     else:
         field = "metadata_xml"
-        document = xml.strip().encode()
+        document = xml.encode()
         if len(document) > MAX_METADATA_BYTES:
             raise SamlMetadataError(_too_large(), field=field)
     try:

@@ -217,3 +217,14 @@ def test_a_refusal_names_the_field_it_is_about(saml_idp):
 
     assert from_url.value.field == "metadata_url"
     assert pasted.value.field == "metadata_xml"
+
+
+def test_the_url_and_the_xml_together_or_neither_are_refused(certificate):
+    xml = docs.document(
+        docs.entity("https://idp.example.com", keys=[docs.key_descriptor(certificate)])
+    )
+
+    assert refusal(url="https://idp.example.com/metadata", xml=xml) == (
+        "Give the identity provider's metadata URL or its XML, not both."
+    )
+    assert refusal(url="  ", xml=None) == "Give the identity provider's metadata URL or its XML."
