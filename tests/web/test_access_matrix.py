@@ -201,6 +201,16 @@ MATRIX = [
     # token answers the page that shows it once (200).
     Row("sign_in_settings",   "GET",  200,  403,   403,    404,     302),
     Row("sign_in_settings",   "POST", 200,  403,   403,    404,     302),
+    # Single sign-on, on the Sign-in page: owners only (an issuer at a private address is
+    # refused, back to the page with the reason).
+    Row("sso_settings",       "GET",  405,  405,   405,    405,     405),
+    Row("sso_settings",       "POST", 302,  403,   403,    404,     302),
+    Row("sso_remove",         "GET",  405,  405,   405,    405,     405),
+    Row("sso_remove",         "POST", 302,  403,   403,    404,     302),
+    # The login page's "Sign in with single sign-on": anyone; an address no organization signs
+    # in with is answered with the reason (400) and a way back to the login page.
+    Row("sso_login",          "GET",  405,  405,   405,    405,     405),
+    Row("sso_login",          "POST", 400,  400,   400,    400,     400),
     # Who may connect a connector, on its page: owners only.
     Row("connector_access",   "GET",  405,  405,   405,    405,     405),
     Row("connector_access",   "POST", 302,  403,   403,    404,     302),
@@ -238,6 +248,13 @@ POST_BODIES = {
     "api_token_list": {"name": "Deploy bot", "scopes": ["read"]},
     "sign_in_settings": {"name": "Okta"},
     "connector_access": {"who_may_connect": "everyone"},
+    "sso_settings": {
+        "protocol": "oidc",
+        "issuer": "https://10.0.0.1",
+        "client_id": "orgconnectors",
+        "client_secret": "s",
+    },
+    "sso_login": {"email": "someone@nowhere.test"},
     "organization_zdr": {"requires_zero_data_retention": "true"},
     "organization_mfa": {"require_mfa": "true"},
     "connector_pause": {"paused": "true"},

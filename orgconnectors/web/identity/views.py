@@ -17,6 +17,7 @@ from orgconnectors.identity.scim_tokens import scim_token_create, scim_token_rev
 from orgconnectors.identity.selectors import scim_groups_of, scim_users_of
 from orgconnectors.organizations.access import org_view
 from orgconnectors.organizations.models import Membership
+from orgconnectors.web.identity.sso import sso_context
 
 
 # The page that shows a new token must not be kept by a browser or proxy cache.
@@ -75,6 +76,7 @@ def sign_in_settings(request, membership):
         "roles": [("", "No role"), *Membership.Role.choices],
         "new_token": new_token,
         "error": error,
+        **sso_context(organization),
     }
     return render(request, "identity/sign_in.html", context, status=status)
 
