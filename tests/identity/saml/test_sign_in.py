@@ -183,3 +183,17 @@ def test_a_response_to_another_browsers_request_is_refused(answered, client, cap
     response = post_to_acs(attacker, answered)
 
     assert_refused(attacker, response, caplog, "Forbidden", status=403)
+
+
+def test_a_person_signs_in_from_the_login_page_by_their_address(saml_sso, saml_idp, browser):
+    saml_idp.login_as("walker@acme.test", "Wendy", "Walker")
+
+    start = browser.post("/sign-in/sso/", {"email": "walker@acme.test"})
+    # A page that goes on by itself to the identity provider, carrying our AuthnRequest.
+    assert start.status_code == 200, start.content.decode()[:2000]
+    idp_url = start["Refresh"].removeprefix("0;url=")
+    assert idp_url.startswith(f"{saml_idp.url}/sso/redirect?SAMLRequest=")
+    response = post_to_acs(browser, idp_answer(idp_url))
+
+    assert response.status_code == 200
+    assert signed_in_as(browser).email == "walker@acme.test"
