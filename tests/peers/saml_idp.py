@@ -28,12 +28,16 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, xmldsig
+from saml2.attribute_converter import AttributeConverter
 from saml2.config import IdPConfig
 from saml2.metadata import create_metadata_string
 from saml2.saml import NAME_FORMAT_URI, NAMEID_FORMAT_EMAILADDRESS, NameID
 from saml2.server import Server
 
 XMLSEC1 = "/usr/bin/xmlsec1"
+# An attribute converter with no names of its own: attributes go out named as given.
+AS_IS = AttributeConverter()
+AS_IS.from_dict({"identifier": NAME_FORMAT_URI, "fro": {}, "to": {}})
 PASSWORD_AUTHN = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
 
 
@@ -72,10 +76,31 @@ class Person:
     first_name: str = ""
     last_name: str = ""
 
-    def attributes(self) -> dict[str, list[str]]:
-        # Friendly names; pysaml2's attribute maps send them as SAML's OIDs (URI name format),
-        # e.g. mail = urn:oid:0.9.2342.19200300.100.1.3.
-        return {"mail": [self.email], "givenName": [self.first_name], "sn": [self.last_name]}
+    def attributes(self, style: str = "oid") -> dict[str, list[str]]:
+        """The attribute statement, named as a kind of identity provider names them."""
+        if style == "oid":
+            # Friendly names; pysaml2's attribute maps send them as SAML's OIDs (URI name
+            # format), e.g. mail = urn:oid:0.9.2342.19200300.100.1.3 (Keycloak's URI format).
+            return {"mail": [self.email], "givenName": [self.first_name], "sn": [self.last_name]}
+        if style == "entra":  # Microsoft Entra ID's default claims
+            claims = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims"
+            return {
+                f"{claims}/emailaddress": [self.email],
+                f"{claims}/givenname": [self.first_name],
+                f"{claims}/surname": [self.last_name],
+                "http://schemas.microsoft.com/identity/claims/objectidentifier": [
+                    f"oid-{self.email}"
+                ],
+            }
+        if style == "okta":  # the names Okta's and Google Workspace's setup guides suggest
+            return {
+                "email": [self.email],
+                "firstName": [self.first_name],
+                "lastName": [self.last_name],
+            }
+        if style == "nameid":  # nothing but the emailAddress NameID
+            return {}
+        raise ValueError(style)
 
 
 @dataclass
@@ -119,9 +144,11 @@ class SamlIdp:
     # What the tests may change to make a bad response.
     sign_response: bool = True
     sign_assertion: bool = True
+    attribute_style: str = "oid"  # see Person.attributes
     requests_seen: list = field(default_factory=list)
     trusted_sps: list[str] = field(default_factory=list)
     published_metadata: str = ""
+    oid_converters: list = field(default_factory=list)
 
     @property
     def metadata_url(self) -> str:
@@ -156,6 +183,7 @@ class SamlIdp:
         the same entity id and endpoints)."""
         key_file, cert_file, _ = make_key_and_certificate(Path(self.directory.name), "impostor")
         self.idp = _server(self.url, key_file, cert_file)
+        self.oid_converters = self.idp.config.attribute_converters
         for sp_metadata in self.trusted_sps:
             self.idp.metadata.load("inline", sp_metadata)
 
@@ -182,8 +210,13 @@ class SamlIdp:
 
     def _post_page(self, *, in_response_to, destination, sp_entity_id, relay_state) -> str:
         assert self.person is not None, "call login_as(...) first"
+        # Other styles send their names as they are: pysaml2's maps would turn "firstName"
+        # into an eIDAS URI and "email" into a PKCS#9 OID, which no such provider sends.
+        self.idp.config.attribute_converters = (
+            self.oid_converters if self.attribute_style == "oid" else [AS_IS]
+        )
         response = self.idp.create_authn_response(
-            identity=self.person.attributes(),
+            identity=self.person.attributes(self.attribute_style),
             in_response_to=in_response_to,
             destination=destination,
             sp_entity_id=sp_entity_id,
@@ -281,6 +314,7 @@ def start_saml_idp() -> SamlIdp:
     key_file, cert_file, certificate = make_key_and_certificate(Path(directory.name), "idp")
     thread = threading.Thread(target=server.serve_forever, name="saml-idp", daemon=True)
     peer = SamlIdp(url, server, thread, directory, _server(url, key_file, cert_file), certificate)
+    peer.oid_converters = peer.idp.config.attribute_converters
     peer_ref["peer"] = peer
     thread.start()
     return peer

@@ -197,3 +197,26 @@ def test_a_person_signs_in_from_the_login_page_by_their_address(saml_sso, saml_i
 
     assert response.status_code == 200
     assert signed_in_as(browser).email == "walker@acme.test"
+
+
+@pytest.mark.parametrize(
+    ("style", "uid", "names"),
+    [
+        ("oid", "ada@acme.test", ("Ada", "Lovelace")),
+        ("entra", "oid-ada@acme.test", ("Ada", "Lovelace")),
+        ("okta", "ada@acme.test", ("Ada", "Lovelace")),
+        ("nameid", "ada@acme.test", ("", "")),
+    ],
+)
+def test_the_common_providers_attribute_names_are_understood(
+    saml_sso, saml_idp, browser, style, uid, names
+):
+    saml_idp.attribute_style = style
+    saml_idp.login_as("ada@acme.test", "Ada", "Lovelace")
+
+    post_to_acs(browser, idp_answer(sign_in_request(browser)))
+
+    user = signed_in_as(browser)
+    assert (user.email, user.first_name, user.last_name) == ("ada@acme.test", *names)
+    # Entra's object id is stable when the address changes; others fall back to the NameID.
+    assert SocialAccount.objects.get(user=user).uid == uid
