@@ -60,3 +60,40 @@ EXTERNAL_ENTITY = """<?xml version="1.0"?>
 <!DOCTYPE md [<!ENTITY secret SYSTEM "file:///etc/passwd">]>
 <md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="&secret;"/>
 """
+
+
+def entra_shaped(entity_id: str, signing: str, metadata_signer: str) -> str:
+    """Shaped like Microsoft Entra ID's federation metadata: a signature over the document (with
+    its own certificate), WS-Federation RoleDescriptors and an SPSSODescriptor in the same entity
+    as the IDPSSODescriptor, which has both bindings."""
+    return f"""<?xml version="1.0" encoding="utf-8"?>
+<EntityDescriptor ID="_3f1c" entityID="{entity_id}" xmlns="{MD}">
+  <Signature xmlns="{DS}"><SignedInfo/><SignatureValue>AAAA</SignatureValue>
+    <KeyInfo><X509Data><X509Certificate>{metadata_signer}</X509Certificate></X509Data></KeyInfo>
+  </Signature>
+  <RoleDescriptor xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
+      xmlns:fed="http://docs.oasis-open.org/wsfed/federation/200706"
+      xsi:type="fed:SecurityTokenServiceType" protocolSupportEnumeration="http://docs.oasis-open.org/wsfed/federation/200706">
+    <KeyDescriptor use="signing"><KeyInfo xmlns="{DS}"><X509Data>
+      <X509Certificate>{metadata_signer}</X509Certificate></X509Data></KeyInfo></KeyDescriptor>
+  </RoleDescriptor>
+  <SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+    <KeyDescriptor use="signing"><KeyInfo xmlns="{DS}"><X509Data>
+      <X509Certificate>{metadata_signer}</X509Certificate></X509Data></KeyInfo></KeyDescriptor>
+  </SPSSODescriptor>
+  <IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+    <KeyDescriptor use="signing">
+      <KeyInfo xmlns="{DS}">
+        <X509Data>
+          <X509Certificate>
+            {signing}
+          </X509Certificate>
+        </X509Data>
+      </KeyInfo>
+    </KeyDescriptor>
+    <SingleLogoutService Binding="{REDIRECT}" Location="https://login.example.com/t/saml2"/>
+    <SingleSignOnService Binding="{POST}" Location="https://login.example.com/t/saml2/post"/>
+    <SingleSignOnService Binding="{REDIRECT}" Location="https://login.example.com/t/saml2"/>
+  </IDPSSODescriptor>
+</EntityDescriptor>
+"""

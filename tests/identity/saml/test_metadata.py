@@ -228,3 +228,18 @@ def test_the_url_and_the_xml_together_or_neither_are_refused(certificate):
         "Give the identity provider's metadata URL or its XML, not both."
     )
     assert refusal(url="  ", xml=None) == "Give the identity provider's metadata URL or its XML."
+
+
+def test_entra_shaped_metadata_gives_the_identity_providers_own_certificate(tmp_path):
+    signing = make_key_and_certificate(tmp_path, "signing")[2]
+    metadata_signer = make_key_and_certificate(tmp_path, "metadata")[2]
+    # Wrapped at 64 columns, as many providers publish it.
+    wrapped = "\n".join(signing[i : i + 64] for i in range(0, len(signing), 64))
+    xml = docs.entra_shaped("https://sts.example.com/tenant/", wrapped, metadata_signer)
+
+    metadata = saml_metadata_read(xml=xml)
+
+    assert metadata.entity_id == "https://sts.example.com/tenant/"
+    assert metadata.sso_url == "https://login.example.com/t/saml2"
+    assert metadata.slo_url == "https://login.example.com/t/saml2"
+    assert metadata.x509_certs == (signing,)
