@@ -149,6 +149,8 @@ class SamlIdp:
     trusted_sps: list[str] = field(default_factory=list)
     published_metadata: str = ""
     oid_converters: list = field(default_factory=list)
+    # Called in the server's thread while a document is being fetched (a concurrent change).
+    while_serving: object = None
 
     @property
     def metadata_url(self) -> str:
@@ -267,6 +269,8 @@ def _handler(peer_ref: dict):
                 self._send(200, page.encode(), "text/html; charset=utf-8")
             elif parts.path.startswith("/documents/") and parts.path[11:] in peer.documents:
                 status, body = peer.documents[parts.path[11:]]
+                if peer.while_serving is not None:
+                    peer.while_serving()
                 self._send(status, body, "application/xml")
             else:
                 self._send(404, b"not found", "text/plain")

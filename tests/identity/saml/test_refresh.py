@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
+from django.db import connection
 
 from orgconnectors.audit.models import AuditEvent
 from orgconnectors.celery import app
@@ -132,3 +133,30 @@ def test_the_refresh_runs_daily_from_the_beat_schedule():
     app.loader.import_default_modules()
     assert entry["task"] in app.tasks
     assert entry["schedule"].hour == {4} and entry["schedule"].minute == {17}
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_an_owners_change_made_during_the_fetch_is_kept(saml_idp, certificates):
+    # The change is made in the IdP's thread, on its own connection: it must see committed rows
+    # (transaction=True; serialized_rollback gives later tests the data migration's plans back).
+    org = OrganizationFactory(slug="acme")
+    url = saml_idp.serve("idp.xml", metadata(certificates[0]))
+    sso = SingleSignOn.objects.create(
+        organization=org,
+        protocol=SingleSignOn.Protocol.SAML,
+        metadata_url=url,
+        metadata_xml=saml_metadata_read(url=url).xml,
+    )
+    pasted = metadata(certificates[1]).decode()
+
+    def owner_pastes_other_metadata():
+        # Another request, committed while the refresh waits for the identity provider.
+        SingleSignOn.objects.filter(pk=sso.pk).update(metadata_url="", metadata_xml=pasted)
+        connection.close()
+
+    saml_idp.while_serving = owner_pastes_other_metadata
+
+    assert saml_metadata_refresh(sso_id=sso.pk).outcome == "skipped"
+
+    sso.refresh_from_db()
+    assert (sso.metadata_url, sso.metadata_xml) == ("", pasted)
