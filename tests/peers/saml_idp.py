@@ -180,14 +180,19 @@ class SamlIdp:
         self.documents[name] = (status, body)
         return f"{self.url}/documents/{name}"
 
-    def resign_with_another_key(self) -> None:
-        """From now on sign with a key that is not the one in the metadata (an impostor with
-        the same entity id and endpoints)."""
-        key_file, cert_file, _ = make_key_and_certificate(Path(self.directory.name), "impostor")
+    def resign_with_another_key(self, *, publish: bool = False) -> None:
+        """From now on sign with a new key. Unpublished, it is an impostor's (same entity id and
+        endpoints, a key not in the metadata); published, a certificate rollover: /metadata
+        then carries the new certificate."""
+        name = f"key-{len(self.trusted_sps)}-{id(self)}-{publish}"
+        key_file, cert_file, certificate = make_key_and_certificate(Path(self.directory.name), name)
         self.idp = _server(self.url, key_file, cert_file)
         self.oid_converters = self.idp.config.attribute_converters
         for sp_metadata in self.trusted_sps:
             self.idp.metadata.load("inline", sp_metadata)
+        if publish:
+            self.certificate = certificate
+            self.published_metadata = ""
 
     def answer(self, saml_request: str, relay_state: str | None) -> str:
         """The HTML page answering a sign-in request (HTTP-Redirect binding)."""

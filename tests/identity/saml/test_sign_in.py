@@ -12,6 +12,7 @@ from django.test import Client
 from saml2.saml import NAMEID_FORMAT_EMAILADDRESS
 
 from orgconnectors.audit.models import AuditEvent
+from orgconnectors.identity.saml_refresh import saml_metadata_refresh
 from orgconnectors.organizations.models import Membership
 from tests.identity.saml.conftest import BASE, HOST, idp_answer, post_to_acs, sign_in_request
 from tests.peers.saml_idp import PostedForm, posted_form
@@ -220,3 +221,18 @@ def test_the_common_providers_attribute_names_are_understood(
     assert (user.email, user.first_name, user.last_name) == ("ada@acme.test", *names)
     # Entra's object id is stable when the address changes; others fall back to the NameID.
     assert SocialAccount.objects.get(user=user).uid == uid
+
+
+def test_after_a_certificate_rollover_sign_in_works_once_the_metadata_is_refreshed(
+    saml_sso, saml_idp, browser, member, caplog
+):
+    saml_idp.login_as("member@acme.test")
+    saml_idp.resign_with_another_key(publish=True)
+    refused = post_to_acs(browser, idp_answer(sign_in_request(browser)))
+    assert_refused(browser, refused, caplog, "Signature validation failed")
+
+    assert saml_metadata_refresh(sso_id=saml_sso.pk).outcome == "changed"
+    response = post_to_acs(browser, idp_answer(sign_in_request(browser)))
+
+    assert response.status_code == 200
+    assert signed_in_as(browser) == member.user
