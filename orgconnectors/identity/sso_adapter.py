@@ -13,19 +13,19 @@ The rules, for a sign-in through organization X's identity provider with address
   time (sso_sign_in.py, after the sign-in succeeds).
 """
 
+import functools
+
 from allauth.account.models import EmailAddress
 from allauth.core.exceptions import ImmediateHttpResponse
+from allauth.socialaccount import app_settings as socialaccount_settings
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.contrib.auth import get_user_model
 from django.shortcuts import render
 
 from orgconnectors.egress.requests_session import build_requests_session
 from orgconnectors.identity import sso_apps
-from orgconnectors.identity.models import SingleSignOn
 from orgconnectors.identity.sso_selectors import domain_is_verified_for, email_domain
 from orgconnectors.organizations.models import Membership, Organization
-
-REQUESTS_TIMEOUT = 10
 
 
 class SsoRefused(Exception):
@@ -131,14 +131,11 @@ class SsoAdapter(DefaultSocialAccountAdapter):
 
     def get_requests_session(self):
         session = build_requests_session()
-        # allauth's own requests carry no timeout; the egress deadline bounds them anyway.
-        original = session.request
-
-        def request_with_timeout(method, url, **kwargs):
-            kwargs.setdefault("timeout", REQUESTS_TIMEOUT)
-            return original(method, url, **kwargs)
-
-        session.request = request_with_timeout
+        # allauth's timeout, as its own session has (the egress deadline bounds the whole
+        # request in any case).
+        session.request = functools.partial(
+            session.request, timeout=socialaccount_settings.REQUESTS_TIMEOUT
+        )
         return session
 
     def pre_social_login(self, request, sociallogin) -> None:
@@ -172,12 +169,9 @@ class SsoAdapter(DefaultSocialAccountAdapter):
     def on_authentication_error(
         self, request, provider, error=None, exception=None, extra_context=None
     ):
-        organization = None
-        slug = (getattr(provider, "app", None) and provider.app.settings or {}).get(
-            sso_apps.ORGANIZATION_SETTING
-        )
-        if slug:
-            organization = Organization.objects.filter(slug=slug).first()
+        app = getattr(provider, "app", None)
+        slug = (app.settings or {}).get(sso_apps.ORGANIZATION_SETTING) if app else None
+        organization = Organization.objects.filter(slug=slug).first() if slug else None
         reason = str(exception) if exception else (error or "unknown error")
         raise _refuse(
             request,
@@ -185,7 +179,3 @@ class SsoAdapter(DefaultSocialAccountAdapter):
             f"Single sign-on did not complete: {reason}. Try again, or ask an owner to check "
             "the identity provider's settings on the Sign-in page.",
         )
-
-
-def single_sign_on_of_login(sociallogin) -> SingleSignOn | None:
-    return sso_apps.single_sign_on_for_provider(sociallogin.account.provider)

@@ -164,7 +164,13 @@ def sso_configure(
         )
     elif protocol == Protocol.SAML:
         # Written on the saml branch: fetches through egress, parses and validates.
-        from orgconnectors.identity.saml_metadata import saml_metadata_read  # noqa: PLC0415
+        try:
+            from orgconnectors.identity.saml_metadata import saml_metadata_read  # noqa: PLC0415
+        except ModuleNotFoundError:
+            raise SsoError(
+                "SAML sign-in is not available on this server yet; use OpenID Connect.",
+                field="protocol",
+            ) from None
 
         metadata_url = (metadata_url or "").strip() or None
         metadata_xml = (metadata_xml or "").strip() or None

@@ -2,7 +2,7 @@
 just-in-time membership (their first sign-in, in a domain the organization has verified) and the
 sign-in itself, audited together."""
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from orgconnectors.audit.services import audit_record
 from orgconnectors.core.actor import Actor
@@ -27,7 +27,7 @@ def sso_signed_in(*, sso: SingleSignOn, user, actor: Actor) -> Membership | None
                 membership = membership_add(
                     organization=organization, user=user, role=sso.default_role, actor=actor
                 )
-            except OrganizationError:
+            except (OrganizationError, IntegrityError):
                 # Added at the same moment by another request: theirs is the membership.
                 membership = Membership.objects.filter(organization=organization, user=user).first()
             else:

@@ -113,3 +113,16 @@ def test_members_without_sso_lists_those_who_never_signed_in_through_it(
     assert set(members_without_sso(org)) == {owner, member}
     sso_sign_in("member@acme.test")
     assert list(members_without_sso(org)) == [owner]
+
+
+def test_a_callback_that_does_not_answer_this_browsers_sign_in_is_refused_with_a_reason(
+    client, org, acme_domain, acme_sso
+):
+    answer = client.get("/accounts/oidc/org-acme/login/callback/?code=forged&state=forged")
+    assert answer.status_code == 403
+    assert "Single sign-on did not complete" in answer.content.decode()
+    assert _signed_in_as(client) is None
+
+
+def test_the_provider_of_an_organization_without_single_sign_on_is_not_found(client, org):
+    assert client.post("/accounts/oidc/org-acme/login/").status_code == 404
