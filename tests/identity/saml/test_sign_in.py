@@ -236,3 +236,16 @@ def test_after_a_certificate_rollover_sign_in_works_once_the_metadata_is_refresh
 
     assert response.status_code == 200
     assert signed_in_as(browser) == member.user
+
+
+def test_our_metadata_names_our_entity_id_and_acs_and_wants_signed_assertions(
+    saml_sso, browser, other_org
+):
+    ours = browser.get("/accounts/saml/acme/metadata/").content.decode()
+    none = browser.get("/accounts/saml/globex/metadata/")
+
+    assert f'entityID="{BASE}/accounts/saml/acme/metadata/"' in ours
+    assert f'Location="{BASE}/accounts/saml/acme/acs/"' in ours
+    assert 'WantAssertionsSigned="true"' in ours
+    # An organization without SAML sign-in has no service provider.
+    assert none.status_code == 404
