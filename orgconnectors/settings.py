@@ -7,8 +7,10 @@ Celery broker kept in files. DATABASE_URL and REDIS_URL switch to PostgreSQL and
 from pathlib import Path
 
 from csp.constants import NONCE, NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 from orgconnectors.audit.schedule import AUDIT_BEAT_SCHEDULE
+from orgconnectors.egress.dns_records import parse_resolvers
 from orgconnectors.egress.trust import CAFileError, check_ca_file
 from orgconnectors.environment import (
     ImproperlyConfiguredEnv,
@@ -75,6 +77,13 @@ ORGCONNECTORS_EGRESS_DEADLINE_SECONDS = env_float("ORGCONNECTORS_EGRESS_DEADLINE
 ORGCONNECTORS_EGRESS_MAX_RESPONSE_BYTES = env_int(
     "ORGCONNECTORS_EGRESS_MAX_RESPONSE_BYTES", 5 * 1024 * 1024
 )
+# The DNS servers that look up proofs published in DNS (a claimed domain's TXT record):
+# comma-separated host[:port] IP addresses; unset, the system's (/etc/resolv.conf).
+ORGCONNECTORS_DNS_RESOLVERS = env_list("ORGCONNECTORS_DNS_RESOLVERS")
+try:
+    parse_resolvers(ORGCONNECTORS_DNS_RESOLVERS)
+except ImproperlyConfigured as unusable:
+    raise ImproperlyConfiguredEnv(str(unusable)) from None
 # A PEM bundle of private certificate authorities, trusted on top of the public roots.
 ORGCONNECTORS_EGRESS_CA_FILE = env_str("ORGCONNECTORS_EGRESS_CA_FILE", "").strip()
 if ORGCONNECTORS_EGRESS_CA_FILE:
@@ -136,6 +145,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # A sign-in started at an identity provider that cannot be reached: a page with the reason.
+    "orgconnectors.identity.sso_middleware.SsoProviderUnreachable",
 ]
 
 ROOT_URLCONF = "orgconnectors.urls"
@@ -203,7 +214,9 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_EMAIL_VERIFICATION = env_str("ORGCONNECTORS_EMAIL_VERIFICATION", "mandatory")
 ACCOUNT_LOGOUT_ON_GET = False
-ACCOUNT_ADAPTER = "orgconnectors.accounts.adapter.AccountAdapter"
+# identity's adapter refuses a password to members of an organization that requires single
+# sign-on (identity/account_adapter.py); it extends accounts' own.
+ACCOUNT_ADAPTER = "orgconnectors.identity.account_adapter.AccountAdapter"
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if ORGCONNECTORS_BASE_URL.startswith("https") else "http"
 LOGIN_REDIRECT_URL = "home"
 # Single sign-on (identity/sso_adapter.py): who may sign in through an organization's identity

@@ -7,6 +7,7 @@ from orgconnectors.api.routers import (
     audit,
     connections,
     connectors,
+    domains,
     health,
     identity,
     members,
@@ -46,6 +47,7 @@ api.add_router("/orgs", messages_api.router)
 api.add_router("/orgs", api_tokens.router)
 api.add_router("/orgs", tools.router)
 api.add_router("/orgs", identity.router)
+api.add_router("/orgs", domains.router)
 api.add_router("", audit.public_router)
 api.add_router("/orgs", oauth_issuer.router)
 api.add_router("/tools", messages_api.tools_router)

@@ -80,6 +80,14 @@ ACTIONS = _registry(
     AuditAction("sso.removed", "Single sign-on removed"),
     AuditAction("sso.signed_in", "Signed in through single sign-on"),
     AuditAction("membership.joined_by_sso", "Joined at first single sign-on"),
+    # Claimed email domains and required single sign-on
+    AuditAction("domain.claimed", "Email domain claimed"),
+    AuditAction("domain.verified", "Email domain verified"),
+    AuditAction("domain.released", "Email domain released"),
+    AuditAction("sso.required_on", "Single sign-on required"),
+    AuditAction("sso.required_off", "Single sign-on no longer required"),
+    AuditAction("sso.break_glass_issued", "Break-glass sign-in link issued"),
+    AuditAction("sso.break_glass_used", "Signed in with a break-glass link"),
     # Single sign-on: the daily re-reading of a SAML identity provider's metadata.
     AuditAction("sso.metadata_refreshed", "Identity provider's SAML metadata changed"),
     AuditAction(

@@ -3,21 +3,14 @@
 from django.conf import settings
 from django.urls import reverse
 
-from orgconnectors.identity.models import ClaimedDomain, SingleSignOn
+from orgconnectors.identity.domains import verified_claim_for_email
+from orgconnectors.identity.models import SingleSignOn
 from orgconnectors.identity.sso_apps import oidc_provider_id
-from orgconnectors.identity.sso_selectors import email_domain
 
 
 def single_sign_on_for_email(email: str) -> SingleSignOn | None:
     """The SingleSignOn of the organization that has verified the address's domain, if any."""
-    domain = email_domain(email or "")
-    if not domain:
-        return None
-    claim = (
-        ClaimedDomain.objects.filter(domain__iexact=domain, verified_at__isnull=False)
-        .select_related("organization")
-        .first()
-    )
+    claim = verified_claim_for_email(email=email or "")
     if claim is None:
         return None
     return (

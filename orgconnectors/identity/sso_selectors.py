@@ -6,7 +6,8 @@ provider id (`org-{slug}` for OpenID Connect, the slug for SAML)."""
 from allauth.socialaccount.models import SocialAccount
 from django.db.models import Exists, OuterRef
 
-from orgconnectors.identity.models import ClaimedDomain, SingleSignOn
+from orgconnectors.identity.domains import verified_claim_for_email
+from orgconnectors.identity.models import SingleSignOn
 from orgconnectors.identity.sso_apps import oidc_provider_id
 from orgconnectors.organizations.models import Membership, Organization
 
@@ -21,13 +22,8 @@ def email_domain(email: str) -> str:
 
 def domain_is_verified_for(*, organization: Organization, email: str) -> bool:
     """Whether the address is in a domain the organization has verified (DNS or operator)."""
-    domain = email_domain(email)
-    return (
-        bool(domain)
-        and ClaimedDomain.objects.filter(
-            organization=organization, domain__iexact=domain, verified_at__isnull=False
-        ).exists()
-    )
+    claim = verified_claim_for_email(email=email)
+    return claim is not None and claim.organization_id == organization.pk
 
 
 def sso_provider_ids(organization: Organization) -> list[str]:

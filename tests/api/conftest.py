@@ -14,6 +14,7 @@ from orgconnectors.audit.models import ToolCallBody
 from orgconnectors.connectors.models import Connector, Quota
 from orgconnectors.core.actor import Actor
 from orgconnectors.health.models import HealthRun
+from orgconnectors.identity.models import ClaimedDomain
 from orgconnectors.organizations.models import Membership, Organization
 from orgconnectors.reports.models import ExportJob
 from tests.audit.jobs import finished_export
@@ -106,6 +107,8 @@ class Objects:
     tool_call_body: ToolCallBody
     # An organization-wide tool-call quota.
     quota: Quota
+    # A claimed email domain, verified already (by the operator).
+    claimed_domain: ClaimedDomain
 
 
 def _run(organization: Organization) -> HealthRun:
@@ -121,6 +124,16 @@ def _body(organization: Organization) -> ToolCallBody:
         tool="search",
         request={"value": {"query": "q"}},
         response={"value": {"content": []}},
+    )
+
+
+def _verified_domain(organization: Organization) -> ClaimedDomain:
+    return ClaimedDomain.objects.create(
+        organization=organization,
+        domain=f"{organization.slug}.example.com",
+        verification_token="token",
+        verified_at=timezone.now(),
+        verified_by=ClaimedDomain.Method.OPERATOR,
     )
 
 
@@ -151,6 +164,7 @@ def world(
             finished_export(owner),
             _body(org),
             Quota.objects.create(organization=org, per_minute=60),
+            _verified_domain(org),
         ),
         globex=Objects(
             other_org,
@@ -161,6 +175,7 @@ def world(
             finished_export(other_owner),
             _body(other_org),
             Quota.objects.create(organization=other_org, per_minute=60),
+            _verified_domain(other_org),
         ),
         people={
             "owner": owner,

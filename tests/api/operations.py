@@ -40,5 +40,6 @@ def path_for(path: str, objects, *, org: str = "acme") -> str:
         "job_id": objects.export_job.pk,
         "call_id": objects.tool_call_body.call_id,
         "quota_id": objects.quota.pk,
+        "domain_id": objects.claimed_domain.pk,
     }
     return re.sub(r"\{(\w+)\}", lambda match: str(values[match.group(1)]), path)

@@ -40,6 +40,7 @@ TOKEN = ORG + "/api-tokens/{token_id}"
 EXPORT = ORG + "/exports/{job_id}"
 CALL_BODY = ORG + "/tool-calls/{call_id}/body"
 OPERATOR_ORG = "/api/v1/operator/orgs/{org}"
+DOMAIN = ORG + "/domains/{domain_id}"
 
 # fmt: off
 MATRIX = [
@@ -113,6 +114,12 @@ MATRIX = [
     Row("GET",    ORG + "/sso",                   200,  403,   403,    404,     401),
     Row("PUT",    ORG + "/sso",                   400,  403,   403,    404,     401),
     Row("DELETE", ORG + "/sso",                   204,  403,   403,    404,     401),
+    # Claimed email domains: owners only. Acme's domain in the path is verified already, so
+    # verifying it again answers it as it is (tests/identity/domains/ verify through real DNS).
+    Row("GET",    ORG + "/domains",               200,  403,   403,    404,     401),
+    Row("POST",   ORG + "/domains",               201,  403,   403,    404,     401),
+    Row("POST",   DOMAIN + "/verify",             200,  403,   403,    404,     401),
+    Row("DELETE", DOMAIN,                         204,  403,   403,    404,     401),
     # Who may connect a connector: owners choose.
     Row("PUT",    CONNECTOR + "/access",          200,  403,   403,    404,     401),
     # Tool-call quotas: owners set them, owners and auditors read them.
@@ -148,6 +155,7 @@ BODIES = {
         "client_id": "orgconnectors",
         "client_secret": "s",
     },
+    ("POST", ORG + "/domains"): {"domain": "new.example.com"},
     ("PUT", CONNECTOR + "/access"): {"who_may_connect": "everyone"},
     ("POST", ORG + "/plan-requests"): {"plan": "enterprise", "connection_limit": 40},
     ("PUT", ORG + "/plan"): {"plan": "enterprise", "connection_limit": 40},
@@ -182,6 +190,8 @@ FOREIGN_OBJECT_ROWS = [
     ("GET", EXPORT + "/download"),
     ("GET", CALL_BODY),
     ("DELETE", ORG + "/quotas/{quota_id}"),
+    ("POST", DOMAIN + "/verify"),
+    ("DELETE", DOMAIN),
 ]
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")

@@ -7,17 +7,19 @@ from django.utils import timezone
 
 from orgconnectors.connectors.models import Connector
 from orgconnectors.encryption import decrypt, encrypt
+from orgconnectors.identity.models import SingleSignOn
 from orgconnectors.oauth.models import (
     OAuthClient,
     OAuthCredential,
     PendingAuthorization,
     TokenRevocation,
 )
-from tests.factories import ConnectionFactory, ConnectorFactory
+from tests.factories import ConnectionFactory, ConnectorFactory, OrganizationFactory
 
 # (model, field) of every encrypted column, as encryption.rotation finds them by their type.
 COLUMNS = (
     (Connector, "oauth_client_secret_encrypted"),
+    (SingleSignOn, "client_secret_encrypted"),
     (OAuthClient, "client_secret_encrypted"),
     (OAuthCredential, "access_token_encrypted"),
     (OAuthCredential, "refresh_token_encrypted"),
@@ -31,7 +33,7 @@ COLUMNS = (
 def store_secrets(membership, *, tag: str = "a") -> set[str]:
     """A row of each kind for `membership`, every secret encrypted under the first key now;
     the plain values."""
-    plain = {f"{name}-{tag}-plain-value" for name in ("conn", "client", "at", "rt", "pkce")}
+    plain = {f"{name}-{tag}-plain-value" for name in ("conn", "client", "at", "rt", "pkce", "sso")}
     plain |= {f"{name}-{tag}-plain-value" for name in ("rev-secret", "rev-at", "rev-rt")}
     connector = ConnectorFactory(
         organization=membership.organization,
@@ -65,6 +67,14 @@ def store_secrets(membership, *, tag: str = "a") -> set[str]:
         redirect_uri="https://orgconnectors.example.com/oauth/callback",
         resource=connector.url,
         expires_at=timezone.now() + timedelta(minutes=10),
+    )
+    # An organization has one single sign-on: each call's row is another organization's.
+    SingleSignOn.objects.create(
+        organization=OrganizationFactory(),
+        protocol=SingleSignOn.Protocol.OIDC,
+        issuer="https://idp.example.com",
+        client_id=f"sso-{tag}",
+        client_secret_encrypted=encrypt(f"sso-{tag}-plain-value"),
     )
     TokenRevocation.objects.create(
         organization=membership.organization,

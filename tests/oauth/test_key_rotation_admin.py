@@ -94,7 +94,7 @@ def test_the_confirmation_says_what_happens_and_the_post_starts_a_run(
         response = operator.post(_url("start"))
 
     assert (
-        "Every stored secret (5 rows now) is rewritten under the <strong>first key</strong>" in page
+        "Every stored secret (6 rows now) is rewritten under the <strong>first key</strong>" in page
     )
     assert "Member credentials: 1" in page
     assert '<form method="post">' in page and "csrfmiddlewaretoken" in page

@@ -30,6 +30,7 @@ pytestmark = pytest.mark.django_db
 Status = KeyRotation.Status
 KINDS = [
     "connector client secrets",
+    "single sign-on client secrets",
     "OAuth clients",
     "member credentials",
     "pending authorizations",
@@ -94,7 +95,7 @@ def test_a_run_re_encrypts_every_secret_under_the_new_key(
     assert stored_ciphertexts().isdisjoint(before)
     rotation.refresh_from_db()
     assert rotation.status == Status.DONE
-    assert rotation.rows_total == rotation.rows_done == 5
+    assert rotation.rows_total == rotation.rows_done == 6
     assert rotation.kinds() == [(kind, 1, 1) for kind in KINDS]
     assert rotation.key_fingerprint == hashlib.sha256(keys.b.encode()).hexdigest()[:8]
     assert rotation.started_at <= rotation.finished_at
@@ -121,13 +122,14 @@ def test_progress_is_recorded_after_each_batch(
 
     key_rotation_run(rotation_id=rotation.pk, batch_size=1, on_progress=watch)
 
-    assert [entry[:5] for entry in seen[:4]] == [
-        ("connector client secrets", 1, Status.RUNNING, 1, 7),
-        ("connector client secrets", 2, Status.RUNNING, 2, 7),
-        ("connector client secrets", 3, Status.RUNNING, 3, 7),
-        ("OAuth clients", 1, Status.RUNNING, 4, 7),
+    assert [entry[:5] for entry in seen[:5]] == [
+        ("connector client secrets", 1, Status.RUNNING, 1, 8),
+        ("connector client secrets", 2, Status.RUNNING, 2, 8),
+        ("connector client secrets", 3, Status.RUNNING, 3, 8),
+        ("single sign-on client secrets", 1, Status.RUNNING, 4, 8),
+        ("OAuth clients", 1, Status.RUNNING, 5, 8),
     ]
-    assert [entry[3] for entry in seen] == list(range(1, 8))
+    assert [entry[3] for entry in seen] == list(range(1, 9))
     assert all(entry[5] is not None for entry in seen)
 
 
@@ -217,7 +219,7 @@ def test_an_expired_lease_is_claimed_again(
         rotation = key_rotation_run(rotation_id=rotation.pk)
 
     assert rotation.status == Status.DONE
-    assert rotation.rows_done == 5 and rotation.started_at > started
+    assert rotation.rows_done == 6 and rotation.started_at > started
     keys.use(keys.b)
     assert readable_secrets() == plain
 
@@ -323,6 +325,6 @@ def test_the_log_names_the_run_and_its_key_fingerprint_but_no_key_or_secret(
     rotation.refresh_from_db()
     logged = caplog.text
     assert f"key rotation {rotation.pk} asked for by {owner.user.email}" in logged
-    assert f"key rotation {rotation.pk} done: 5 rows under key {rotation.key_fingerprint}" in logged
+    assert f"key rotation {rotation.pk} done: 6 rows under key {rotation.key_fingerprint}" in logged
     leaked = [value for value in (keys.a, keys.b, *plain) if value in logged]
     assert leaked == []

@@ -15,6 +15,7 @@ def test_key_rotation_finds_every_encrypted_column_by_its_type():
 def test_the_kinds_of_secrets_keep_their_names_and_order():
     assert [columns.label for columns in encrypted_columns()] == [
         "connector client secrets",
+        "single sign-on client secrets",
         "OAuth clients",
         "member credentials",
         "pending authorizations",

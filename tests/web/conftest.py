@@ -13,6 +13,7 @@ from orgconnectors.audit.models import AuditEvent, ToolCallBody
 from orgconnectors.connectors.models import CallApproval, Connector, Quota
 from orgconnectors.health.models import HealthRun
 from orgconnectors.health.services import health_check_all
+from orgconnectors.identity.models import ClaimedDomain
 from orgconnectors.oauth.models import OAuthClient
 from orgconnectors.organizations.invitations import invitation_create
 from orgconnectors.organizations.models import Invitation, Membership, Organization
@@ -48,6 +49,8 @@ class Objects:
     approval: CallApproval
     # A kept tool-call body (auditors only).
     tool_call_body: ToolCallBody
+    # A claimed email domain, verified already (by the operator).
+    claimed_domain: ClaimedDomain
 
 
 @dataclass
@@ -106,6 +109,13 @@ def _objects(organization, memberships: dict[str, Membership], target: Membershi
             tool="search",
             request={"value": {"query": "q"}},
             response={"value": {"content": []}},
+        ),
+        claimed_domain=ClaimedDomain.objects.create(
+            organization=organization,
+            domain=f"{organization.slug}.example.com",
+            verification_token="token",
+            verified_at=timezone.now(),
+            verified_by=ClaimedDomain.Method.OPERATOR,
         ),
     )
 

@@ -211,6 +211,22 @@ MATRIX = [
     # in with is answered with the reason (400) and a way back to the login page.
     Row("sso_login",          "GET",  405,  405,   405,    405,     405),
     Row("sso_login",          "POST", 400,  400,   400,    400,     400),
+    # Claimed domains and requiring single sign-on, on the Sign-in page: owners only. Acme's
+    # domain is verified already (verifying it again changes nothing); Acme has no single
+    # sign-on set up, so requiring it is refused back to the page with the reason.
+    Row("domain_claim",       "GET",  405,  405,   405,    405,     405),
+    Row("domain_claim",       "POST", 302,  403,   403,    404,     302),
+    Row("domain_verify",      "GET",  405,  405,   405,    405,     405),
+    Row("domain_verify",      "POST", 302,  403,   403,    404,     302),
+    Row("domain_release",     "GET",  405,  405,   405,    405,     405),
+    Row("domain_release",     "POST", 302,  403,   403,    404,     302),
+    Row("require_sso",        "GET",  405,  405,   405,    405,     405),
+    Row("require_sso",        "POST", 302,  403,   403,    404,     302),
+    # The operator's break-glass link is the credential, good for whoever holds it: the token
+    # here is no link's, so everybody gets the page saying it is not valid
+    # (tests/identity/require_sso/ use real links).
+    Row("break_glass",        "GET",  400,  400,   400,    400,     400),
+    Row("break_glass",        "POST", 400,  400,   400,    400,     400),
     # Who may connect a connector, on its page: owners only.
     Row("connector_access",   "GET",  405,  405,   405,    405,     405),
     Row("connector_access",   "POST", 302,  403,   403,    404,     302),
@@ -255,6 +271,8 @@ POST_BODIES = {
         "client_secret": "s",
     },
     "sso_login": {"email": "someone@nowhere.test"},
+    "domain_claim": {"domain": "new.example.com"},
+    "require_sso": {"require_sso": "true"},
     "organization_zdr": {"requires_zero_data_retention": "true"},
     "organization_mfa": {"require_mfa": "true"},
     "connector_pause": {"paused": "true"},
@@ -306,11 +324,18 @@ FOREIGN_OBJECT_ROWS = [
     ("approval_decide", "POST"),
     ("approval_approver", "POST"),
     ("tool_call_body", "GET"),
+    ("domain_verify", "POST"),
+    ("domain_release", "POST"),
 ]
 # oauth_client_metadata: the document is public and names no organization; any client of
 # another kind is 404 (tests/oauth/test_client_metadata_document.py). oauth_callback_issuer:
 # its key names an authorization server, not an object; the state decides (tests/oauth/).
-NOT_ORGANIZATION_SCOPED = {"invitation_accept", "oauth_client_metadata", "oauth_callback_issuer"}
+NOT_ORGANIZATION_SCOPED = {
+    "invitation_accept",
+    "oauth_client_metadata",
+    "oauth_callback_issuer",
+    "break_glass",
+}
 
 FORM_METHODS = ("GET", "POST")
 OTHER_METHODS = ("PUT", "PATCH", "DELETE")

@@ -4,6 +4,7 @@ organization that has verified their email's domain."""
 
 from urllib.parse import urlsplit
 
+import requests
 from allauth.socialaccount.adapter import get_adapter as get_social_adapter
 from django.contrib import messages
 from django.shortcuts import redirect, render
@@ -13,6 +14,7 @@ from django.views.decorators.http import require_POST
 from orgconnectors.core.actor import Actor
 from orgconnectors.core.errors import ServiceError
 from orgconnectors.identity.sso_apps import provider_id_for
+from orgconnectors.identity.sso_middleware import provider_unreachable
 from orgconnectors.identity.sso_routing import single_sign_on_for_email, sso_endpoints
 from orgconnectors.identity.sso_selectors import email_domain, single_sign_on_of
 from orgconnectors.identity.sso_settings import sso_configure, sso_remove
@@ -81,7 +83,10 @@ def sso_login(request):
         context = {"message": message, "title": "No single sign-on for this address"}
         return render(request, "identity/sso_refused.html", context, status=400)
     provider = get_social_adapter().get_provider(request, provider_id_for(sso))
-    response = provider.redirect_from_request(request)
+    try:
+        response = provider.redirect_from_request(request)
+    except requests.RequestException as unreachable:
+        return provider_unreachable(request, sso.organization, unreachable)
     location = response.get("Location") if response.status_code in (301, 302, 303) else None
     if not location:
         return response

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from orgconnectors.web.identity import sso, views
+from orgconnectors.web.identity import break_glass, domains, sso, views
 
 urlpatterns = [
     path("orgs/<slug:slug>/sign-in/", views.sign_in_settings, name="sign_in_settings"),
@@ -10,6 +10,20 @@ urlpatterns = [
     path("orgs/<slug:slug>/sign-in/sso/remove/", sso.sso_settings_remove, name="sso_remove"),
     # The login page's "Sign in with single sign-on" (anyone, signed in or not).
     path("sign-in/sso/", sso.sso_login, name="sso_login"),
+    path("orgs/<slug:slug>/sign-in/domains/", domains.domain_claim_view, name="domain_claim"),
+    path(
+        "orgs/<slug:slug>/sign-in/domains/<int:domain_id>/verify/",
+        domains.domain_verify_view,
+        name="domain_verify",
+    ),
+    path(
+        "orgs/<slug:slug>/sign-in/domains/<int:domain_id>/release/",
+        domains.domain_release_view,
+        name="domain_release",
+    ),
+    path("orgs/<slug:slug>/sign-in/require-sso/", domains.require_sso_view, name="require_sso"),
+    # The link is the credential, good for whoever holds it (identity/break_glass.py).
+    path("sign-in/break-glass/<str:token>/", break_glass.break_glass, name="break_glass"),
     path(
         "orgs/<slug:slug>/connectors/<int:connector_id>/access/",
         views.connector_access,

@@ -17,6 +17,7 @@ from orgconnectors.identity.scim_tokens import scim_token_create, scim_token_rev
 from orgconnectors.identity.selectors import scim_groups_of, scim_users_of
 from orgconnectors.organizations.access import org_view
 from orgconnectors.organizations.models import Membership
+from orgconnectors.web.identity.domains import sign_in_sections
 from orgconnectors.web.identity.sso import sso_context
 
 
@@ -77,6 +78,7 @@ def sign_in_settings(request, membership):
         "new_token": new_token,
         "error": error,
         **sso_context(organization),
+        **sign_in_sections(organization),
     }
     return render(request, "identity/sign_in.html", context, status=status)
 

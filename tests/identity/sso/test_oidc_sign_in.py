@@ -1,14 +1,19 @@
 """Signing in through Acme's OpenID Connect provider (a real one on loopback): who gets in, who
 joins just in time, who is refused."""
 
+import html
+
 import pytest
 from allauth.socialaccount.models import SocialAccount
 from django.contrib.auth import get_user_model
 
 from orgconnectors.audit.models import AuditEvent
+from orgconnectors.core.actor import Actor
+from orgconnectors.identity.require_sso import require_sso_set
 from orgconnectors.identity.sso_selectors import members_without_sso
 from orgconnectors.organizations.models import Membership
 from tests.factories import MembershipFactory, UserFactory
+from tests.responses import text
 
 pytestmark = pytest.mark.django_db
 
@@ -126,3 +131,33 @@ def test_a_callback_that_does_not_answer_this_browsers_sign_in_is_refused_with_a
 
 def test_the_provider_of_an_organization_without_single_sign_on_is_not_found(client, org):
     assert client.post("/accounts/oidc/org-acme/login/").status_code == 404
+
+
+def test_allauths_requests_to_the_provider_go_through_the_egress_guard(
+    client, org, acme_domain, acme_sso, settings
+):
+    # Configured while loopback was allowed; now the guard refuses the provider's address.
+    settings.ORGCONNECTORS_ALLOW_LOOPBACK = False
+    answer = client.post("/accounts/oidc/org-acme/login/", {"process": "login"})
+    assert answer.status_code == 502
+    body = html.unescape(text(answer))
+    assert "Acme's identity provider could not be reached" in body
+    assert "http:// is not allowed" in body
+
+
+def test_the_login_pages_single_sign_on_says_when_the_provider_cannot_be_reached(
+    client, org, acme_domain, acme_sso, settings
+):
+    settings.ORGCONNECTORS_ALLOW_LOOPBACK = False
+    answer = client.post("/sign-in/sso/", {"email": "someone@acme.test"})
+    assert answer.status_code == 502
+    assert "Acme's identity provider could not be reached" in html.unescape(text(answer))
+
+
+def test_while_single_sign_on_is_required_a_member_still_signs_in_through_it(
+    client, org, owner, member, acme_domain, acme_sso, sso_sign_in
+):
+    require_sso_set(organization=org, required=True, actor=Actor(user=owner.user))
+    assert sso_sign_in("member@acme.test").status_code == 302
+    assert _signed_in_as(client) == member.user
+    assert list(members_without_sso(org)) == [owner]
