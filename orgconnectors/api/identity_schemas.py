@@ -37,7 +37,8 @@ class ConnectorAccessIn(InputSchema):
         description="`everyone` (the default) or `groups`: only the people of `groups`."
     )
     groups: list[str] = Field(
-        default_factory=list, description="The SCIM ids of the organization's groups."
+        default_factory=list,
+        description="The ids of the organization's groups, SCIM's or the dashboard's.",
     )
 
 

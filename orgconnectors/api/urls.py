@@ -8,6 +8,7 @@ from orgconnectors.api.routers import (
     connections,
     connectors,
     domains,
+    groups,
     health,
     identity,
     members,
@@ -48,6 +49,7 @@ api.add_router("/orgs", api_tokens.router)
 api.add_router("/orgs", tools.router)
 api.add_router("/orgs", identity.router)
 api.add_router("/orgs", domains.router)
+api.add_router("/orgs", groups.router)
 api.add_router("", audit.public_router)
 api.add_router("/orgs", oauth_issuer.router)
 api.add_router("/tools", messages_api.tools_router)

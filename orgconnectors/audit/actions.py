@@ -88,6 +88,11 @@ ACTIONS = _registry(
     AuditAction("sso.required_off", "Single sign-on no longer required"),
     AuditAction("sso.break_glass_issued", "Break-glass sign-in link issued"),
     AuditAction("sso.break_glass_used", "Signed in with a break-glass link"),
+    AuditAction("group.created", "Group made in the dashboard"),
+    AuditAction("group.renamed", "Group renamed"),
+    AuditAction("group.deleted", "Group deleted"),
+    AuditAction("group.members_added", "People added to a group"),
+    AuditAction("group.members_removed", "People removed from a group"),
     # Single sign-on: the daily re-reading of a SAML identity provider's metadata.
     AuditAction("sso.metadata_refreshed", "Identity provider's SAML metadata changed"),
     AuditAction(

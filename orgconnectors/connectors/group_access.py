@@ -1,8 +1,8 @@
 """Who may connect a connector: everyone in the organization (the default), or the people of the
-groups owners chose (SCIM-provisioned groups, identity app). A member outside them does not see
-the connector on My connectors, cannot enable it (403 with the reason), and loses the connection
-when they leave the last group that let them in or when owners narrow the choice; ending it
-revokes their tokens at the server after commit, as a disconnection does."""
+groups owners chose (provisioned by SCIM or made in the dashboard, identity app). A member outside
+them does not see the connector on My connectors, cannot enable it (403 with the reason), and
+loses the connection when they leave the last group that let them in or when owners narrow the
+choice; ending it revokes their tokens at the server after commit, as a disconnection does."""
 
 from collections.abc import Iterable
 
@@ -29,8 +29,10 @@ class ConnectorAccessRefused(NotAllowed):
 
 def open_to_q(*, user_id: int) -> Q:
     """Connectors the person may connect, as a filter on Connector."""
-    return Q(who_may_connect=EVERYONE) | Q(
-        access_groups__members__user_id=user_id, access_groups__members__active=True
+    return (
+        Q(who_may_connect=EVERYONE)
+        | Q(access_groups__members__user_id=user_id, access_groups__members__active=True)
+        | Q(access_groups__dashboard_members__user_id=user_id)
     )
 
 

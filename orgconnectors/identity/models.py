@@ -81,12 +81,21 @@ class ScimUser(models.Model):
 
 
 class ScimGroup(models.Model):
-    """A group of people, provisioned by the identity provider."""
+    """A group of people: provisioned by the identity provider (source "scim", its people are
+    SCIM users in `members`), or made by owners in the dashboard (source "dashboard", its people
+    are memberships in `dashboard_members`, with or without a SCIM record). Both kinds open
+    connectors (connectors/group_access.py) and map to roles (identity/group_roles.py); SCIM
+    sees and changes only its own (identity/selectors.py)."""
+
+    class Source(models.TextChoices):
+        SCIM = "scim", "Identity provider (SCIM)"
+        DASHBOARD = "dashboard", "Dashboard"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     organization = models.ForeignKey(
         "organizations.Organization", on_delete=models.CASCADE, related_name="scim_groups"
     )
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.SCIM)
     display_name = models.CharField(max_length=254)
     external_id = models.CharField(max_length=254, blank=True)
     # The role owners map this group to ("" = none): applied to its people on every SCIM change
@@ -97,6 +106,10 @@ class ScimGroup(models.Model):
         choices=[("owner", "Owner"), ("auditor", "Auditor"), ("member", "Member")],
     )
     members = models.ManyToManyField(ScimUser, related_name="groups", blank=True)
+    # A dashboard group's people; a membership that ends leaves it with the row.
+    dashboard_members = models.ManyToManyField(
+        "organizations.Membership", related_name="dashboard_groups", blank=True
+    )
     document = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -109,7 +122,24 @@ class ScimGroup(models.Model):
         return self.display_name
 
     def audit_target(self) -> AuditTarget:
-        return AuditTarget(type="scim_group", id=str(self.pk), label=self.display_name)
+        kind = "group" if self.is_dashboard else "scim_group"
+        return AuditTarget(type=kind, id=str(self.pk), label=self.display_name)
+
+    @property
+    def is_dashboard(self) -> bool:
+        return self.source == self.Source.DASHBOARD
+
+    @property
+    def people(self) -> list:
+        """The accounts the group holds (from prefetched rows when there are): a SCIM group's
+        linked SCIM users, a dashboard group's members."""
+        rows = self.dashboard_members.all() if self.is_dashboard else self.members.all()
+        return [row.user for row in rows if row.user_id is not None]
+
+    @property
+    def people_count(self) -> int:
+        rows = self.dashboard_members.all() if self.is_dashboard else self.members.all()
+        return len(rows)
 
 
 class SingleSignOn(models.Model):

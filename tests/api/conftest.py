@@ -14,7 +14,8 @@ from orgconnectors.audit.models import ToolCallBody
 from orgconnectors.connectors.models import Connector, Quota
 from orgconnectors.core.actor import Actor
 from orgconnectors.health.models import HealthRun
-from orgconnectors.identity.models import ClaimedDomain
+from orgconnectors.identity.dashboard_groups import group_create, group_members_add
+from orgconnectors.identity.models import ClaimedDomain, ScimGroup
 from orgconnectors.organizations.models import Membership, Organization
 from orgconnectors.reports.models import ExportJob
 from tests.audit.jobs import finished_export
@@ -109,11 +110,22 @@ class Objects:
     quota: Quota
     # A claimed email domain, verified already (by the operator).
     claimed_domain: ClaimedDomain
+    # A group made in the dashboard, holding `member`.
+    group: ScimGroup
 
 
 def _run(organization: Organization) -> HealthRun:
     return HealthRun.objects.create(
         organization=organization, kind=HealthRun.Kind.ALL, total=0, finished_at=timezone.now()
+    )
+
+
+def _group(membership: Membership) -> ScimGroup:
+    group = group_create(
+        organization=membership.organization, name="Support", actor=Actor.system("test")
+    )
+    return group_members_add(
+        group=group, membership_ids=[membership.pk], actor=Actor.system("test")
     )
 
 
@@ -165,6 +177,7 @@ def world(
             _body(org),
             Quota.objects.create(organization=org, per_minute=60),
             _verified_domain(org),
+            _group(member),
         ),
         globex=Objects(
             other_org,
@@ -176,6 +189,7 @@ def world(
             _body(other_org),
             Quota.objects.create(organization=other_org, per_minute=60),
             _verified_domain(other_org),
+            _group(other_member),
         ),
         people={
             "owner": owner,

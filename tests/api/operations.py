@@ -41,5 +41,6 @@ def path_for(path: str, objects, *, org: str = "acme") -> str:
         "call_id": objects.tool_call_body.call_id,
         "quota_id": objects.quota.pk,
         "domain_id": objects.claimed_domain.pk,
+        "group_id": objects.group.pk,
     }
     return re.sub(r"\{(\w+)\}", lambda match: str(values[match.group(1)]), path)

@@ -39,6 +39,8 @@ RUN = ORG + "/health-runs/{run_id}"
 TOKEN = ORG + "/api-tokens/{token_id}"
 EXPORT = ORG + "/exports/{job_id}"
 CALL_BODY = ORG + "/tool-calls/{call_id}/body"
+GROUP = ORG + "/groups/{group_id}"
+MEMBER_OF_GROUP = GROUP + "/members/{member_id}"
 OPERATOR_ORG = "/api/v1/operator/orgs/{org}"
 DOMAIN = ORG + "/domains/{domain_id}"
 
@@ -122,6 +124,15 @@ MATRIX = [
     Row("DELETE", DOMAIN,                         204,  403,   403,    404,     401),
     # Who may connect a connector: owners choose.
     Row("PUT",    CONNECTOR + "/access",          200,  403,   403,    404,     401),
+    # Groups, SCIM's and the dashboard's: owners only. Adding with no member chosen is a 400
+    # after the access checks (tests/api/test_groups.py adds one).
+    Row("GET",    ORG + "/groups",                200,  403,   403,    404,     401),
+    Row("POST",   ORG + "/groups",                201,  403,   403,    404,     401),
+    Row("GET",    GROUP,                          200,  403,   403,    404,     401),
+    Row("PATCH",  GROUP,                          200,  403,   403,    404,     401),
+    Row("DELETE", GROUP,                          204,  403,   403,    404,     401),
+    Row("POST",   GROUP + "/members",             400,  403,   403,    404,     401),
+    Row("DELETE", MEMBER_OF_GROUP,                200,  403,   403,    404,     401),
     # Tool-call quotas: owners set them, owners and auditors read them.
     Row("GET",    ORG + "/quotas",                200,  403,   200,    404,     401),
     Row("PUT",    ORG + "/quotas",                200,  403,   403,    404,     401),
@@ -157,6 +168,9 @@ BODIES = {
     },
     ("POST", ORG + "/domains"): {"domain": "new.example.com"},
     ("PUT", CONNECTOR + "/access"): {"who_may_connect": "everyone"},
+    ("POST", ORG + "/groups"): {"display_name": "Night shift"},
+    ("PATCH", GROUP): {"display_name": "Help"},
+    ("POST", GROUP + "/members"): {"member_ids": []},
     ("POST", ORG + "/plan-requests"): {"plan": "enterprise", "connection_limit": 40},
     ("PUT", ORG + "/plan"): {"plan": "enterprise", "connection_limit": 40},
     ("PUT", OPERATOR_ORG + "/plan"): {"plan": "enterprise", "connection_limit": 40},
@@ -192,6 +206,11 @@ FOREIGN_OBJECT_ROWS = [
     ("DELETE", ORG + "/quotas/{quota_id}"),
     ("POST", DOMAIN + "/verify"),
     ("DELETE", DOMAIN),
+    ("GET", GROUP),
+    ("PATCH", GROUP),
+    ("DELETE", GROUP),
+    ("POST", GROUP + "/members"),
+    ("DELETE", MEMBER_OF_GROUP),
 ]
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")

@@ -12,6 +12,8 @@ from orgconnectors.connectors.models import Connection, ToolChange, ToolOverride
 from orgconnectors.connectors.tool_definitions import changed_fields, definition
 from orgconnectors.core.actor import Actor
 from orgconnectors.core.audit_target import AuditTarget
+from orgconnectors.identity.dashboard_groups import group_create, group_members_add
+from orgconnectors.identity.models import ScimGroup, ScimUser
 from tests.api.conftest import token_client
 from tests.factories import ConnectionFactory, ConnectorFactory, MembershipFactory
 
@@ -74,6 +76,24 @@ def add_tool_changes(people, count: int) -> None:
         )
 
 
+def add_groups(people, count: int) -> None:
+    """Dashboard groups with a member each, and SCIM groups with a provisioned person each."""
+    organization = people["owner"].organization
+    system = Actor.system("test")
+    for i in itertools.islice(_serial, count):
+        group = group_create(organization=organization, name=f"Team {i}", actor=system)
+        newcomer = MembershipFactory(organization=organization)
+        group_members_add(group=group, membership_ids=[newcomer.pk], actor=system)
+        scim_group = ScimGroup.objects.create(organization=organization, display_name=f"IdP {i}")
+        scim_group.members.add(
+            ScimUser.objects.create(
+                organization=organization,
+                user=MembershipFactory(organization=organization).user,
+                user_name=f"idp-{i}@acme.test",
+            )
+        )
+
+
 # operation, who calls it, what makes it longer
 LISTS = [
     ("/connectors", "owner", add_connectors),
@@ -82,6 +102,7 @@ LISTS = [
     ("/members", "owner", add_members),
     ("/audit-events", "auditor", add_events),
     ("/tool-changes", "auditor", add_tool_changes),
+    ("/groups", "owner", add_groups),
 ]
 
 

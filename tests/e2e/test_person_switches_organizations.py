@@ -14,6 +14,7 @@ OWNER_NAV = [
     "Connectors",
     "My connectors",
     "Members",
+    "Groups",
     "Plan",
     "Quotas",
     "Live sessions",

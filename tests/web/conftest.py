@@ -13,7 +13,8 @@ from orgconnectors.audit.models import AuditEvent, ToolCallBody
 from orgconnectors.connectors.models import CallApproval, Connector, Quota
 from orgconnectors.health.models import HealthRun
 from orgconnectors.health.services import health_check_all
-from orgconnectors.identity.models import ClaimedDomain
+from orgconnectors.identity.dashboard_groups import group_create, group_members_add
+from orgconnectors.identity.models import ClaimedDomain, ScimGroup
 from orgconnectors.oauth.models import OAuthClient
 from orgconnectors.organizations.invitations import invitation_create
 from orgconnectors.organizations.models import Invitation, Membership, Organization
@@ -51,6 +52,8 @@ class Objects:
     tool_call_body: ToolCallBody
     # A claimed email domain, verified already (by the operator).
     claimed_domain: ClaimedDomain
+    # A group made in the dashboard, holding the target member.
+    group: ScimGroup
 
 
 @dataclass
@@ -82,6 +85,8 @@ def _objects(organization, memberships: dict[str, Membership], target: Membershi
         token_endpoint=f"https://auth.{organization.slug}.test/token",
     )
     run_id = health_check_all(organization=organization, actor=actor(owner))
+    group = group_create(organization=organization, name="Support", actor=actor(owner))
+    group_members_add(group=group, membership_ids=[target.pk], actor=actor(owner))
     return Objects(
         organization=organization,
         connector=connector,
@@ -117,6 +122,7 @@ def _objects(organization, memberships: dict[str, Membership], target: Membershi
             verified_at=timezone.now(),
             verified_by=ClaimedDomain.Method.OPERATOR,
         ),
+        group=group,
     )
 
 

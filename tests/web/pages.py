@@ -67,5 +67,6 @@ def url_for(name: str, objects, *, role: str = "owner", slug: str = "acme") -> s
         "approval_id": objects.approval.pk,
         "call_id": objects.tool_call_body.call_id,
         "domain_id": objects.claimed_domain.pk,
+        "group_id": objects.group.pk,
     }
     return reverse(name, kwargs={param: values[param] for param in route_params(name)})

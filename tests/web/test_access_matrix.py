@@ -230,6 +230,15 @@ MATRIX = [
     # Who may connect a connector, on its page: owners only.
     Row("connector_access",   "GET",  405,  405,   405,    405,     405),
     Row("connector_access",   "POST", 302,  403,   403,    404,     302),
+    # Groups (made in the dashboard, beside SCIM's): owners only.
+    Row("groups",             "GET",  200,  403,   403,    404,     302),
+    Row("groups",             "POST", 302,  403,   403,    404,     302),
+    Row("group_rename",       "GET",  405,  405,   405,    405,     405),
+    Row("group_rename",       "POST", 302,  403,   403,    404,     302),
+    Row("group_delete",       "GET",  405,  405,   405,    405,     405),
+    Row("group_delete",       "POST", 302,  403,   403,    404,     302),
+    Row("group_members",      "GET",  405,  405,   405,    405,     405),
+    Row("group_members",      "POST", 302,  403,   403,    404,     302),
     # Not about an organization: anyone signed in may migrate a request (POST shows it).
     Row("mcp_request_migrate", "GET", 200,  200,   200,    200,     302),
     Row("mcp_request_migrate", "POST", 200, 200,   200,    200,     302),
@@ -273,6 +282,9 @@ POST_BODIES = {
     "sso_login": {"email": "someone@nowhere.test"},
     "domain_claim": {"domain": "new.example.com"},
     "require_sso": {"require_sso": "true"},
+    "groups": {"name": "Support team"},
+    "group_rename": {"name": "Renamed team"},
+    "group_members": {"action": "remove"},
     "organization_zdr": {"requires_zero_data_retention": "true"},
     "organization_mfa": {"require_mfa": "true"},
     "connector_pause": {"paused": "true"},
@@ -326,6 +338,9 @@ FOREIGN_OBJECT_ROWS = [
     ("tool_call_body", "GET"),
     ("domain_verify", "POST"),
     ("domain_release", "POST"),
+    ("group_rename", "POST"),
+    ("group_delete", "POST"),
+    ("group_members", "POST"),
 ]
 # oauth_client_metadata: the document is public and names no organization; any client of
 # another kind is 404 (tests/oauth/test_client_metadata_document.py). oauth_callback_issuer:

@@ -17,6 +17,8 @@ from orgconnectors.connectors.models import Connection, ToolChange, ToolOverride
 from orgconnectors.connectors.tool_definitions import changed_fields, definition
 from orgconnectors.core.actor import Actor
 from orgconnectors.core.audit_target import AuditTarget
+from orgconnectors.identity.dashboard_groups import group_create, group_members_add
+from orgconnectors.identity.models import ScimGroup, ScimUser
 from orgconnectors.organizations.models import Invitation, Membership
 from tests.factories import ConnectionFactory, ConnectorFactory, MembershipFactory
 
@@ -128,6 +130,26 @@ def add_tool_changes(acme: Acme, count: int) -> None:
         )
 
 
+def add_groups(acme: Acme, count: int) -> None:
+    """Dashboard groups, each with a new member and opening a connector, and as many SCIM
+    groups, each with a provisioned person."""
+    organization = acme.owner.organization
+    system = Actor.system("test")
+    for i in itertools.islice(_serial, count):
+        group = group_create(organization=organization, name=f"Team {i}", actor=system)
+        newcomer = MembershipFactory(organization=organization)
+        group_members_add(group=group, membership_ids=[newcomer.pk], actor=system)
+        ConnectorFactory(organization=organization).access_groups.add(group)
+        scim_group = ScimGroup.objects.create(organization=organization, display_name=f"IdP {i}")
+        scim_group.members.add(
+            ScimUser.objects.create(
+                organization=organization,
+                user=MembershipFactory(organization=organization).user,
+                user_name=f"idp-{i}@acme.test",
+            )
+        )
+
+
 # page, who reads it, what makes it longer
 PAGES = [
     ("connector_list", "owner", add_connectors),
@@ -140,6 +162,7 @@ PAGES = [
     ("connector_detail", "auditor", add_busy_rows),
     ("tool_changes", "auditor", add_tool_changes),
     ("tool_changes", "owner", add_tool_changes),
+    ("groups", "owner", add_groups),
 ]
 
 

@@ -40,7 +40,7 @@ from orgconnectors.gateway.quotas import (
 )
 from orgconnectors.gateway.sessions import live_sessions
 from orgconnectors.health.selectors import connector_health, health_run_pending
-from orgconnectors.identity.selectors import scim_groups_of
+from orgconnectors.identity.selectors import groups_of
 from orgconnectors.oauth.handoff import to_authorization_server
 from orgconnectors.oauth.selectors import oauth_pin_view
 from orgconnectors.oauth.services import oauth_connection_enable
@@ -128,7 +128,7 @@ def detail_page(request, membership, connector, *, tool_form=None, review_error=
         "review_error": review_error,
         "users": connector_members(connector=connector),
         # Who may connect (web/identity/views.py takes the owners' choice).
-        "org_groups": scim_groups_of(organization=membership.organization),
+        "org_groups": groups_of(organization=membership.organization),
         "access_group_ids": {
             str(pk) for pk in connector.access_groups.values_list("pk", flat=True)
         },

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from orgconnectors.web.identity import break_glass, domains, sso, views
+from orgconnectors.web.identity import break_glass, domains, group_urls, sso, views
 
 urlpatterns = [
     path("orgs/<slug:slug>/sign-in/", views.sign_in_settings, name="sign_in_settings"),
@@ -30,3 +30,5 @@ urlpatterns = [
         name="connector_access",
     ),
 ]
+
+urlpatterns += group_urls.urlpatterns

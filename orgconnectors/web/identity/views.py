@@ -14,7 +14,7 @@ from orgconnectors.core.actor import Actor
 from orgconnectors.core.errors import ServiceError
 from orgconnectors.identity.group_roles import group_role_preview, group_role_set
 from orgconnectors.identity.scim_tokens import scim_token_create, scim_token_revoke, scim_tokens_of
-from orgconnectors.identity.selectors import scim_groups_of, scim_users_of
+from orgconnectors.identity.selectors import groups_of, scim_users_of
 from orgconnectors.organizations.access import org_view
 from orgconnectors.organizations.models import Membership
 from orgconnectors.web.identity.domains import sign_in_sections
@@ -30,7 +30,7 @@ def sign_in_settings(request, membership):
     new_token = None
     error = None
     status = 200
-    groups = scim_groups_of(organization=organization)
+    groups = groups_of(organization=organization)
     if request.method == "POST" and "group" in request.POST:
         group = _group(groups, request.POST["group"])
         try:
