@@ -60,7 +60,13 @@ def _calls(point, count: int, *, tool: str = "search"):
     return results, refusals
 
 
-def test_fifty_concurrent_calls_against_a_limit_of_seven_let_exactly_seven_through(point):
+def test_fifty_concurrent_calls_against_a_limit_of_seven_let_exactly_seven_through(
+    point, monkeypatch
+):
+    # Exact counting is under test, not an outage: on a loaded test machine a 0.5 s Redis answer
+    # can be late, and quotas then (rightly) go on uncounted for a while.
+    monkeypatch.setattr("orgconnectors.gateway.quotas.REDIS_TIMEOUT_SECONDS", 10.0)
+    forget_quota_counts()
     quota_set(
         organization=point.connector.organization,
         actor=ACTOR,
