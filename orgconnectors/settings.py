@@ -23,6 +23,7 @@ from orgconnectors.environment import (
 )
 from orgconnectors.gateway.authorization.schedule import GATEWAY_AUTHORIZATION_BEAT_SCHEDULE
 from orgconnectors.health.schedule import HEALTH_BEAT_SCHEDULE
+from orgconnectors.identity.schedule import IDENTITY_BEAT_SCHEDULE
 from orgconnectors.messages_api.ratelimit import InvalidRate, parse_rate
 from orgconnectors.oauth.schedule import OAUTH_BEAT_SCHEDULE
 from orgconnectors.outbox.schedule import OUTBOX_BEAT_SCHEDULE
@@ -367,6 +368,7 @@ CELERY_BEAT_SCHEDULE = {
     **AUDIT_BEAT_SCHEDULE,
     **REPORTS_BEAT_SCHEDULE,
     **OUTBOX_BEAT_SCHEDULE,
+    **IDENTITY_BEAT_SCHEDULE,
 }
 
 # Health checks. A worker process probes this many servers at once over one pooled client.

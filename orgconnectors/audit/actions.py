@@ -93,6 +93,13 @@ ACTIONS = _registry(
     AuditAction("group.deleted", "Group deleted"),
     AuditAction("group.members_added", "People added to a group"),
     AuditAction("group.members_removed", "People removed from a group"),
+    # Single sign-on: the daily re-reading of a SAML identity provider's metadata.
+    AuditAction("sso.metadata_refreshed", "Identity provider's SAML metadata changed"),
+    AuditAction(
+        "sso.metadata_refresh_failed",
+        "Identity provider's SAML metadata could not be read",
+        _FAILURE,
+    ),
     # Connectors and members' connections
     AuditAction("connector.registered", "Connector registered"),
     AuditAction("connector.updated", "Connector edited"),
