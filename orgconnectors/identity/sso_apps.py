@@ -8,6 +8,7 @@ from django.db.models import Q
 
 from orgconnectors.encryption import decrypt
 from orgconnectors.identity.models import SingleSignOn
+from orgconnectors.identity.saml_metadata import saml_app_settings
 
 OIDC_PROVIDER = "openid_connect"
 SAML_PROVIDER = "saml"
@@ -43,9 +44,6 @@ def _oidc_app(sso: SingleSignOn) -> SocialApp:
 
 
 def _saml_app(sso: SingleSignOn) -> SocialApp:
-    # Written on the saml branch; imported here so OpenID Connect works without it.
-    from orgconnectors.identity.saml_metadata import saml_app_settings  # noqa: PLC0415
-
     settings = dict(saml_app_settings(sso))
     settings[ORGANIZATION_SETTING] = sso.organization.slug
     return SocialApp(

@@ -17,6 +17,7 @@ from orgconnectors.egress.client import build_client
 from orgconnectors.egress.guard import EgressError, EgressRefused, check_url
 from orgconnectors.encryption import encrypt
 from orgconnectors.identity.models import SingleSignOn
+from orgconnectors.identity.saml_metadata import saml_metadata_read
 from orgconnectors.organizations.models import Membership, Organization
 
 Protocol = SingleSignOn.Protocol
@@ -163,15 +164,6 @@ def sso_configure(
             metadata_fetched_at=None,
         )
     elif protocol == Protocol.SAML:
-        # Written on the saml branch: fetches through egress, parses and validates.
-        try:
-            from orgconnectors.identity.saml_metadata import saml_metadata_read  # noqa: PLC0415
-        except ModuleNotFoundError:
-            raise SsoError(
-                "SAML sign-in is not available on this server yet; use OpenID Connect.",
-                field="protocol",
-            ) from None
-
         metadata_url = (metadata_url or "").strip() or None
         metadata_xml = (metadata_xml or "").strip() or None
         if not metadata_url and not metadata_xml:
@@ -184,7 +176,7 @@ def sso_configure(
             client_id="",
             client_secret_encrypted="",
             metadata_url=metadata_url or "",
-            metadata_xml=getattr(metadata, "xml", None) or metadata_xml or "",
+            metadata_xml=metadata.xml,
             metadata_fetched_at=timezone.now(),
         )
     else:
