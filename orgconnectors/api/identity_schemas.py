@@ -4,6 +4,7 @@ from ninja import Field, Schema
 from pydantic import ConfigDict
 
 from orgconnectors.api.schemas import InputSchema
+from orgconnectors.identity.saml_metadata import MAX_METADATA_BYTES
 
 
 class ScimTokenOut(Schema):
@@ -85,7 +86,9 @@ class SingleSignOnIn(InputSchema):
         default=None, max_length=500, description="SAML: where the IdP publishes its metadata."
     )
     metadata_xml: str | None = Field(
-        default=None, max_length=500_000, description="SAML: the IdP's metadata itself."
+        default=None,
+        max_length=MAX_METADATA_BYTES,
+        description="SAML: the IdP's metadata itself.",
     )
     default_role: str | None = Field(
         default=None,

@@ -75,10 +75,14 @@ def list_apps(*, provider: str | None = None, client_id: str | None = None) -> l
                 organization__slug=provider.removeprefix(OIDC_PREFIX),
             )
         rows = rows.filter(match)
-    apps = [app_for(sso) for sso in rows]
     if client_id:
-        apps = [app for app in apps if app.client_id == client_id]
-    return apps
+        # Narrowed in the query, not after: building an app decrypts its secret or parses its
+        # metadata, which only the organization signing in needs.
+        rows = rows.filter(
+            Q(protocol=SingleSignOn.Protocol.OIDC, client_id=client_id)
+            | Q(protocol=SingleSignOn.Protocol.SAML, organization__slug=client_id)
+        )
+    return [app_for(sso) for sso in rows]
 
 
 def single_sign_on_for_provider(provider_id: str) -> SingleSignOn | None:
