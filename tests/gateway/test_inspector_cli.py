@@ -2,13 +2,10 @@
 person would run it against any remote server: the approved tools are listed, an allowed tool is
 called, a blocked one is refused.
 
-The CLI comes from npm, pinned, into .ci/node/ (git-ignored) by .ci/node-tools, which also brings
-the Node 22 it runs on. Without npm or the network the tests are skipped with the reason, except
-in CI (CI set), where they fail instead."""
+The CLI comes from npm through tests/peers/node_tools.py (skipped off CI without npm)."""
 
 import json
 import os
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,11 +15,10 @@ import pytest
 from orgconnectors.audit.models import UsageEvent
 from orgconnectors.gateway.usage_buffer import usage_flush
 from tests.gateway.conftest import endpoint_for
+from tests.peers.node_tools import NODE_MODULES, node_for
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
-ROOT = Path(__file__).resolve().parents[2]
-INSTALL_SECONDS = 600
 RUN_SECONDS = 60
 
 
@@ -48,32 +44,10 @@ class InspectorCli:
         )
 
 
-def _unavailable(reason: str):
-    if os.environ.get("CI", "").lower() not in ("", "0", "false"):
-        pytest.fail(f"The MCP Inspector CLI is needed in CI: {reason}")
-    pytest.skip(f"The MCP Inspector CLI is not available: {reason}")
-
-
 @pytest.fixture(scope="session")
 def inspector_cli() -> InspectorCli:
-    if shutil.which("npm") is None:
-        _unavailable("npm is not on this machine")
-    try:
-        done = subprocess.run(
-            [str(ROOT / ".ci" / "node-tools")],
-            capture_output=True,
-            text=True,
-            timeout=INSTALL_SECONDS,
-            cwd=ROOT,
-        )
-    except subprocess.TimeoutExpired:
-        _unavailable(f"npm did not install it within {INSTALL_SECONDS} s")
-    if done.returncode != 0:
-        _unavailable(f"npm could not install it (offline?): {done.stderr.strip()[-500:]}")
-    node = Path(done.stdout.strip().splitlines()[-1])
-    script = ROOT / ".ci/node/node_modules/@modelcontextprotocol/inspector-cli/build/cli.js"
-    if not script.is_file():
-        _unavailable(f"{script.relative_to(ROOT)} is missing after the install")
+    script = NODE_MODULES / "@modelcontextprotocol/inspector-cli/build/cli.js"
+    node = node_for("The MCP Inspector CLI", script)
     return InspectorCli(node, script)
 
 

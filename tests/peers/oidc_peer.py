@@ -1,13 +1,10 @@
 """Node's `oidc-provider` (tests/peers/oidc_provider.mjs) as a real OpenID Connect provider on
 127.0.0.1, with one confidential client per test organization.
 
-The package comes from npm, pinned, into .ci/node/ (git-ignored) by .ci/node-tools, which also
-brings the Node 22 it runs on. Without npm or the network the tests that need it are skipped
-with the reason, except in CI (CI set), where they fail instead."""
+The package comes from npm through tests/peers/node_tools.py (skipped off CI without npm)."""
 
 import json
 import os
-import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -16,13 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import pytest
 
+from tests.peers.node_tools import NODE_MODULES, node_for
 from tests.servers import wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "tests" / "peers" / "oidc_provider.mjs"
-INSTALL_SECONDS = 600
+SCRIPT = Path(__file__).resolve().parent / "oidc_provider.mjs"
 START_SECONDS = 30
 
 
@@ -61,38 +56,15 @@ class OidcPeer:
         raise AssertionError("the provider never redirected back to the callback")
 
 
-def _unavailable(reason: str):
-    if os.environ.get("CI", "").lower() not in ("", "0", "false"):
-        pytest.fail(f"Node's oidc-provider is needed in CI: {reason}")
-    pytest.skip(f"Node's oidc-provider is not available: {reason}")
-
-
 def node_with_oidc_provider() -> Path:
     """The Node binary of .ci/node-tools' install, with oidc-provider beside it."""
-    if shutil.which("npm") is None:
-        _unavailable("npm is not on this machine")
-    try:
-        done = subprocess.run(
-            [str(ROOT / ".ci" / "node-tools")],
-            capture_output=True,
-            text=True,
-            timeout=INSTALL_SECONDS,
-            cwd=ROOT,
-        )
-    except subprocess.TimeoutExpired:
-        _unavailable(f"npm did not install it within {INSTALL_SECONDS} s")
-    if done.returncode != 0:
-        _unavailable(f"npm could not install it (offline?): {done.stderr.strip()[-500:]}")
-    node = Path(done.stdout.strip().splitlines()[-1])
-    if not (ROOT / ".ci/node/node_modules/oidc-provider/package.json").is_file():
-        _unavailable("oidc-provider is missing from .ci/node after the install")
-    return node
+    return node_for("Node's oidc-provider", NODE_MODULES / "oidc-provider" / "package.json")
 
 
 @contextmanager
 def running_oidc_peer(node: Path, client: OidcClient) -> Iterator[OidcPeer]:
     env = dict(os.environ)
-    env["OIDC_PEER_NODE_MODULES"] = str(ROOT / ".ci" / "node" / "node_modules")
+    env["OIDC_PEER_NODE_MODULES"] = str(NODE_MODULES)
     env["OIDC_PEER_CLIENTS"] = json.dumps(
         [
             {
