@@ -65,6 +65,11 @@ class SingleSignOnIn(InputSchema):
                     "default_role": "member",
                 },
                 {"protocol": "saml", "metadata_url": "https://idp.example.com/metadata"},
+                {
+                    "protocol": "saml",
+                    "metadata_url": "https://federation.example.org/metadata.xml",
+                    "saml_idp_entity_id": "https://idp.example.com/saml",
+                },
             ]
         }
     )
@@ -90,6 +95,13 @@ class SingleSignOnIn(InputSchema):
         max_length=MAX_METADATA_BYTES,
         description="SAML: the IdP's metadata itself.",
     )
+    saml_idp_entity_id: str | None = Field(
+        default=None,
+        max_length=1024,
+        description="SAML: the identity provider's entity id, to choose one when the metadata "
+        "lists several (a federation's); omitted, the metadata must list one. The daily refresh "
+        "keeps following this provider.",
+    )
     default_role: str | None = Field(
         default=None,
         description="The role of people who join at their first sign-in: `member` (default) or "
@@ -107,6 +119,11 @@ class SingleSignOnOut(Schema):
     )
     metadata_url: str = ""
     metadata_fetched_at: datetime | None = None
+    saml_idp_entity_id: str = Field(
+        default="",
+        description="SAML: the identity provider's entity id (chosen, or the only one its "
+        "metadata lists).",
+    )
     default_role: str = "member"
     require_sso: bool = False
     oidc_redirect_uri: str = Field(

@@ -168,6 +168,10 @@ class SingleSignOn(models.Model):
     metadata_url = models.URLField(max_length=500, blank=True)
     metadata_xml = models.TextField(blank=True)
     metadata_fetched_at = models.DateTimeField(null=True, blank=True)
+    # SAML: the identity provider's entity id, chosen by the owner when the metadata (a
+    # federation's aggregate) lists several, else the one it lists; the daily refresh keeps
+    # following this provider and no other.
+    saml_entity_id = models.CharField(max_length=1024, blank=True)
     # The role of a person's membership made at their first SSO sign-in (just in time).
     default_role = models.CharField(max_length=16, default="member")
     # Members can no longer sign in with a password (owners keep the break-glass link).

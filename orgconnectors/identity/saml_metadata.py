@@ -43,6 +43,16 @@ class SamlMetadataError(ServiceError):
     """Metadata that cannot be used, with a sentence for the owner who gave it."""
 
 
+class SamlEntityChoiceError(SamlMetadataError):
+    """The metadata is usable but the identity provider's entity id must be chosen (it lists
+    several) or was chosen wrong (it lists no provider with that id): the owner fixes the
+    choice, not the metadata."""
+
+
+# How many entity ids a refusal names, so that the sentence stays readable.
+NAMED_ENTITY_IDS = 10
+
+
 @dataclass(frozen=True)
 class SamlIdpMetadata:
     entity_id: str
@@ -214,7 +224,7 @@ def _identity_provider(root, entity_id: str | None):
         # Compared here, never put into an XPath expression.
         providers = [e for e in providers if e.get("entityID") == entity_id]
         if not providers:
-            raise SamlMetadataError(
+            raise SamlEntityChoiceError(
                 f"The metadata describes no identity provider with the entity id {entity_id}."
             )
     if not providers:
@@ -223,8 +233,10 @@ def _identity_provider(root, entity_id: str | None):
             "provider's metadata?"
         )
     if len(providers) > 1:
-        names = ", ".join(e.get("entityID", "?") for e in providers[:5])
-        raise SamlMetadataError(
+        names = ", ".join(e.get("entityID", "?") for e in providers[:NAMED_ENTITY_IDS])
+        if len(providers) > NAMED_ENTITY_IDS:
+            names += f", and {len(providers) - NAMED_ENTITY_IDS} more"
+        raise SamlEntityChoiceError(
             f"The metadata describes {len(providers)} identity providers ({names}); choose "
             "one entity id, or give the metadata of your organization's provider alone."
         )

@@ -58,17 +58,26 @@ def saml_metadata_refresh(*, sso_id: int) -> RefreshResult:
     sso = SingleSignOn.objects.filter(pk=sso_id, protocol=SingleSignOn.Protocol.SAML).first()
     if sso is None or not sso.metadata_url:
         return RefreshResult("skipped")
-    url = sso.metadata_url
+    url, chosen = sso.metadata_url, sso.saml_entity_id
     before = _stored(sso.metadata_xml)
+    # The provider the owner chose (or the only one listed then) and no other: a federation's
+    # metadata lists many, and a provider that changed its entity id is a new provider that
+    # the owner must choose. Rows saved before the choice was stored follow their metadata's.
+    following = chosen or (before.entity_id if before else None)
     try:
-        fresh = saml_metadata_read(url=url, entity_id=before.entity_id if before else None)
+        fresh = saml_metadata_read(url=url, entity_id=following)
     except SamlMetadataError as failed:
-        return _record_failure(sso_id=sso_id, url=url, error=failed.message)
+        return _record_failure(sso_id=sso_id, url=url, chosen=chosen, error=failed.message)
     with transaction.atomic():
         sso = (
             SingleSignOn.objects.select_for_update()
             .select_related("organization")
-            .filter(pk=sso_id, protocol=SingleSignOn.Protocol.SAML, metadata_url=url)
+            .filter(
+                pk=sso_id,
+                protocol=SingleSignOn.Protocol.SAML,
+                metadata_url=url,
+                saml_entity_id=chosen,
+            )
             .first()
         )
         if sso is None:
@@ -77,7 +86,10 @@ def saml_metadata_refresh(*, sso_id: int) -> RefreshResult:
         changes = _changes(before, fresh)
         sso.metadata_xml = fresh.xml
         sso.metadata_fetched_at = timezone.now()
-        sso.save(update_fields=["metadata_xml", "metadata_fetched_at", "updated_at"])
+        sso.saml_entity_id = fresh.entity_id
+        sso.save(
+            update_fields=["metadata_xml", "metadata_fetched_at", "saml_entity_id", "updated_at"]
+        )
         if changes:
             audit_record(
                 organization=sso.organization,
@@ -89,24 +101,32 @@ def saml_metadata_refresh(*, sso_id: int) -> RefreshResult:
     return RefreshResult("changed" if changes else "unchanged")
 
 
-def _record_failure(*, sso_id: int, url: str, error: str) -> RefreshResult:
+def _record_failure(*, sso_id: int, url: str, chosen: str, error: str) -> RefreshResult:
     # There is no column for the last error (the model holds no such field): the audit trail
     # is where owners read it, next to the refreshes that succeeded.
     logger.warning("SAML metadata refresh of single sign-on %s failed: %s", sso_id, error)
     with transaction.atomic():
         sso = (
             SingleSignOn.objects.select_related("organization")
-            .filter(pk=sso_id, protocol=SingleSignOn.Protocol.SAML, metadata_url=url)
+            .filter(
+                pk=sso_id,
+                protocol=SingleSignOn.Protocol.SAML,
+                metadata_url=url,
+                saml_entity_id=chosen,
+            )
             .first()
         )
         if sso is None:
             return RefreshResult("skipped")
+        changes = {"metadata_url": url, "error": error}
+        if chosen:
+            changes["saml_entity_id"] = chosen
         audit_record(
             organization=sso.organization,
             actor=REFRESH_ACTOR,
             action="sso.metadata_refresh_failed",
             target=sso,
-            changes={"metadata_url": url, "error": error},
+            changes=changes,
         )
     return RefreshResult("failed", error)
 

@@ -17,13 +17,17 @@ from orgconnectors.egress.client import build_client
 from orgconnectors.egress.guard import EgressError, EgressRefused, check_url
 from orgconnectors.encryption import encrypt
 from orgconnectors.identity.models import SingleSignOn
-from orgconnectors.identity.saml_metadata import saml_metadata_read
+from orgconnectors.identity.saml_metadata import SamlEntityChoiceError, saml_metadata_read
 from orgconnectors.organizations.models import Membership, Organization
 
 Protocol = SingleSignOn.Protocol
 JIT_ROLES = (Membership.Role.MEMBER, Membership.Role.AUDITOR)
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 _REQUIRED_ENDPOINTS = ("authorization_endpoint", "token_endpoint", "jwks_uri")
+# The API and the Sign-in form call the identity provider's entity id `saml_idp_entity_id`:
+# their `saml_entity_id` is orgconnectors' own (the service provider's), shown to register.
+IDP_ENTITY_ID_FIELD = "saml_idp_entity_id"
+MAX_ENTITY_ID_LENGTH = SingleSignOn._meta.get_field("saml_entity_id").max_length
 
 
 class SsoError(ServiceError):
@@ -114,6 +118,7 @@ def _as_audit(sso: SingleSignOn) -> dict:
         "has_client_secret": bool(sso.client_secret_encrypted),
         "metadata_url": sso.metadata_url,
         "metadata_xml": "(pasted)" if sso.metadata_xml and not sso.metadata_url else "",
+        "saml_entity_id": sso.saml_entity_id,
         "default_role": sso.default_role,
     }
 
@@ -127,9 +132,13 @@ def sso_configure(
     client_secret: str | None = None,
     metadata_url: str | None = None,
     metadata_xml: str | None = None,
+    saml_entity_id: str | None = None,
     default_role: str | None = None,
     actor: Actor,
 ) -> SingleSignOn:
+    """Store the organization's identity provider. SAML: `saml_entity_id` chooses the identity
+    provider when the metadata lists several (a federation's aggregate); the one chosen, or the
+    only one listed, is stored so that the daily refresh keeps following it."""
     current = SingleSignOn.objects.filter(organization=organization).first()
     role = _default_role(default_role, current.default_role if current else "")
     values: dict = {"protocol": protocol, "default_role": role}
@@ -162,6 +171,7 @@ def sso_configure(
             metadata_url="",
             metadata_xml="",
             metadata_fetched_at=None,
+            saml_entity_id="",
         )
     elif protocol == Protocol.SAML:
         metadata_url = (metadata_url or "").strip() or None
@@ -170,7 +180,20 @@ def sso_configure(
             raise SsoError(
                 "Give the identity provider's metadata URL or its XML.", field="metadata_url"
             )
-        metadata = saml_metadata_read(url=metadata_url, xml=metadata_xml)
+        saml_entity_id = (saml_entity_id or "").strip() or None
+        if saml_entity_id and len(saml_entity_id) > MAX_ENTITY_ID_LENGTH:
+            raise SsoError(
+                f"The identity provider's entity id is longer than {MAX_ENTITY_ID_LENGTH} "
+                "characters.",
+                field=IDP_ENTITY_ID_FIELD,
+            )
+        try:
+            metadata = saml_metadata_read(
+                url=metadata_url, xml=metadata_xml, entity_id=saml_entity_id
+            )
+        except SamlEntityChoiceError as choice:
+            choice.field = IDP_ENTITY_ID_FIELD
+            raise
         values.update(
             issuer="",
             client_id="",
@@ -178,6 +201,7 @@ def sso_configure(
             metadata_url=metadata_url or "",
             metadata_xml=metadata.xml,
             metadata_fetched_at=timezone.now(),
+            saml_entity_id=metadata.entity_id,
         )
     else:
         raise SsoError(

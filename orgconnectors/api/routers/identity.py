@@ -94,6 +94,7 @@ def _single_sign_on_out(organization) -> dict:
             has_client_secret=sso.has_client_secret,
             metadata_url=sso.metadata_url,
             metadata_fetched_at=sso.metadata_fetched_at,
+            saml_idp_entity_id=sso.saml_entity_id,
             default_role=sso.default_role,
             require_sso=sso.require_sso,
         )
@@ -121,7 +122,9 @@ def sso_get(request, org: str):
     summary="Configure single sign-on (owners): OpenID Connect or SAML 2.0",
     description="OpenID Connect: the issuer's discovery document is read (through the egress "
     "guard: public addresses only) and must name the same issuer. SAML: the IdP's metadata is "
-    "read from `metadata_url` or `metadata_xml`. People of the organization's verified domains "
+    "read from `metadata_url` or `metadata_xml`; when it lists several identity providers, "
+    "`saml_idp_entity_id` chooses one (`saml_entity_id` in the answer is orgconnectors' own, "
+    "to register at the provider). People of the organization's verified domains "
     "join at their first sign-in with `default_role`.",
 )
 @needs_scope(ADMIN)
@@ -135,6 +138,7 @@ def sso_put(request, org: str, payload: SingleSignOnIn):
         client_secret=payload.client_secret,
         metadata_url=payload.metadata_url,
         metadata_xml=payload.metadata_xml,
+        saml_entity_id=payload.saml_idp_entity_id,
         default_role=payload.default_role,
         actor=caller_actor(request),
     )

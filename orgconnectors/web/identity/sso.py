@@ -48,6 +48,7 @@ def sso_settings_save(request, membership):
             client_secret=post.get("client_secret") if protocol == "oidc" else None,
             metadata_url=post.get("metadata_url") if protocol == "saml" else None,
             metadata_xml=post.get("metadata_xml") if protocol == "saml" else None,
+            saml_entity_id=post.get("saml_idp_entity_id") if protocol == "saml" else None,
             default_role=post.get("default_role") or None,
             actor=Actor.from_request(request),
         )
