@@ -25,19 +25,15 @@ def sso_signed_in(*, sso: SingleSignOn, user, actor: Actor) -> Membership | None
         ):
             try:
                 membership = membership_add(
-                    organization=organization, user=user, role=sso.default_role, actor=actor
+                    organization=organization,
+                    user=user,
+                    role=sso.default_role,
+                    actor=actor,
+                    action="membership.joined_by_sso",
                 )
             except (OrganizationError, IntegrityError):
                 # Added at the same moment by another request: theirs is the membership.
                 membership = Membership.objects.filter(organization=organization, user=user).first()
-            else:
-                audit_record(
-                    organization=organization,
-                    actor=actor,
-                    action="membership.joined_by_sso",
-                    target=membership,
-                    changes={"role": {"before": None, "after": membership.role}},
-                )
         audit_record(
             organization=organization,
             actor=actor,

@@ -107,7 +107,16 @@ def organization_create_personal(*, user) -> Organization:
 
 
 @retry_on_conflict
-def membership_add(*, organization: Organization, user, role: str, actor: Actor) -> Membership:
+def membership_add(
+    *,
+    organization: Organization,
+    user,
+    role: str,
+    actor: Actor,
+    action: str = "membership.added",
+) -> Membership:
+    """Add `user` with `role`; `action` names how they came in (e.g. a single sign-on join), so
+    one join is one audit event."""
     if role not in Role.values:
         raise OrganizationError(
             f"{role!r} is not a role; choose owner, member or auditor.", field="role"
@@ -121,7 +130,7 @@ def membership_add(*, organization: Organization, user, role: str, actor: Actor)
         audit_record(
             organization=organization,
             actor=actor,
-            action="membership.added",
+            action=action,
             target=membership,
             changes={"role": {"before": None, "after": role}},
         )

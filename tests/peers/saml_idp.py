@@ -4,8 +4,9 @@ a small http.server in a thread on 127.0.0.1.
 - GET /metadata: its metadata (signing certificate, HTTP-Redirect sign-in endpoint).
 - GET /sso/redirect?SAMLRequest=...&RelayState=...: takes a service provider's AuthnRequest
   (HTTP-Redirect binding), signs in the person the test chose with `login_as`, and answers with
-  a signed Response by the HTTP-POST binding: an auto-submitting HTML form to the SP's ACS. The
-  test reads the form (`posted_form`) and posts it to the ACS with Django's test client.
+  a signed Response by the HTTP-POST binding: an auto-submitting HTML form to the SP's ACS. A
+  test with Django's test client reads the form (`posted_form`) and posts it to the ACS; in a
+  browser (tests/e2e) the page submits it by itself.
 - GET /documents/NAME: whatever the test put in `documents` (metadata tests).
 
 The key and certificate are made when the peer starts (`cryptography`), never committed.
