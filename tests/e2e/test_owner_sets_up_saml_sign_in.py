@@ -10,10 +10,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from allauth.socialaccount.models import SocialAccount
-from django.utils import timezone
 from playwright.sync_api import expect
 
-from orgconnectors.identity.models import ClaimedDomain
 from orgconnectors.organizations.models import Membership
 from tests.e2e import world
 from tests.peers.saml_idp import SamlIdp, start_saml_idp
@@ -36,14 +34,7 @@ def test_owner_sets_up_saml_and_a_newcomer_of_the_domain_signs_in_through_it(
 ):
     settings.ORGCONNECTORS_BASE_URL = live_server.url
     org = world.organization(slug="acme", name="Acme", plan="enterprise", owner="owner@acme.test")
-    # An operator verified the domain (the DNS check is another journey's).
-    ClaimedDomain.objects.create(
-        organization=org,
-        domain="acme.test",
-        verification_token="e2e",
-        verified_at=timezone.now(),
-        verified_by=ClaimedDomain.Method.OPERATOR,
-    )
+    world.verified_domain(org, "acme.test")
 
     owner_tab = browse()
     page = owner_tab.page

@@ -6,10 +6,8 @@ import re
 
 import pytest
 from allauth.socialaccount.models import SocialAccount
-from django.utils import timezone
 from playwright.sync_api import expect
 
-from orgconnectors.identity.models import ClaimedDomain
 from tests.e2e import world
 from tests.peers.oidc_peer import OidcClient, node_with_oidc_provider, running_oidc_peer
 
@@ -29,14 +27,7 @@ def test_owner_sets_up_openid_connect_and_a_member_signs_in_through_it(
     settings.ORGCONNECTORS_BASE_URL = live_server.url
     org = world.organization(slug="acme", name="Acme", plan="enterprise", owner="owner@acme.test")
     member = world.person(org, "member@acme.test")
-    # An operator verified the domain (the DNS check is another journey's).
-    ClaimedDomain.objects.create(
-        organization=org,
-        domain="acme.test",
-        verification_token="e2e",
-        verified_at=timezone.now(),
-        verified_by=ClaimedDomain.Method.OPERATOR,
-    )
+    world.verified_domain(org, "acme.test")
 
     owner_tab = browse()
     page = owner_tab.page

@@ -5,6 +5,7 @@ from orgconnectors.connectors.connections import connection_enable
 from orgconnectors.connectors.models import Connection, Connector
 from orgconnectors.connectors.services import connector_register
 from orgconnectors.core.actor import Actor
+from orgconnectors.identity.domains import domain_claim, domain_verify_by_operator
 from orgconnectors.organizations.invitations import invitation_create
 from orgconnectors.organizations.models import Membership, Organization
 from orgconnectors.organizations.plan_change import organization_change_plan
@@ -78,3 +79,9 @@ def connect(membership: Membership, *connectors: Connector) -> list[Connection]:
     """Connect them in order (the last one is the most recently enabled)."""
     actor = Actor(user=membership.user)
     return [connection_enable(membership=membership, connector=c, actor=actor) for c in connectors]
+
+
+def verified_domain(org: Organization, domain: str) -> None:
+    """`org` claims `domain` and an operator verifies it (the DNS check is another test's)."""
+    claimed, _record = domain_claim(organization=org, domain=domain, actor=SETUP)
+    domain_verify_by_operator(claimed_domain=claimed, operator=SETUP)

@@ -11,9 +11,7 @@ import pytest
 
 from orgconnectors.connectors.models import Connection, Connector
 from orgconnectors.connectors.tool_definitions import definition
-from orgconnectors.core.actor import Actor
 from orgconnectors.identity.models import ScimUser
-from orgconnectors.identity.scim_tokens import scim_token_create
 from orgconnectors.oauth.clients import callback_url
 from orgconnectors.oauth.vault import access_token_of, refresh_token_of
 from orgconnectors.organizations.models import Membership
@@ -28,7 +26,7 @@ from tests.gateway_auth.test_sdk_client import (
 # The OAuth tests' real authorization server (the SDK's auth routes in front of a protected SDK
 # MCP server), their real authorization flow, and tasks run inline as one process runs them.
 from tests.oauth.conftest import auth_server, authorize, eager_celery  # noqa: F401
-from tests.scim.helpers import PATCH_OP, provisioned
+from tests.scim.helpers import deactivate_over_http
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -92,22 +90,10 @@ def test_a_scim_deactivation_cuts_off_the_gateway_and_revokes_upstream_tokens(
     assert not result.is_error, result
     assert result.content[0].text == "gateway"  # the upstream's answer, through the gateway
     gateway_token = storage.tokens.access_token
-    scim_user = provisioned(member)
-    _scim_token, secret = scim_token_create(
-        organization=member.organization, name="Okta", actor=Actor.system("test")
-    )
 
-    deactivated = httpx2.patch(
-        f"{base_url}/scim/v2/{member.organization.slug}/Users/{scim_user.pk}",
-        json={
-            "schemas": [PATCH_OP],
-            "Operations": [{"op": "replace", "path": "active", "value": False}],
-        },
-        headers={"Authorization": f"Bearer {secret}", "Content-Type": "application/scim+json"},
-    )
+    deactivated = deactivate_over_http(base_url, member)
 
-    assert deactivated.status_code == 200, deactivated.text
-    assert deactivated.json()["active"] is False
+    assert deactivated["active"] is False
     refused = httpx2.post(
         url,
         json={
@@ -124,7 +110,7 @@ def test_a_scim_deactivation_cuts_off_the_gateway_and_revokes_upstream_tokens(
     assert refused.status_code == 401
     assert not Connection.objects.filter(pk=connection.pk).exists()
     assert not Membership.objects.filter(pk=member.pk).exists()
-    assert ScimUser.objects.get(pk=scim_user.pk).active is False
+    assert ScimUser.objects.get(pk=deactivated["id"]).active is False
     # What the upstream authorization server itself recorded at its revocation endpoint.
     assert set(server.provider.revoked) == upstream_tokens
     assert any(path == "/revoke" for path, _seen in server.provider.seen)

@@ -6,16 +6,14 @@ import asyncio
 import httpx2
 import pytest
 
-from orgconnectors.core.actor import Actor
 from orgconnectors.gateway.authorization.access_tokens import member_for_access_token
-from orgconnectors.identity.scim_tokens import scim_token_create
 from tests.gateway_auth.test_sdk_client import (
     ConsentingPerson,
     MemoryStorage,
     list_and_call,
     provider,
 )
-from tests.scim.helpers import PATCH_OP, provisioned
+from tests.scim.helpers import deactivate_over_http
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -28,21 +26,9 @@ def test_a_member_deactivated_over_scim_is_cut_off_the_gateway(endpoint, member,
     )
     assert names == ["search"]
     token = storage.tokens.access_token
-    scim_user = provisioned(member)
-    _scim_token, secret = scim_token_create(
-        organization=member.organization, name="Okta", actor=Actor.system("test")
-    )
 
-    deactivated = httpx2.patch(
-        f"{base_url}/scim/v2/{member.organization.slug}/Users/{scim_user.pk}",
-        json={
-            "schemas": [PATCH_OP],
-            "Operations": [{"op": "replace", "path": "active", "value": False}],
-        },
-        headers={"Authorization": f"Bearer {secret}", "Content-Type": "application/scim+json"},
-    )
+    deactivate_over_http(base_url, member)
 
-    assert deactivated.status_code == 200, deactivated.text
     assert member_for_access_token(token=token, resource=endpoint.url) is None
     refused = httpx2.post(
         endpoint.url,

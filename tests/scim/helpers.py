@@ -2,6 +2,7 @@
 
 import json
 
+import httpx2
 from django.test import Client
 
 from orgconnectors.core.actor import Actor
@@ -54,3 +55,22 @@ def provisioned(membership) -> ScimUser:
         ),
         actor=Actor.system("test"),
     )
+
+
+def deactivate_over_http(base_url: str, membership) -> dict:
+    """As an identity provider does: provision `membership`'s person, then PATCH `active: false`
+    to the live /scim/v2/{org}/ endpoint with a SCIM token; the User resource it answers."""
+    scim_user = provisioned(membership)
+    _token, secret = scim_token_create(
+        organization=membership.organization, name="Okta", actor=Actor.system("test")
+    )
+    answer = httpx2.patch(
+        f"{base_url}/scim/v2/{membership.organization.slug}/Users/{scim_user.pk}",
+        json={
+            "schemas": [PATCH_OP],
+            "Operations": [{"op": "replace", "path": "active", "value": False}],
+        },
+        headers={"Authorization": f"Bearer {secret}", "Content-Type": "application/scim+json"},
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.json()
