@@ -77,13 +77,16 @@ def challenge_record(claimed_domain: ClaimedDomain) -> TxtRecord:
     )
 
 
+def email_domain(text: str) -> str:
+    """The domain part of an address (or the text itself without an @), lowercase, without a
+    trailing dot; not yet IDNA-encoded."""
+    return (text or "").strip().lower().rpartition("@")[2].rstrip(".")
+
+
 def domain_normalize(raw: str) -> str:
     """The domain as stored (lowercase, IDNA-encoded, no trailing dot), or a ServiceError that
     says what is wrong with it."""
-    text = (raw or "").strip().lower()
-    if "@" in text:
-        text = text.rpartition("@")[2]
-    text = text.rstrip(".")
+    text = email_domain(raw)
     if not text:
         raise ServiceError("Enter a domain, such as example.com.", field="domain")
     try:
@@ -277,7 +280,7 @@ def domain_get(*, organization: Organization, domain_id) -> ClaimedDomain:
 
 def verified_claim_for_email(*, email: str) -> ClaimedDomain | None:
     """The verified claim on the domain of `email` (one at most), with its organization."""
-    domain = (email or "").rpartition("@")[2].strip().lower().rstrip(".")
+    domain = email_domain(email)
     if not domain:
         return None
     try:

@@ -24,7 +24,8 @@ from django.shortcuts import render
 
 from orgconnectors.egress.requests_session import build_requests_session
 from orgconnectors.identity import sso_apps
-from orgconnectors.identity.sso_selectors import domain_is_verified_for, email_domain
+from orgconnectors.identity.domains import email_domain
+from orgconnectors.identity.sso_selectors import domain_is_verified_for
 from orgconnectors.organizations.models import Membership, Organization
 
 

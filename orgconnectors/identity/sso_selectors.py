@@ -16,10 +16,6 @@ def single_sign_on_of(*, organization: Organization) -> SingleSignOn | None:
     return SingleSignOn.objects.filter(organization=organization).first()
 
 
-def email_domain(email: str) -> str:
-    return email.rpartition("@")[2].strip().lower().rstrip(".")
-
-
 def domain_is_verified_for(*, organization: Organization, email: str) -> bool:
     """Whether the address is in a domain the organization has verified (DNS or operator)."""
     claim = verified_claim_for_email(email=email)

@@ -13,10 +13,11 @@ from django.views.decorators.http import require_POST
 
 from orgconnectors.core.actor import Actor
 from orgconnectors.core.errors import ServiceError
+from orgconnectors.identity.domains import email_domain
 from orgconnectors.identity.sso_apps import provider_id_for
 from orgconnectors.identity.sso_middleware import provider_unreachable
 from orgconnectors.identity.sso_routing import single_sign_on_for_email, sso_endpoints
-from orgconnectors.identity.sso_selectors import email_domain, single_sign_on_of
+from orgconnectors.identity.sso_selectors import single_sign_on_of
 from orgconnectors.identity.sso_settings import sso_configure, sso_remove
 from orgconnectors.organizations.access import org_view
 from orgconnectors.organizations.models import Membership
